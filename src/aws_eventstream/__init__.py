@@ -1,0 +1,70 @@
+"""AWS event-stream framing: encode and decode frames, fast.
+
+The codec comes in two twins with the same names and behaviour: a Cython
+extension (``_codec_c``) and a pure-Python module (``_codec_py``). The extension
+is used when it is built; ``AWS_EVENTSTREAM_PURE_PYTHON=1`` forces the pure twin.
+:data:`BACKEND` says which one is loaded.
+"""
+
+from __future__ import annotations
+
+import os as _os
+
+from ._types import Int8, Int16, Int32, Int64, Message, Timestamp
+from .errors import ChecksumError, EventStreamError, FrameError, HeaderError
+
+__version__ = "0.1.0"
+
+_OFF = {"", "0", "false", "no", "off"}
+
+
+def _pure_forced() -> bool:
+    """True when the environment asks for the pure-Python twin."""
+    return _os.environ.get("AWS_EVENTSTREAM_PURE_PYTHON", "").strip().lower() not in _OFF
+
+
+if _pure_forced():
+    from . import _codec_py as _codec
+
+    BACKEND = "python"
+else:
+    try:
+        from . import _codec_c as _codec  # type: ignore[no-redef]
+
+        BACKEND = "cython"
+    except ImportError:  # not built (no compiler at install time): same API, slower
+        from . import _codec_py as _codec  # type: ignore[no-redef]
+
+        BACKEND = "python"
+
+encode = _codec.encode
+decode = _codec.decode
+Encoder = _codec.Encoder
+Decoder = _codec.Decoder
+crc32 = _codec.crc32
+MAX_FRAME: int = _codec.MAX_FRAME
+MAX_HEADERS: int = _codec.MAX_HEADERS
+MAX_HEADER_VALUE: int = _codec.MAX_HEADER_VALUE
+
+__all__ = [
+    "BACKEND",
+    "encode",
+    "decode",
+    "Encoder",
+    "Decoder",
+    "Message",
+    "crc32",
+    "Int8",
+    "Int16",
+    "Int32",
+    "Int64",
+    "Timestamp",
+    "EventStreamError",
+    "ChecksumError",
+    "FrameError",
+    "HeaderError",
+    "MAX_FRAME",
+    "MAX_HEADERS",
+    "MAX_HEADER_VALUE",
+    "__version__",
+]

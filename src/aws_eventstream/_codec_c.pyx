@@ -1,0 +1,725 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+"""Cython twin of the event-stream codec.
+
+Same names and behaviour as the pure-Python twin ``_codec_py``; the tests run one
+body against both. Frames are built and parsed on raw pointers: every length is
+validated against the buffer before it is used, which is why bounds checking is off.
+"""
+
+import datetime as _dt
+import operator
+import uuid
+from collections.abc import Mapping
+
+from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_CheckExact, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.dict cimport PyDict_Size
+from cpython.long cimport PyLong_AsLongLongAndOverflow, PyLong_Check
+from cpython.object cimport PyObject
+from cpython.ref cimport Py_INCREF, Py_XDECREF
+from cpython.unicode cimport PyUnicode_Check, PyUnicode_DecodeUTF8
+from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
+from libc.stdlib cimport free, malloc, realloc
+from libc.string cimport memcmp, memcpy
+
+from ._types import Int8, Int16, Int32, Int64, Message, Timestamp
+from .errors import ChecksumError, EventStreamError, FrameError, HeaderError
+
+cdef extern from "Python.h":
+    const char *PyUnicode_AsUTF8AndSize(object s, Py_ssize_t *size) except NULL
+
+cdef extern from "_crc32.h" nogil:
+    void aws_es_crc32_init()
+    uint32_t aws_es_crc32(uint32_t crc, const unsigned char *p, size_t n)
+
+__all__ = [
+    "encode", "decode", "Encoder", "Decoder", "crc32",
+    "MAX_FRAME", "MAX_HEADERS", "MAX_HEADER_VALUE",
+]
+
+cdef enum:
+    PRELUDE = 12
+    OVERHEAD = 16  # prelude + message CRC
+    C_MAX_FRAME = 24 * 1024 * 1024  # botocore and aws-c-event-stream accept 24 MiB frames
+    C_MAX_HEADERS = 128 * 1024
+    C_MAX_HEADER_VALUE = 32767  # a signed 16-bit length on the wire
+    NOGIL_BYTES = 64 * 1024  # below this, releasing the GIL costs more than it frees
+    STR_CACHE_SLOTS = 256  # power of two
+    STR_CACHE_MAX = 64  # longest string kept in the cache, in UTF-8 bytes
+    STACK_BLOCK = 1024
+
+MAX_FRAME = C_MAX_FRAME
+MAX_HEADERS = C_MAX_HEADERS
+MAX_HEADER_VALUE = C_MAX_HEADER_VALUE
+
+cdef object _int_new = int.__new__
+cdef object _from_datetime = Timestamp.from_datetime
+cdef object _UUID = uuid.UUID
+cdef object _datetime = _dt.datetime
+
+aws_es_crc32_init()
+
+
+# --------------------------------------------------------------------------- helpers
+
+cdef inline uint32_t _be32(const unsigned char *p) noexcept nogil:
+    return (<uint32_t>p[0] << 24) | (<uint32_t>p[1] << 16) | (<uint32_t>p[2] << 8) | p[3]
+
+
+cdef inline uint64_t _be64(const unsigned char *p) noexcept nogil:
+    return (<uint64_t>_be32(p) << 32) | _be32(p + 4)
+
+
+cdef inline void _put32(unsigned char *p, uint32_t v) noexcept nogil:
+    p[0] = v >> 24
+    p[1] = v >> 16
+    p[2] = v >> 8
+    p[3] = v
+
+
+cdef inline void _put64(unsigned char *p, uint64_t v) noexcept nogil:
+    _put32(p, <uint32_t>(v >> 32))
+    _put32(p + 4, <uint32_t>v)
+
+
+cdef inline uint32_t _crc(uint32_t crc, const unsigned char *p, Py_ssize_t n) noexcept:
+    if n >= NOGIL_BYTES:
+        with nogil:
+            crc = aws_es_crc32(crc, p, <size_t>n)
+        return crc
+    return aws_es_crc32(crc, p, <size_t>n)
+
+
+cdef struct Input:
+    const unsigned char *ptr
+    Py_ssize_t len
+    bint release
+    Py_buffer view
+
+
+cdef int _acquire(object obj, Input *inp, str what) except -1:
+    """Point ``inp`` at the bytes of a bytes-like object; release with ``_release``."""
+    if PyBytes_CheckExact(obj):
+        inp.ptr = <const unsigned char *>PyBytes_AS_STRING(obj)
+        inp.len = PyBytes_GET_SIZE(obj)
+        inp.release = False
+        return 0
+    if PyUnicode_Check(obj):
+        raise TypeError(f"{what} must be a bytes-like object, not str (encode it first)")
+    try:
+        PyObject_GetBuffer(obj, &inp.view, PyBUF_SIMPLE)
+    except BufferError:
+        raise TypeError(f"{what} must be a C-contiguous bytes-like object") from None
+    except TypeError:
+        raise TypeError(f"{what} must be a bytes-like object, not {type(obj).__name__}") from None
+    inp.ptr = <const unsigned char *>inp.view.buf
+    inp.len = inp.view.len
+    inp.release = True
+    return 0
+
+
+cdef inline void _release(Input *inp) noexcept:
+    if inp.release:
+        inp.release = False
+        PyBuffer_Release(&inp.view)
+
+
+# Header names and string values repeat from frame to frame (":event-type",
+# "TranscriptEvent", ...). A small direct-mapped cache of the decoded str objects
+# turns most of those decodes into a hash and a memcmp.
+cdef struct CacheEntry:
+    PyObject *obj
+    const char *utf8
+    Py_ssize_t n
+
+cdef CacheEntry _str_cache[STR_CACHE_SLOTS]
+
+
+cdef object _decode_str(const unsigned char *p, Py_ssize_t n):
+    """Strict UTF-8 decode of p[0:n] (raises UnicodeDecodeError)."""
+    cdef uint32_t h = 2166136261u
+    cdef Py_ssize_t i
+    cdef CacheEntry *e
+    if n > STR_CACHE_MAX:
+        return PyUnicode_DecodeUTF8(<const char *>p, n, NULL)
+    for i in range(n):
+        h = (h ^ p[i]) * 16777619u
+    e = &_str_cache[(h ^ (h >> 16)) & (STR_CACHE_SLOTS - 1)]
+    if e.obj != NULL and e.n == n and memcmp(e.utf8, p, <size_t>n) == 0:
+        return <object>e.obj
+    s = PyUnicode_DecodeUTF8(<const char *>p, n, NULL)
+    Py_INCREF(s)
+    Py_XDECREF(e.obj)
+    e.obj = <PyObject *>s
+    # a str keeps its UTF-8 form alive as long as it lives; the cache holds a reference
+    e.utf8 = PyUnicode_AsUTF8AndSize(s, &e.n)
+    return s
+
+
+def crc32(data, value=0):
+    """The CRC-32 of ``data`` (zlib's polynomial), continuing from ``value``."""
+    cdef Input inp
+    cdef uint32_t r
+    v = operator.index(value)
+    if not 0 <= v <= 0xFFFFFFFF:
+        raise ValueError(f"value must be in 0..0xFFFFFFFF, got {v}")
+    _acquire(data, &inp, "data")
+    try:
+        r = _crc(<uint32_t>v, inp.ptr, inp.len)
+    finally:
+        _release(&inp)
+    return r
+
+
+# --------------------------------------------------------------------------- encoding
+
+cdef struct Writer:
+    unsigned char *p
+    Py_ssize_t n
+    Py_ssize_t cap
+    bint heap
+
+
+cdef int _reserve(Writer *w, Py_ssize_t extra) except -1:
+    cdef Py_ssize_t cap
+    cdef unsigned char *q
+    if w.n + extra <= w.cap:
+        return 0
+    cap = max(2 * w.cap, w.n + extra)
+    if w.heap:
+        q = <unsigned char *>realloc(w.p, <size_t>cap)
+    else:
+        q = <unsigned char *>malloc(<size_t>cap)
+        if q != NULL:
+            memcpy(q, w.p, <size_t>w.n)
+    if q == NULL:
+        raise MemoryError()
+    w.p = q
+    w.cap = cap
+    w.heap = True
+    return 0
+
+
+cdef inline void _writer_free(Writer *w) noexcept:
+    if w.heap:
+        free(w.p)
+        w.heap = False
+
+
+cdef int _put_int(Writer *w, unsigned char tbyte, int64_t v, int size) except -1:
+    cdef unsigned char *p = w.p + w.n
+    p[0] = tbyte
+    if size == 1:
+        p[1] = <uint8_t>v
+    elif size == 2:
+        p[1] = <uint8_t>(v >> 8)
+        p[2] = <uint8_t>v
+    elif size == 4:
+        _put32(p + 1, <uint32_t>v)
+    else:
+        _put64(p + 1, <uint64_t>v)
+    w.n += 1 + size
+    return 0
+
+
+cdef int _put_raw(Writer *w, unsigned char tbyte, const unsigned char *raw, Py_ssize_t n,
+                  str name) except -1:
+    if n > C_MAX_HEADER_VALUE:
+        raise HeaderError(f"header {name!r}: value is {n} bytes, over the limit of {C_MAX_HEADER_VALUE}")
+    _reserve(w, 3 + n)
+    w.p[w.n] = tbyte
+    w.p[w.n + 1] = <uint8_t>(n >> 8)
+    w.p[w.n + 2] = <uint8_t>n
+    memcpy(w.p + w.n + 3, raw, <size_t>n)
+    w.n += 3 + n
+    return 0
+
+
+cdef int _put_fixed_int(Writer *w, str name, object value) except -1:
+    """An int header: the fixed-width classes keep their type, plain ints take the smallest."""
+    cdef int overflow = 0
+    cdef long long v = PyLong_AsLongLongAndOverflow(value, &overflow)
+    cdef unsigned char tbyte
+    cdef int size
+    cdef long long lo, hi
+    if isinstance(value, Timestamp):
+        tbyte, size = 8, 8
+    elif isinstance(value, Int8):
+        tbyte, size = 2, 1
+    elif isinstance(value, Int16):
+        tbyte, size = 3, 2
+    elif isinstance(value, Int32):
+        tbyte, size = 4, 4
+    elif isinstance(value, Int64):
+        tbyte, size = 5, 8
+    else:
+        if overflow:
+            raise HeaderError(f"header {name!r}: integer {value} does not fit in 64 bits")
+        if -2147483648 <= v <= 2147483647:
+            return _put_int(w, 4, v, 4)
+        return _put_int(w, 5, v, 8)
+    if size < 8:
+        hi = (1LL << (8 * size - 1)) - 1
+        lo = -hi - 1
+        if overflow or not lo <= v <= hi:
+            overflow = 1
+    if overflow:
+        raise HeaderError(f"header {name!r}: {value!r} is out of range for its wire type")
+    return _put_int(w, tbyte, v, size)
+
+
+cdef int _put_header(Writer *w, object name, object value) except -1:
+    cdef Py_ssize_t nlen, vlen
+    cdef const char *raw
+    cdef Input inp
+    if not PyUnicode_Check(name):
+        raise HeaderError(f"header name {name!r} must be str, not {type(name).__name__}")
+    try:
+        raw = PyUnicode_AsUTF8AndSize(name, &nlen)
+    except UnicodeEncodeError as exc:
+        raise HeaderError(f"header name {name!r} is not encodable as UTF-8 ({exc.reason})") from None
+    if nlen == 0 or nlen > 255:
+        raise HeaderError(f"header name {name!r} is {nlen} bytes; it must be 1..255")
+    _reserve(w, 1 + nlen + 1 + 8)  # name, type byte, the widest fixed value
+    w.p[w.n] = <uint8_t>nlen
+    memcpy(w.p + w.n + 1, raw, <size_t>nlen)
+    w.n += 1 + nlen
+    if PyUnicode_Check(value):
+        try:
+            raw = PyUnicode_AsUTF8AndSize(value, &vlen)
+        except UnicodeEncodeError as exc:
+            raise HeaderError(f"header {name!r}: value is not encodable as UTF-8 ({exc.reason})") from None
+        return _put_raw(w, 7, <const unsigned char *>raw, vlen, name)
+    if value is True:
+        w.p[w.n] = 0
+        w.n += 1
+        return 0
+    if value is False:
+        w.p[w.n] = 1
+        w.n += 1
+        return 0
+    if PyLong_Check(value):
+        return _put_fixed_int(w, name, value)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        if not PyBytes_CheckExact(value):
+            value = bytes(value)  # also flattens a non-contiguous memoryview
+        return _put_raw(w, 6, <const unsigned char *>PyBytes_AS_STRING(value),
+                        PyBytes_GET_SIZE(value), name)
+    if isinstance(value, _datetime):
+        try:
+            value = _from_datetime(value)
+        except (ValueError, OverflowError) as exc:
+            raise HeaderError(f"header {name!r}: {exc}") from None
+        return _put_fixed_int(w, name, value)
+    if isinstance(value, _UUID):
+        raw_uuid = value.bytes
+        _reserve(w, 17)
+        w.p[w.n] = 9
+        memcpy(w.p + w.n + 1, PyBytes_AS_STRING(raw_uuid), 16)
+        w.n += 17
+        return 0
+    raise HeaderError(f"header {name!r}: a value of type {type(value).__name__} cannot be encoded")
+
+
+cdef int _put_headers(Writer *w, object headers) except -1:
+    if type(headers) is dict:
+        items = (<dict>headers).items()
+    elif isinstance(headers, Mapping):
+        items = headers.items()
+    else:
+        raise TypeError(f"headers must be a mapping, not {type(headers).__name__}")
+    for name, value in items:
+        _put_header(w, name, value)
+        if w.n > C_MAX_HEADERS:
+            raise HeaderError(f"header block is over the limit of {C_MAX_HEADERS} bytes at header {name!r}")
+    return 0
+
+
+cdef bytes _frame(const unsigned char *block, Py_ssize_t hlen, object payload):
+    """One frame around an encoded header block: one allocation, one payload copy."""
+    cdef Input inp
+    cdef Py_ssize_t total
+    cdef unsigned char *p
+    cdef uint32_t pcrc
+    _acquire(payload, &inp, "payload")
+    try:
+        total = OVERHEAD + hlen + inp.len
+        if total > C_MAX_FRAME:
+            raise FrameError(f"frame would be {total} bytes, over the limit of {C_MAX_FRAME}")
+        out = PyBytes_FromStringAndSize(NULL, total)
+        p = <unsigned char *>PyBytes_AS_STRING(out)
+        _put32(p, <uint32_t>total)
+        _put32(p + 4, <uint32_t>hlen)
+        pcrc = aws_es_crc32(0, p, 8)
+        _put32(p + 8, pcrc)
+        memcpy(p + PRELUDE, block, <size_t>hlen)
+        if inp.len >= NOGIL_BYTES:
+            with nogil:
+                memcpy(p + PRELUDE + hlen, inp.ptr, <size_t>inp.len)
+        else:
+            memcpy(p + PRELUDE + hlen, inp.ptr, <size_t>inp.len)
+        # the message CRC covers the whole frame but itself; it continues from the prelude CRC
+        _put32(p + total - 4, _crc(pcrc, p + 8, total - PRELUDE))
+    finally:
+        _release(&inp)
+    return out
+
+
+def encode(headers, payload=b""):
+    """One complete frame carrying ``headers`` (name -> value, in order) and ``payload``.
+
+    Raises:
+        HeaderError: a header name or value cannot be encoded, or the block is too large.
+        FrameError: the frame would exceed ``MAX_FRAME``.
+        TypeError: ``headers`` is not a mapping or ``payload`` is not bytes-like.
+    """
+    cdef unsigned char stack[STACK_BLOCK]
+    cdef Writer w
+    w.p = stack
+    w.n = 0
+    w.cap = STACK_BLOCK
+    w.heap = False
+    try:
+        _put_headers(&w, headers)
+        return _frame(w.p, w.n, payload)
+    finally:
+        _writer_free(&w)
+
+
+cdef bytes _header_block(object headers):
+    cdef unsigned char stack[STACK_BLOCK]
+    cdef Writer w
+    w.p = stack
+    w.n = 0
+    w.cap = STACK_BLOCK
+    w.heap = False
+    try:
+        _put_headers(&w, headers)
+        return PyBytes_FromStringAndSize(<char *>w.p, w.n)
+    finally:
+        _writer_free(&w)
+
+
+cdef class Encoder:
+    """Encodes frames that share one set of headers; the header block is built once."""
+
+    cdef bytes _block
+
+    def __init__(self, headers):
+        self._block = _header_block(headers)
+
+    @property
+    def header_block(self):
+        """The encoded header block every frame carries."""
+        return self._block
+
+    def encode(self, payload=b""):
+        """One frame with this encoder's headers and ``payload``; same bytes as :func:`encode`."""
+        return _frame(<const unsigned char *>PyBytes_AS_STRING(self._block),
+                      PyBytes_GET_SIZE(self._block), payload)
+
+    def __repr__(self):
+        return f"<Encoder ({PyBytes_GET_SIZE(self._block)}-byte header block)>"
+
+
+# --------------------------------------------------------------------------- decoding
+
+cdef int _check_prelude(const unsigned char *p, Py_ssize_t offset, Py_ssize_t max_frame,
+                        Py_ssize_t max_headers, uint32_t *total, uint32_t *hlen,
+                        uint32_t *pcrc) except -1:
+    """Validate the 12-byte prelude at ``p`` (frame at stream ``offset``)."""
+    cdef uint32_t expected = _be32(p + 8)
+    cdef uint32_t actual = aws_es_crc32(0, p, 8)
+    if actual != expected:
+        raise ChecksumError("prelude", expected, actual, offset)
+    total[0] = _be32(p)
+    hlen[0] = _be32(p + 4)
+    pcrc[0] = expected
+    if total[0] < OVERHEAD:
+        raise FrameError(f"frame at byte {offset}: total length {total[0]} is under the minimum of 16")
+    if total[0] > <uint64_t>max_frame:
+        raise FrameError(f"frame at byte {offset}: total length {total[0]} is over the limit of {max_frame}")
+    if hlen[0] > total[0] - OVERHEAD:
+        raise FrameError(
+            f"frame at byte {offset}: headers length {hlen[0]} does not fit in total length {total[0]}"
+        )
+    if hlen[0] > <uint64_t>max_headers:
+        raise HeaderError(
+            f"frame at byte {offset}: headers length {hlen[0]} is over the limit of {max_headers}"
+        )
+    return 0
+
+
+cdef object _decode_headers(const unsigned char *p, Py_ssize_t pos, Py_ssize_t end, Py_ssize_t base):
+    """Decode the header block p[pos:end]; ``base + index`` is the stream offset."""
+    cdef dict headers = {}
+    cdef Py_ssize_t at, nlen, vlen, count = 0
+    cdef unsigned char t
+    cdef uint64_t u
+    while pos < end:
+        at = base + pos
+        nlen = p[pos]
+        pos += 1
+        if nlen == 0:
+            raise HeaderError(f"header at byte {at}: name is empty")
+        if pos + nlen + 1 > end:
+            raise HeaderError(f"header at byte {at}: name and type run past the header block")
+        try:
+            name = _decode_str(p + pos, nlen)
+        except UnicodeDecodeError as exc:
+            raise HeaderError(f"header at byte {at}: name is not valid UTF-8 ({exc.reason})") from None
+        pos += nlen
+        t = p[pos]
+        pos += 1
+        if t == 7 or t == 6:
+            if pos + 2 > end:
+                raise HeaderError(f"header {name!r} at byte {at}: value length runs past the header block")
+            vlen = (<Py_ssize_t>p[pos] << 8) | p[pos + 1]
+            pos += 2
+            if vlen > C_MAX_HEADER_VALUE:
+                raise HeaderError(
+                    f"header {name!r} at byte {at}: value is {vlen} bytes, over the limit of {C_MAX_HEADER_VALUE}"
+                )
+            if pos + vlen > end:
+                raise HeaderError(f"header {name!r} at byte {at}: value runs past the header block")
+            if t == 7:
+                try:
+                    value = _decode_str(p + pos, vlen)
+                except UnicodeDecodeError as exc:
+                    raise HeaderError(
+                        f"header {name!r} at byte {at}: string value is not valid UTF-8 ({exc.reason})"
+                    ) from None
+            else:
+                value = PyBytes_FromStringAndSize(<const char *>p + pos, vlen)
+            pos += vlen
+        elif t == 0:
+            value = True
+        elif t == 1:
+            value = False
+        elif t == 2 or t == 3 or t == 4 or t == 5 or t == 8:
+            vlen = 1 if t == 2 else 2 if t == 3 else 4 if t == 4 else 8
+            if pos + vlen > end:
+                raise HeaderError(f"header {name!r} at byte {at}: value runs past the header block")
+            if t == 2:
+                value = _int_new(Int8, <signed char>p[pos])
+            elif t == 3:
+                value = _int_new(Int16, <short>((p[pos] << 8) | p[pos + 1]))
+            elif t == 4:
+                value = _int_new(Int32, <int>_be32(p + pos))
+            else:
+                u = _be64(p + pos)
+                value = _int_new(Int64 if t == 5 else Timestamp, <int64_t>u)
+            pos += vlen
+        elif t == 9:
+            if pos + 16 > end:
+                raise HeaderError(f"header {name!r} at byte {at}: value runs past the header block")
+            value = _UUID(bytes=PyBytes_FromStringAndSize(<const char *>p + pos, 16))
+            pos += 16
+        else:
+            raise HeaderError(f"header {name!r} at byte {at}: unknown value type {t}")
+        headers[name] = value
+        count += 1
+        if PyDict_Size(headers) != count:
+            raise HeaderError(f"header {name!r} at byte {at}: duplicate header name")
+    return headers
+
+
+cdef object _parse(const unsigned char *p, uint32_t total, uint32_t hlen, uint32_t pcrc,
+                   Py_ssize_t offset):
+    """Check the message CRC of the frame at ``p`` (prelude already checked) and decode it."""
+    cdef uint32_t expected = _be32(p + total - 4)
+    # The prelude CRC is the CRC of the first 8 bytes, so the message CRC continues from it.
+    cdef uint32_t actual = _crc(pcrc, p + 8, total - PRELUDE)
+    if actual != expected:
+        raise ChecksumError("message", expected, actual, offset)
+    headers = _decode_headers(p, PRELUDE, PRELUDE + hlen, offset)
+    return Message(headers, PyBytes_FromStringAndSize(<const char *>p + PRELUDE + hlen,
+                                                      total - OVERHEAD - hlen))
+
+
+def decode(frame):
+    """Decode exactly one whole frame.
+
+    Raises:
+        ChecksumError: the prelude or message CRC does not match.
+        FrameError: the bytes are not exactly one frame (truncated, trailing bytes, bad lengths).
+        HeaderError: the header block is malformed.
+        TypeError: ``frame`` is not bytes-like.
+    """
+    cdef Input inp
+    cdef uint32_t total, hlen, pcrc
+    _acquire(frame, &inp, "frame")
+    try:
+        if inp.len < PRELUDE:
+            raise FrameError(f"truncated frame: {inp.len} bytes, the prelude alone is 12")
+        _check_prelude(inp.ptr, 0, C_MAX_FRAME, C_MAX_HEADERS, &total, &hlen, &pcrc)
+        if inp.len < total:
+            raise FrameError(f"truncated frame: {inp.len} bytes of the {total} its prelude announces")
+        if inp.len > total:
+            raise FrameError(f"trailing bytes: {inp.len - total} after the {total}-byte frame")
+        return _parse(inp.ptr, total, hlen, pcrc, 0)
+    finally:
+        _release(&inp)
+
+
+cdef int _check_limits(object max_frame, object max_headers) except -1:
+    for what, v, low in (("max_frame", max_frame, OVERHEAD), ("max_headers", max_headers, 0)):
+        if not isinstance(v, int) or isinstance(v, bool):
+            raise TypeError(f"{what} must be an int, not {type(v).__name__}")
+        if not low <= v <= 0xFFFFFFFF:
+            raise ValueError(f"{what} must be in {low}..{0xFFFFFFFF}, got {v}")
+    return 0
+
+
+cdef class Decoder:
+    """Sans-IO streaming decoder: feed it bytes in any chunking, get whole messages back.
+
+    It holds at most one partial frame, refuses a frame over ``max_frame`` as soon as its
+    12-byte prelude arrives, and after an error stays failed: every later call raises it again.
+    """
+
+    cdef Py_ssize_t _max_frame, _max_headers
+    cdef unsigned char *_buf  # the partial frame, if any
+    cdef Py_ssize_t _cap, _have
+    cdef uint32_t _need, _hlen, _pcrc  # _need: its total length once its prelude is in, else 0
+    cdef Py_ssize_t _offset  # stream offset of the next frame's first byte
+    cdef object _error
+    # Building a Message can run Python code (uuid.UUID) and so switch threads; a second
+    # feed() on the same decoder meanwhile could free the buffer being parsed.
+    cdef bint _busy
+
+    def __cinit__(self):
+        self._buf = NULL
+
+    def __init__(self, max_frame=C_MAX_FRAME, max_headers=C_MAX_HEADERS):
+        _check_limits(max_frame, max_headers)
+        self._max_frame = max_frame
+        self._max_headers = max_headers
+
+    def __dealloc__(self):
+        free(self._buf)
+
+    @property
+    def max_frame(self):
+        return self._max_frame
+
+    @property
+    def max_headers(self):
+        return self._max_headers
+
+    @property
+    def offset(self):
+        """Stream offset of the first byte not yet decoded into a message."""
+        return self._offset
+
+    @property
+    def buffered(self):
+        """Bytes of a partial frame held, waiting for the rest."""
+        return self._have
+
+    cdef int _hold(self, Py_ssize_t size) except -1:
+        """Make room for a partial frame of ``size`` bytes (already validated against max_frame)."""
+        cdef unsigned char *q
+        if size <= self._cap:
+            return 0
+        q = <unsigned char *>realloc(self._buf, <size_t>size)
+        if q == NULL:
+            raise MemoryError()
+        self._buf = q
+        self._cap = size
+        return 0
+
+    cdef int _done_with_buffer(self) noexcept:
+        self._have = 0
+        self._need = 0
+        if self._cap > 65536:  # a big frame's buffer is not kept once that frame is out
+            free(self._buf)
+            self._buf = NULL
+            self._cap = 0
+        return 0
+
+    cdef int _feed(self, const unsigned char *p, Py_ssize_t n, list out) except -1:
+        cdef Py_ssize_t pos = 0, take
+        cdef uint32_t total, hlen, pcrc
+        if self._have:
+            if not self._need:
+                take = min(PRELUDE - self._have, n)
+                memcpy(self._buf + self._have, p, <size_t>take)
+                self._have += take
+                pos = take
+                if self._have < PRELUDE:
+                    return 0
+                _check_prelude(self._buf, self._offset, self._max_frame, self._max_headers,
+                               &self._need, &self._hlen, &self._pcrc)
+                self._hold(self._need)
+            take = min(<Py_ssize_t>self._need - self._have, n - pos)
+            memcpy(self._buf + self._have, p + pos, <size_t>take)
+            self._have += take
+            pos += take
+            if self._have < self._need:
+                return 0
+            out.append(_parse(self._buf, self._need, self._hlen, self._pcrc, self._offset))
+            self._offset += self._need
+            self._done_with_buffer()
+        while n - pos >= PRELUDE:
+            _check_prelude(p + pos, self._offset, self._max_frame, self._max_headers,
+                           &total, &hlen, &pcrc)
+            if n - pos < total:
+                self._hold(total)
+                self._need, self._hlen, self._pcrc = total, hlen, pcrc
+                break
+            out.append(_parse(p + pos, total, hlen, pcrc, self._offset))
+            pos += total
+            self._offset += total
+        if pos < n:
+            self._hold(PRELUDE)
+            memcpy(self._buf, p + pos, <size_t>(n - pos))
+            self._have = n - pos
+        return 0
+
+    def feed(self, data):
+        """Add bytes; return every message completed by them, in order.
+
+        Raises:
+            EventStreamError: the stream is corrupt; ``exc.messages`` holds the messages
+                completed in this call before the bad frame.
+        """
+        cdef Input inp
+        cdef list out = []
+        if self._error is not None:
+            raise self._error.with_traceback(None)
+        if self._busy:
+            raise RuntimeError("Decoder.feed() re-entered: one decoder serves one stream at a time")
+        _acquire(data, &inp, "data")
+        self._busy = True
+        try:
+            self._feed(inp.ptr, inp.len, out)
+        except EventStreamError as exc:
+            exc.messages = out
+            self._error = exc
+            raise
+        finally:
+            self._busy = False
+            _release(&inp)
+        return out
+
+    def close(self):
+        """Declare the end of the stream.
+
+        Raises:
+            FrameError: a partial frame is left (the stream was cut inside a frame).
+        """
+        if self._error is not None:
+            raise self._error.with_traceback(None)
+        if self._have:
+            want = self._need if self._need else PRELUDE
+            what = "frame" if self._need else "prelude"
+            self._error = FrameError(
+                f"stream ended inside the frame at byte {self._offset}: "
+                f"{self._have} of its {want} {what} bytes arrived"
+            )
+            raise self._error
+
+    def __repr__(self):
+        state = "failed" if self._error is not None else f"{self._have} bytes buffered"
+        return f"<Decoder at byte {self._offset}, {state}>"

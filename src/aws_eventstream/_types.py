@@ -1,0 +1,116 @@
+"""Header value types and :class:`Message`, shared by both codec twins.
+
+Decoding returns exactly these types, so re-encoding a decoded message gives
+back the same wire types and the same bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import operator
+from typing import Any, Dict
+
+__all__ = ["Int8", "Int16", "Int32", "Int64", "Timestamp", "Message"]
+
+_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
+_MS = _dt.timedelta(milliseconds=1)
+
+
+class _FixedInt(int):
+    """An int that encodes as a fixed-width signed wire integer."""
+
+    __slots__ = ()
+    _bits = 64
+
+    def __new__(cls, value: Any = 0) -> "_FixedInt":
+        v = operator.index(value)
+        limit = 1 << (cls._bits - 1)
+        if not -limit <= v < limit:
+            raise ValueError(f"{cls.__name__} must be in {-limit}..{limit - 1}, got {v}")
+        return int.__new__(cls, v)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({int(self)})"
+
+    def __reduce__(self):
+        return (type(self), (int(self),))
+
+
+class Int8(_FixedInt):
+    """Header value of wire type byte (2): a signed 8-bit integer."""
+
+    __slots__ = ()
+    _bits = 8
+
+
+class Int16(_FixedInt):
+    """Header value of wire type short (3): a signed 16-bit integer."""
+
+    __slots__ = ()
+    _bits = 16
+
+
+class Int32(_FixedInt):
+    """Header value of wire type integer (4): a signed 32-bit integer."""
+
+    __slots__ = ()
+    _bits = 32
+
+
+class Int64(_FixedInt):
+    """Header value of wire type long (5): a signed 64-bit integer."""
+
+    __slots__ = ()
+    _bits = 64
+
+
+class Timestamp(_FixedInt):
+    """Header value of wire type timestamp (8): milliseconds since the Unix epoch."""
+
+    __slots__ = ()
+    _bits = 64
+
+    @classmethod
+    def from_datetime(cls, value: _dt.datetime) -> "Timestamp":
+        """The timestamp of an aware datetime, truncated to whole milliseconds.
+
+        Raises:
+            ValueError: the datetime is naive (its time zone would be a guess).
+        """
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError("a naive datetime has no defined instant; give it a tzinfo")
+        return cls((value - _EPOCH) // _MS)
+
+    def to_datetime(self) -> _dt.datetime:
+        """This instant as an aware UTC datetime."""
+        return _EPOCH + _dt.timedelta(milliseconds=int(self))
+
+
+class Message:
+    """One decoded event-stream frame.
+
+    Attributes:
+        headers: dict of header name to typed value, in wire order.
+        payload: the payload bytes.
+    """
+
+    __slots__ = ("headers", "payload")
+
+    def __init__(self, headers: Dict[str, Any], payload: bytes = b"") -> None:
+        self.headers = headers
+        self.payload = payload
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Message):
+            return NotImplemented
+        return self.payload == other.payload and self.headers == other.headers
+
+    __hash__ = None  # type: ignore[assignment]  # headers is a dict: mutable
+
+    def __repr__(self) -> str:
+        payload = self.payload
+        shown = repr(payload[:64]) + ("..." if len(payload) > 64 else "")
+        return f"Message(headers={self.headers!r}, payload={shown} ({len(payload)} bytes))"
+
+    def __reduce__(self):
+        return (Message, (self.headers, self.payload))
