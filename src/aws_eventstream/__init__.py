@@ -42,6 +42,8 @@ decode = _codec.decode
 Encoder = _codec.Encoder
 Decoder = _codec.Decoder
 crc32 = _codec.crc32
+crc_kernels = _codec.crc_kernels
+CRC_KERNEL: str = _codec.CRC_KERNEL
 MAX_FRAME: int = _codec.MAX_FRAME
 MAX_HEADERS: int = _codec.MAX_HEADERS
 MAX_HEADER_VALUE: int = _codec.MAX_HEADER_VALUE
@@ -54,6 +56,8 @@ __all__ = [
     "Decoder",
     "Message",
     "crc32",
+    "crc_kernels",
+    "CRC_KERNEL",
     "Int8",
     "Int16",
     "Int32",

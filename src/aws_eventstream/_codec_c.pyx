@@ -8,13 +8,15 @@ validated against the buffer before it is used, which is why bounds checking is 
 
 import datetime as _dt
 import operator
+import os
 import uuid
+import warnings
 from collections.abc import Mapping
 
 from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_CheckExact, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.dict cimport PyDict_Size
-from cpython.long cimport PyLong_AsLongLongAndOverflow, PyLong_Check
+from cpython.long cimport PyLong_AsLongLongAndOverflow, PyLong_Check, PyLong_CheckExact
 from cpython.object cimport PyObject
 from cpython.ref cimport Py_INCREF, Py_XDECREF
 from cpython.unicode cimport PyUnicode_Check, PyUnicode_DecodeUTF8
@@ -30,11 +32,14 @@ cdef extern from "Python.h":
 
 cdef extern from "_crc32.h" nogil:
     void aws_es_crc32_init()
+    int aws_es_crc32_select(const char *name)
+    const char *aws_es_crc32_kernel()
+    const char *aws_es_crc32_available()
     uint32_t aws_es_crc32(uint32_t crc, const unsigned char *p, size_t n)
 
 __all__ = [
-    "encode", "decode", "Encoder", "Decoder", "crc32",
-    "MAX_FRAME", "MAX_HEADERS", "MAX_HEADER_VALUE",
+    "encode", "decode", "Encoder", "Decoder", "crc32", "crc_kernels",
+    "CRC_KERNEL", "MAX_FRAME", "MAX_HEADERS", "MAX_HEADER_VALUE",
 ]
 
 cdef enum:
@@ -58,6 +63,30 @@ cdef object _UUID = uuid.UUID
 cdef object _datetime = _dt.datetime
 
 aws_es_crc32_init()
+
+
+def crc_kernels():
+    """Names of the CRC-32 kernels this CPU can run, slowest first."""
+    return tuple(aws_es_crc32_available().decode("ascii").split())
+
+
+def _use_crc_kernel(name):
+    """Switch the CRC-32 kernel for the whole process (tests and benchmarks); returns it."""
+    global CRC_KERNEL
+    if aws_es_crc32_select(name.encode("ascii")) != 0:
+        raise ValueError(f"CRC-32 kernel {name!r} is not available here; this CPU has {crc_kernels()}")
+    CRC_KERNEL = aws_es_crc32_kernel().decode("ascii")
+    return CRC_KERNEL
+
+
+CRC_KERNEL = aws_es_crc32_kernel().decode("ascii")
+_forced = os.environ.get("AWS_EVENTSTREAM_CRC", "").strip().lower()
+if _forced not in ("", "auto"):
+    try:
+        _use_crc_kernel(_forced)
+    except ValueError as exc:  # a wrong setting must not break the import
+        warnings.warn(f"AWS_EVENTSTREAM_CRC ignored: {exc}", RuntimeWarning, stacklevel=2)
+del _forced
 
 
 # --------------------------------------------------------------------------- helpers
@@ -160,9 +189,11 @@ def crc32(data, value=0):
     """The CRC-32 of ``data`` (zlib's polynomial), continuing from ``value``."""
     cdef Input inp
     cdef uint32_t r
-    v = operator.index(value)
-    if not 0 <= v <= 0xFFFFFFFF:
-        raise ValueError(f"value must be in 0..0xFFFFFFFF, got {v}")
+    cdef int overflow = 0
+    cdef long long v = PyLong_AsLongLongAndOverflow(
+        value if PyLong_CheckExact(value) else operator.index(value), &overflow)
+    if overflow or not 0 <= v <= 0xFFFFFFFF:
+        raise ValueError(f"value must be in 0..0xFFFFFFFF, got {value}")
     _acquire(data, &inp, "data")
     try:
         r = _crc(<uint32_t>v, inp.ptr, inp.len)

@@ -24,13 +24,15 @@ from ._types import Int8, Int16, Int32, Int64, Message, Timestamp
 from .errors import ChecksumError, EventStreamError, FrameError, HeaderError
 
 __all__ = [
-    "encode", "decode", "Encoder", "Decoder", "crc32",
-    "MAX_FRAME", "MAX_HEADERS", "MAX_HEADER_VALUE",
+    "encode", "decode", "Encoder", "Decoder", "crc32", "crc_kernels",
+    "CRC_KERNEL", "MAX_FRAME", "MAX_HEADERS", "MAX_HEADER_VALUE",
 ]
 
 MAX_FRAME = 24 * 1024 * 1024  # botocore and aws-c-event-stream accept 24 MiB frames
 MAX_HEADERS = 128 * 1024  # header block limit of the AWS implementations
 MAX_HEADER_VALUE = 32767  # byte array / string values: a signed 16-bit length on the wire
+
+CRC_KERNEL = "zlib"  # the pure twin always uses zlib's CRC-32
 
 _PRELUDE = 12
 _OVERHEAD = 16  # prelude + message CRC
@@ -82,6 +84,11 @@ def crc32(data: Any, value: int = 0) -> int:
     if not 0 <= value <= _U32_MAX:
         raise ValueError(f"value must be in 0..0xFFFFFFFF, got {value}")
     return zlib.crc32(mv, value)
+
+
+def crc_kernels() -> tuple:
+    """Names of the CRC-32 kernels available to this twin."""
+    return (CRC_KERNEL,)
 
 
 # --------------------------------------------------------------------------- encoding

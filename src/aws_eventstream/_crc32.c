@@ -1,7 +1,18 @@
 /* CRC-32 kernels for the event-stream codec.
  *
  * The CRC is zlib's: reflected polynomial 0xEDB88320, initial and final value
- * inverted. The portable kernel is slice-by-8 over tables built at start-up.
+ * inverted. Three kernels, chosen at run time by what the CPU reports (never by
+ * the build machine's flags alone, so one binary runs on any x86-64):
+ *
+ *   table    slice-by-8 over tables built at start-up; every CPU.
+ *   pclmul   carry-less multiply folding of 4 x 128-bit lanes (PCLMULQDQ).
+ *   vpclmul  the same folding on 4 x 512-bit registers (VPCLMULQDQ, AVX-512).
+ *
+ * Folding: a 128-bit lane L standing D bits before the data it is folded into
+ * equals, mod P, clmul(L.lo, x^(D+32) mod P) ^ clmul(L.hi, x^(D-32) mod P) in the
+ * reflected domain (constants bit-reflected and shifted left one). Once the input
+ * is folded into one 128-bit value, that value and the last <16 bytes are run
+ * through the table kernel with a zero register, which finishes the CRC.
  */
 #include "_crc32.h"
 
@@ -29,17 +40,10 @@ static void build_tables(void)
             table[t][i] = (table[t - 1][i] >> 8) ^ table[0][table[t - 1][i] & 0xff];
 }
 
-/* `crc` here is the working (inverted) register, not the public value. */
-static inline uint32_t bytewise(uint32_t crc, const unsigned char *p, size_t n)
+/* `reg` is the working (inverted) register, not the public CRC value. */
+static uint32_t slice8(uint32_t reg, const unsigned char *p, size_t n)
 {
-    while (n--)
-        crc = (crc >> 8) ^ table[0][(crc ^ *p++) & 0xff];
-    return crc;
-}
-
-static uint32_t crc32_table(uint32_t crc, const unsigned char *p, size_t n)
-{
-    crc = ~crc;
+    uint32_t crc = reg;
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     while (n >= 8) {
         uint64_t v;
@@ -53,8 +57,161 @@ static uint32_t crc32_table(uint32_t crc, const unsigned char *p, size_t n)
         n -= 8;
     }
 #endif
-    return ~bytewise(crc, p, n);
+    while (n--)
+        crc = (crc >> 8) ^ table[0][(crc ^ *p++) & 0xff];
+    return crc;
 }
+
+static uint32_t crc32_table(uint32_t crc, const unsigned char *p, size_t n)
+{
+    return ~slice8(~crc, p, n);
+}
+
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+#define HAVE_X86_FOLDING 1
+#include <immintrin.h>
+
+#define TARGET_PCLMUL __attribute__((target("pclmul,sse4.1")))
+#define TARGET_VPCLMUL __attribute__((target("avx512f,avx512vl,avx512bw,vpclmulqdq,pclmul,sse4.1")))
+
+/* Folding constants k(e) = reflect32(x^e mod P) << 1, for a fold distance D
+ * (low qword: e = D + 32, high qword: e = D - 32). */
+#define K_128_LO 0x1751997d0ULL
+#define K_128_HI 0x0ccaa009eULL
+#define K_512_LO 0x154442bd4ULL
+#define K_512_HI 0x1c6e41596ULL
+#define K_2048_LO 0x11542778aULL
+#define K_2048_HI 0x1322d1430ULL
+#define K_4096_LO 0x01072db28ULL
+#define K_4096_HI 0x1d741f35cULL
+
+TARGET_PCLMUL static inline __m128i fold128(__m128i x, __m128i k, __m128i data)
+{
+    __m128i lo = _mm_clmulepi64_si128(x, k, 0x00);
+    __m128i hi = _mm_clmulepi64_si128(x, k, 0x11);
+    return _mm_xor_si128(_mm_xor_si128(lo, hi), data);
+}
+
+/* Finish from one folded 128-bit value and the n < 16 bytes after it. */
+TARGET_PCLMUL static uint32_t finish128(__m128i x, const unsigned char *p, size_t n)
+{
+    unsigned char folded[16];
+    _mm_storeu_si128((__m128i *)folded, x);
+    return ~slice8(slice8(0, folded, 16), p, n);
+}
+
+TARGET_PCLMUL static uint32_t crc32_pclmul(uint32_t crc, const unsigned char *p, size_t n)
+{
+    if (n < 64)
+        return crc32_table(crc, p, n);
+    const __m128i k512 = _mm_set_epi64x((long long)K_512_HI, (long long)K_512_LO);
+    const __m128i k128 = _mm_set_epi64x((long long)K_128_HI, (long long)K_128_LO);
+    __m128i x0 = _mm_loadu_si128((const __m128i *)p);
+    __m128i x1 = _mm_loadu_si128((const __m128i *)(p + 16));
+    __m128i x2 = _mm_loadu_si128((const __m128i *)(p + 32));
+    __m128i x3 = _mm_loadu_si128((const __m128i *)(p + 48));
+    x0 = _mm_xor_si128(x0, _mm_cvtsi32_si128((int)~crc));
+    p += 64;
+    n -= 64;
+    while (n >= 64) {
+        x0 = fold128(x0, k512, _mm_loadu_si128((const __m128i *)p));
+        x1 = fold128(x1, k512, _mm_loadu_si128((const __m128i *)(p + 16)));
+        x2 = fold128(x2, k512, _mm_loadu_si128((const __m128i *)(p + 32)));
+        x3 = fold128(x3, k512, _mm_loadu_si128((const __m128i *)(p + 48)));
+        p += 64;
+        n -= 64;
+    }
+    x0 = fold128(x0, k128, x1);
+    x0 = fold128(x0, k128, x2);
+    x0 = fold128(x0, k128, x3);
+    while (n >= 16) {
+        x0 = fold128(x0, k128, _mm_loadu_si128((const __m128i *)p));
+        p += 16;
+        n -= 16;
+    }
+    return finish128(x0, p, n);
+}
+
+TARGET_VPCLMUL static inline __m512i fold512(__m512i x, __m512i k, __m512i data)
+{
+    __m512i lo = _mm512_clmulepi64_epi128(x, k, 0x00);
+    __m512i hi = _mm512_clmulepi64_epi128(x, k, 0x11);
+    return _mm512_ternarylogic_epi64(lo, hi, data, 0x96); /* lo ^ hi ^ data */
+}
+
+TARGET_VPCLMUL static uint32_t crc32_vpclmul(uint32_t crc, const unsigned char *p, size_t n)
+{
+    if (n < 256)
+        return crc32_pclmul(crc, p, n);
+    const __m512i k512 = _mm512_broadcast_i32x4(_mm_set_epi64x((long long)K_512_HI, (long long)K_512_LO));
+    const __m128i k128 = _mm_set_epi64x((long long)K_128_HI, (long long)K_128_LO);
+    __m512i z0 = _mm512_loadu_si512((const void *)p);
+    __m512i z1 = _mm512_loadu_si512((const void *)(p + 64));
+    __m512i z2 = _mm512_loadu_si512((const void *)(p + 128));
+    __m512i z3 = _mm512_loadu_si512((const void *)(p + 192));
+    z0 = _mm512_xor_si512(z0, _mm512_zextsi128_si512(_mm_cvtsi32_si128((int)~crc)));
+    p += 256;
+    n -= 256;
+    if (n >= 256) {
+        /* Eight registers in flight hide the multiply latency on long inputs. */
+        const __m512i k4096 = _mm512_broadcast_i32x4(_mm_set_epi64x((long long)K_4096_HI, (long long)K_4096_LO));
+        __m512i z4 = _mm512_loadu_si512((const void *)p);
+        __m512i z5 = _mm512_loadu_si512((const void *)(p + 64));
+        __m512i z6 = _mm512_loadu_si512((const void *)(p + 128));
+        __m512i z7 = _mm512_loadu_si512((const void *)(p + 192));
+        p += 256;
+        n -= 256;
+        while (n >= 512) {
+            z0 = fold512(z0, k4096, _mm512_loadu_si512((const void *)p));
+            z1 = fold512(z1, k4096, _mm512_loadu_si512((const void *)(p + 64)));
+            z2 = fold512(z2, k4096, _mm512_loadu_si512((const void *)(p + 128)));
+            z3 = fold512(z3, k4096, _mm512_loadu_si512((const void *)(p + 192)));
+            z4 = fold512(z4, k4096, _mm512_loadu_si512((const void *)(p + 256)));
+            z5 = fold512(z5, k4096, _mm512_loadu_si512((const void *)(p + 320)));
+            z6 = fold512(z6, k4096, _mm512_loadu_si512((const void *)(p + 384)));
+            z7 = fold512(z7, k4096, _mm512_loadu_si512((const void *)(p + 448)));
+            p += 512;
+            n -= 512;
+        }
+        const __m512i k2048 = _mm512_broadcast_i32x4(_mm_set_epi64x((long long)K_2048_HI, (long long)K_2048_LO));
+        z0 = fold512(z0, k2048, z4);
+        z1 = fold512(z1, k2048, z5);
+        z2 = fold512(z2, k2048, z6);
+        z3 = fold512(z3, k2048, z7);
+    }
+    z0 = fold512(z0, k512, z1);
+    z0 = fold512(z0, k512, z2);
+    z0 = fold512(z0, k512, z3);
+    while (n >= 64) {
+        z0 = fold512(z0, k512, _mm512_loadu_si512((const void *)p));
+        p += 64;
+        n -= 64;
+    }
+    __m128i x = fold128(_mm512_extracti32x4_epi32(z0, 0), k128, _mm512_extracti32x4_epi32(z0, 1));
+    x = fold128(x, k128, _mm512_extracti32x4_epi32(z0, 2));
+    x = fold128(x, k128, _mm512_extracti32x4_epi32(z0, 3));
+    while (n >= 16) {
+        x = fold128(x, k128, _mm_loadu_si128((const __m128i *)p));
+        p += 16;
+        n -= 16;
+    }
+    return finish128(x, p, n);
+}
+
+static int has_pclmul(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("pclmul") && __builtin_cpu_supports("sse4.1");
+}
+
+/* __builtin_cpu_supports also checks that the OS saves the AVX-512 state. */
+static int has_vpclmul(void)
+{
+    __builtin_cpu_init();
+    return has_pclmul() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+           __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("vpclmulqdq");
+}
+#endif /* x86 folding */
 
 struct kernel {
     const char *name;
@@ -64,8 +221,13 @@ struct kernel {
 
 static int always(void) { return 1; }
 
+/* Slowest first: the last one the CPU supports is the default. */
 static const struct kernel kernels[] = {
     {"table", crc32_table, always},
+#ifdef HAVE_X86_FOLDING
+    {"pclmul", crc32_pclmul, has_pclmul},
+    {"vpclmul", crc32_vpclmul, has_vpclmul},
+#endif
 };
 #define N_KERNELS (sizeof(kernels) / sizeof(kernels[0]))
 
@@ -79,7 +241,6 @@ void aws_es_crc32_init(void)
     for (size_t i = 0; i < N_KERNELS; i++) {
         if (!kernels[i].supported())
             continue;
-        /* kernels[] is ordered slowest first, so the last supported one wins */
         current = kernels[i].fn;
         current_name = kernels[i].name;
         size_t len = strlen(kernels[i].name);
