@@ -494,3 +494,26 @@ def test_crc32_arguments(codec):
         codec.crc32(b"a", 2**32)
     with pytest.raises(TypeError):
         codec.crc32(b"a", 1.0)
+
+
+def test_decoded_messages_are_freed(codec):
+    """No reference leaks: decoded messages, their dicts and payloads all go away."""
+    import gc
+    import sys
+
+    frame = codec.encode({"a": "1", "b": Int16(2), "u": uuid.UUID(int=3)}, b"payload")
+    msg = codec.decode(frame)
+    counts = (sys.getrefcount(msg), sys.getrefcount(msg.headers), sys.getrefcount(msg.payload))
+    assert counts == (2, 2, 2)  # the name, and getrefcount's own argument
+
+    def live():
+        gc.collect()
+        return sum(1 for o in gc.get_objects() if type(o) is Message)
+
+    before = live()
+    dec = codec.Decoder()
+    for _ in range(200):
+        codec.decode(frame)
+        dec.feed(frame[:7])
+        dec.feed(frame[7:])
+    assert live() == before

@@ -17,7 +17,7 @@ from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_CheckExact, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.dict cimport PyDict_Size
 from cpython.long cimport PyLong_AsLongLongAndOverflow, PyLong_Check, PyLong_CheckExact
-from cpython.object cimport PyObject
+from cpython.object cimport PyObject, PyTypeObject
 from cpython.ref cimport Py_INCREF, Py_XDECREF
 from cpython.unicode cimport PyUnicode_Check, PyUnicode_DecodeUTF8
 from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
@@ -29,6 +29,16 @@ from .errors import ChecksumError, EventStreamError, FrameError, HeaderError
 
 cdef extern from "Python.h":
     const char *PyUnicode_AsUTF8AndSize(object s, Py_ssize_t *size) except NULL
+    ctypedef struct PyMemberDef:
+        const char *name
+        int type
+        Py_ssize_t offset
+        int flags
+    ctypedef struct PyMemberDescrObject:
+        PyMemberDef *d_member
+    int T_OBJECT_EX
+    int READONLY
+    object PyType_GenericAlloc(PyTypeObject *type, Py_ssize_t nitems)
 
 cdef extern from "_crc32.h" nogil:
     void aws_es_crc32_init()
@@ -164,16 +174,27 @@ cdef struct CacheEntry:
 cdef CacheEntry _str_cache[STR_CACHE_SLOTS]
 
 
+cdef inline uint64_t _hash_short(const unsigned char *p, Py_ssize_t n) noexcept nogil:
+    """A quick multiplicative hash of at most STR_CACHE_MAX bytes, a word at a time."""
+    cdef uint64_t h = <uint64_t>n * 0x9E3779B97F4A7C15ULL, w
+    while n >= 8:
+        memcpy(&w, p, 8)
+        h = (h ^ w) * 0xFF51AFD7ED558CCDULL
+        h ^= h >> 29
+        p += 8
+        n -= 8
+    w = 0
+    memcpy(&w, p, <size_t>n)
+    h = (h ^ w) * 0xC4CEB9FE1A85EC53ULL
+    return h ^ (h >> 32)
+
+
 cdef object _decode_str(const unsigned char *p, Py_ssize_t n):
     """Strict UTF-8 decode of p[0:n] (raises UnicodeDecodeError)."""
-    cdef uint32_t h = 2166136261u
-    cdef Py_ssize_t i
     cdef CacheEntry *e
     if n > STR_CACHE_MAX:
         return PyUnicode_DecodeUTF8(<const char *>p, n, NULL)
-    for i in range(n):
-        h = (h ^ p[i]) * 16777619u
-    e = &_str_cache[(h ^ (h >> 16)) & (STR_CACHE_SLOTS - 1)]
+    e = &_str_cache[_hash_short(p, n) & (STR_CACHE_SLOTS - 1)]
     if e.obj != NULL and e.n == n and memcmp(e.utf8, p, <size_t>n) == 0:
         return <object>e.obj
     s = PyUnicode_DecodeUTF8(<const char *>p, n, NULL)
@@ -455,6 +476,42 @@ cdef class Encoder:
 
 # --------------------------------------------------------------------------- decoding
 
+# Message is a plain Python class with __slots__ ("headers", "payload"), shared with the
+# pure twin. Calling it runs its Python __init__, a large share of decoding a small frame;
+# instead allocate it and fill its two slots directly, at the offsets its slot descriptors
+# give. Checked once here; anything unexpected falls back to calling Message().
+cdef Py_ssize_t _headers_slot = 0, _payload_slot = 0
+
+
+cdef Py_ssize_t _slot_offset(object descriptor):
+    if type(descriptor).__name__ != "member_descriptor":
+        return 0
+    cdef PyMemberDef *member = (<PyMemberDescrObject *>descriptor).d_member
+    if member.type != T_OBJECT_EX or member.flags & READONLY:
+        return 0
+    return member.offset
+
+
+if Message.__new__ is object.__new__ and type(Message) is type:
+    _headers_slot = _slot_offset(Message.__dict__.get("headers"))
+    _payload_slot = _slot_offset(Message.__dict__.get("payload"))
+    if not (_headers_slot and _payload_slot):
+        _headers_slot = _payload_slot = 0
+
+
+cdef object _new_message(object headers, object payload):
+    cdef PyObject **slot
+    if not _headers_slot:
+        return Message(headers, payload)
+    m = PyType_GenericAlloc(<PyTypeObject *>Message, 0)  # slots start NULL
+    Py_INCREF(headers)
+    slot = <PyObject **>(<char *><PyObject *>m + _headers_slot)
+    slot[0] = <PyObject *>headers
+    Py_INCREF(payload)
+    slot = <PyObject **>(<char *><PyObject *>m + _payload_slot)
+    slot[0] = <PyObject *>payload
+    return m
+
 cdef int _check_prelude(const unsigned char *p, Py_ssize_t offset, Py_ssize_t max_frame,
                         Py_ssize_t max_headers, uint32_t *total, uint32_t *hlen,
                         uint32_t *pcrc) except -1:
@@ -564,8 +621,8 @@ cdef object _parse(const unsigned char *p, uint32_t total, uint32_t hlen, uint32
     if actual != expected:
         raise ChecksumError("message", expected, actual, offset)
     headers = _decode_headers(p, PRELUDE, PRELUDE + hlen, offset)
-    return Message(headers, PyBytes_FromStringAndSize(<const char *>p + PRELUDE + hlen,
-                                                      total - OVERHEAD - hlen))
+    return _new_message(headers, PyBytes_FromStringAndSize(<const char *>p + PRELUDE + hlen,
+                                                           total - OVERHEAD - hlen))
 
 
 def decode(frame):
