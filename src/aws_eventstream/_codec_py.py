@@ -62,8 +62,16 @@ _INT32_MIN, _INT32_MAX = -(1 << 31), (1 << 31) - 1
 _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 
 
-def _view(obj: Any, what: str) -> memoryview:
-    """A flat byte view of a bytes-like object, or TypeError naming the argument."""
+_SMALL = 4096  # bytes objects up to this size are sliced directly: cheaper than a memoryview
+
+
+def _view(obj: Any, what: str) -> Any:
+    """A flat byte view of a bytes-like object, or TypeError naming the argument.
+
+    A small ``bytes`` object is returned as it is (slicing it copies little).
+    """
+    if type(obj) is bytes and len(obj) <= _SMALL:
+        return obj
     if isinstance(obj, str):
         raise TypeError(f"{what} must be a bytes-like object, not str (encode it first)")
     try:
@@ -232,7 +240,7 @@ def _check_prelude(buf: Any, pos: int, offset: int, max_frame: int, max_headers:
     return total, hlen, expected
 
 
-def _parse(buf: memoryview, pos: int, total: int, hlen: int, prelude_crc: int, offset: int) -> Message:
+def _parse(buf: Any, pos: int, total: int, hlen: int, prelude_crc: int, offset: int) -> Message:
     """Check the message CRC of the frame at ``buf[pos:pos+total]`` and decode it."""
     end = pos + total
     (expected,) = _u32.unpack_from(buf, end - 4)
@@ -245,8 +253,30 @@ def _parse(buf: memoryview, pos: int, total: int, hlen: int, prelude_crc: int, o
     return Message(headers, bytes(buf[hstart + hlen:end - 4]))
 
 
-def _decode_headers(buf: memoryview, pos: int, end: int, base: int) -> dict:
+# Most streams repeat the same few header blocks frame after frame (":event-type",
+# ":content-type", ":message-type"). Blocks that decoded cleanly are remembered, raw
+# bytes to dict; every value type is immutable, so only the dict itself is copied.
+_BLOCK_CACHE: dict = {}
+_BLOCK_CACHE_SIZE = 256
+_BLOCK_CACHE_MAX_LEN = 512
+
+
+def _decode_headers(buf: Any, pos: int, end: int, base: int) -> dict:
     """Decode the header block ``buf[pos:end]``; ``base + index`` is the stream offset."""
+    if end - pos > _BLOCK_CACHE_MAX_LEN:
+        return _parse_headers(buf, pos, end, base)
+    key = bytes(buf[pos:end])
+    cached = _BLOCK_CACHE.get(key)
+    if cached is None:
+        cached = _parse_headers(buf, pos, end, base)
+        if len(_BLOCK_CACHE) >= _BLOCK_CACHE_SIZE:
+            _BLOCK_CACHE.clear()
+        _BLOCK_CACHE[key] = cached
+    return cached.copy()
+
+
+def _parse_headers(buf: Any, pos: int, end: int, base: int) -> dict:
+    """Parse the header block ``buf[pos:end]`` byte by byte."""
     headers: dict = {}
     while pos < end:
         at = base + pos
