@@ -46,6 +46,7 @@ cdef extern from "_crc32.h" nogil:
     const char *aws_es_crc32_kernel()
     const char *aws_es_crc32_available()
     uint32_t aws_es_crc32(uint32_t crc, const unsigned char *p, size_t n)
+    uint32_t aws_es_crc32_copy(uint32_t crc, unsigned char *dst, const unsigned char *src, size_t n)
 
 __all__ = [
     "encode", "decode", "Encoder", "Decoder", "crc32", "crc_kernels",
@@ -388,11 +389,11 @@ cdef int _put_headers(Writer *w, object headers) except -1:
 
 
 cdef bytes _frame(const unsigned char *block, Py_ssize_t hlen, object payload):
-    """One frame around an encoded header block: one allocation, one payload copy."""
+    """One frame around an encoded header block: one allocation, one pass over the payload."""
     cdef Input inp
     cdef Py_ssize_t total
     cdef unsigned char *p
-    cdef uint32_t pcrc
+    cdef uint32_t pcrc, crc
     _acquire(payload, &inp, "payload")
     try:
         total = OVERHEAD + hlen + inp.len
@@ -405,13 +406,14 @@ cdef bytes _frame(const unsigned char *block, Py_ssize_t hlen, object payload):
         pcrc = aws_es_crc32(0, p, 8)
         _put32(p + 8, pcrc)
         memcpy(p + PRELUDE, block, <size_t>hlen)
+        # the message CRC covers the whole frame but itself; it continues from the prelude CRC
+        crc = aws_es_crc32(pcrc, p + 8, <size_t>(4 + hlen))
         if inp.len >= NOGIL_BYTES:
             with nogil:
-                memcpy(p + PRELUDE + hlen, inp.ptr, <size_t>inp.len)
+                crc = aws_es_crc32_copy(crc, p + PRELUDE + hlen, inp.ptr, <size_t>inp.len)
         else:
-            memcpy(p + PRELUDE + hlen, inp.ptr, <size_t>inp.len)
-        # the message CRC covers the whole frame but itself; it continues from the prelude CRC
-        _put32(p + total - 4, _crc(pcrc, p + 8, total - PRELUDE))
+            crc = aws_es_crc32_copy(crc, p + PRELUDE + hlen, inp.ptr, <size_t>inp.len)
+        _put32(p + total - 4, crc)
     finally:
         _release(&inp)
     return out
@@ -614,15 +616,26 @@ cdef object _decode_headers(const unsigned char *p, Py_ssize_t pos, Py_ssize_t e
 
 cdef object _parse(const unsigned char *p, uint32_t total, uint32_t hlen, uint32_t pcrc,
                    Py_ssize_t offset):
-    """Check the message CRC of the frame at ``p`` (prelude already checked) and decode it."""
+    """Check the message CRC of the frame at ``p`` (prelude already checked) and decode it.
+
+    The payload is copied out while its CRC is computed, in one pass; it is dropped
+    unseen if the CRC fails, and the headers are parsed only after the CRC is good.
+    """
     cdef uint32_t expected = _be32(p + total - 4)
+    cdef Py_ssize_t plen = total - OVERHEAD - hlen
+    cdef const unsigned char *src = p + PRELUDE + hlen
     # The prelude CRC is the CRC of the first 8 bytes, so the message CRC continues from it.
-    cdef uint32_t actual = _crc(pcrc, p + 8, total - PRELUDE)
+    cdef uint32_t actual = aws_es_crc32(pcrc, p + 8, 4 + hlen)
+    payload = PyBytes_FromStringAndSize(NULL, plen)
+    cdef unsigned char *dst = <unsigned char *>PyBytes_AS_STRING(payload)
+    if plen >= NOGIL_BYTES:
+        with nogil:
+            actual = aws_es_crc32_copy(actual, dst, src, <size_t>plen)
+    else:
+        actual = aws_es_crc32_copy(actual, dst, src, <size_t>plen)
     if actual != expected:
         raise ChecksumError("message", expected, actual, offset)
-    headers = _decode_headers(p, PRELUDE, PRELUDE + hlen, offset)
-    return _new_message(headers, PyBytes_FromStringAndSize(<const char *>p + PRELUDE + hlen,
-                                                           total - OVERHEAD - hlen))
+    return _new_message(_decode_headers(p, PRELUDE, PRELUDE + hlen, offset), payload)
 
 
 def decode(frame):

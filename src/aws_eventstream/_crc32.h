@@ -20,4 +20,8 @@ const char *aws_es_crc32_available(void);
 /* CRC-32 of p[0:n] continuing from `crc` (0 to start), as zlib.crc32 computes it. */
 uint32_t aws_es_crc32(uint32_t crc, const unsigned char *p, size_t n);
 
+/* Copy src[0:n] to dst (not overlapping) and return the CRC-32 of those bytes
+ * continuing from `crc`, in one pass over memory. */
+uint32_t aws_es_crc32_copy(uint32_t crc, unsigned char *dst, const unsigned char *src, size_t n);
+
 #endif
