@@ -1,0 +1,154 @@
+"""CRC-32 kernels: every kernel this CPU runs against zlib and crcmod."""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import sys
+import threading
+import zlib
+
+import crcmod.predefined
+import pytest
+
+from aws_eventstream import _codec_py
+from conftest import twin
+
+_crcmod = crcmod.predefined.mkCrcFun("crc-32")
+
+
+def _kernels():
+    try:
+        from aws_eventstream import _codec_c
+    except ImportError:
+        return []
+    return list(_codec_c.crc_kernels())
+
+
+@pytest.fixture(params=_kernels() or ["<extension not built>"])
+def kernel(request):
+    """The Cython twin with one CRC kernel switched on; restores the default after."""
+    c = twin("c")
+    default = c.CRC_KERNEL
+    c._use_crc_kernel(request.param)
+    yield c
+    c._use_crc_kernel(default)
+
+
+RND = random.Random(20241123)
+DATA = bytes(RND.getrandbits(8) for _ in range(2048 + 64 + 64))
+
+
+def test_every_length_and_alignment(kernel):
+    mv = memoryview(DATA)
+    for align in range(64):
+        for n in range(0, 2049, 1 if align < 4 else 61):
+            chunk = mv[align:align + n]
+            assert kernel.crc32(chunk) == zlib.crc32(chunk), (kernel.CRC_KERNEL, align, n)
+    for n in range(0, 2049):
+        assert kernel.crc32(mv[:n]) == zlib.crc32(mv[:n]), (kernel.CRC_KERNEL, n)
+
+
+@pytest.mark.parametrize("fill", [0x00, 0xFF])
+def test_constant_data(kernel, fill):
+    for n in (1, 15, 16, 63, 64, 255, 256, 511, 512, 513, 1023, 4096, 100_000):
+        data = bytes([fill]) * n
+        assert kernel.crc32(data) == zlib.crc32(data) == _crcmod(data)
+
+
+def test_chained_initial_values(kernel):
+    for value in (0, 1, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF, 0xDEADBEEF):
+        for n in (0, 3, 64, 300, 2048):
+            assert kernel.crc32(DATA[:n], value) == zlib.crc32(DATA[:n], value)
+    running = 0
+    for i in range(0, len(DATA), 97):
+        running = kernel.crc32(DATA[i:i + 97], running)
+    assert running == zlib.crc32(DATA)
+
+
+def test_several_mebibytes(kernel):
+    big = os.urandom(5 * 1024 * 1024 + 13)
+    assert kernel.crc32(big) == zlib.crc32(big) == _crcmod(big)
+    assert kernel.crc32(memoryview(big)[7:]) == zlib.crc32(big[7:])
+
+
+def test_crcmod_agrees_on_random_lengths(kernel):
+    for n in RND.sample(range(1, 2048), 60):
+        data = DATA[:n]
+        assert kernel.crc32(data) == _crcmod(data)
+
+
+def test_frames_carry_the_same_crcs_with_every_kernel(kernel):
+    payload = DATA * 40
+    frame = kernel.encode({"k": "v"}, payload)
+    assert frame == _codec_py.encode({"k": "v"}, payload)
+    assert kernel.decode(frame).payload == payload
+
+
+def test_threads_share_the_extension_safely(kernel):
+    """The GIL is released for large buffers: results must stay exact under threads."""
+    payloads = [os.urandom(300_000 + i) for i in range(4)]
+    want = [zlib.crc32(p) for p in payloads]
+    frames = [_codec_py.encode({"i": i}, p) for i, p in enumerate(payloads)]
+    errors = []
+
+    def work(i):
+        try:
+            for _ in range(20):
+                assert kernel.crc32(payloads[i]) == want[i]
+                assert kernel.encode({"i": i}, payloads[i]) == frames[i]
+                assert kernel.decode(frames[i]).payload == payloads[i]
+        except BaseException as exc:  # reported in the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+
+
+def test_available_kernels_and_default(kernel):
+    kernels = kernel.crc_kernels()
+    assert kernels[0] == "table"
+    with pytest.raises(ValueError, match="not available"):
+        kernel._use_crc_kernel("no-such-kernel")
+    assert kernel.CRC_KERNEL in kernels
+
+
+def _in_subprocess(code, **env):
+    full = dict(os.environ)
+    full.update(env)
+    return subprocess.run([sys.executable, "-W", "always", "-c", code], env=full,
+                          capture_output=True, text=True, check=True)
+
+
+@pytest.mark.parametrize("name", _kernels() or ["<extension not built>"])
+def test_env_var_forces_a_kernel(name):
+    twin("c")
+    out = _in_subprocess(
+        "import zlib, aws_eventstream as e; d = bytes(range(256)) * 40;"
+        "assert e.crc32(d) == zlib.crc32(d); print(e.CRC_KERNEL)",
+        AWS_EVENTSTREAM_CRC=name, AWS_EVENTSTREAM_PURE_PYTHON="0")
+    assert out.stdout.split() == [name]
+
+
+def test_default_kernel_is_the_fastest_available():
+    c = twin("c")
+    out = _in_subprocess("import aws_eventstream as e; print(e.CRC_KERNEL)",
+                         AWS_EVENTSTREAM_CRC="", AWS_EVENTSTREAM_PURE_PYTHON="0")
+    assert out.stdout.split() == [c.crc_kernels()[-1]]
+
+
+def test_unknown_kernel_in_env_warns_and_keeps_working():
+    c = twin("c")
+    out = _in_subprocess("import aws_eventstream as e; print(e.CRC_KERNEL)",
+                         AWS_EVENTSTREAM_CRC="bogus", AWS_EVENTSTREAM_PURE_PYTHON="0")
+    assert out.stdout.split() == [c.crc_kernels()[-1]]
+    assert "AWS_EVENTSTREAM_CRC ignored" in out.stderr
+
+
+def test_pure_twin_names_its_kernel():
+    assert _codec_py.CRC_KERNEL == "zlib" and _codec_py.crc_kernels() == ("zlib",)
