@@ -517,3 +517,34 @@ def test_decoded_messages_are_freed(codec):
         dec.feed(frame[:7])
         dec.feed(frame[7:])
     assert live() == before
+
+
+def test_repeated_header_blocks_give_independent_dicts(codec):
+    """Decoders may remember header blocks; what they hand out must stay the caller's own."""
+    frame = codec.encode({"a": "1", "b": Int32(2)}, b"x")
+    first = codec.decode(frame)
+    first.headers["a"] = "changed"
+    del first.headers["b"]
+    for _ in range(3):
+        again = codec.decode(frame)
+        assert again.headers == {"a": "1", "b": 2} and again.headers is not first.headers
+    dec = codec.Decoder()
+    m1, m2 = dec.feed(frame + frame)
+    assert m1.headers is not m2.headers
+    m1.headers.clear()
+    assert m2.headers == {"a": "1", "b": 2}
+
+
+def test_many_distinct_header_blocks(codec):
+    frames = [codec.encode({"k": f"value-{i}", "n": Int16(i)}, bytes([i % 256])) for i in range(300)]
+    for _ in range(2):
+        for i, frame in enumerate(frames):
+            msg = codec.decode(frame)
+            assert msg.headers == {"k": f"value-{i}", "n": i}
+
+
+def test_a_bad_block_stays_bad(codec):
+    bad = raw_frame(raw_header(b"a", 0) + raw_header(b"a", 1))
+    for _ in range(3):
+        with pytest.raises(HeaderError, match="duplicate"):
+            codec.decode(bad)

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 
 from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_CheckExact, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
-from cpython.dict cimport PyDict_Size
+from cpython.dict cimport PyDict_Copy, PyDict_Size
 from cpython.long cimport PyLong_AsLongLongAndOverflow, PyLong_Check, PyLong_CheckExact
 from cpython.object cimport PyObject, PyTypeObject
 from cpython.ref cimport Py_INCREF, Py_XDECREF
@@ -62,6 +62,8 @@ cdef enum:
     NOGIL_BYTES = 64 * 1024  # below this, releasing the GIL costs more than it frees
     STR_CACHE_SLOTS = 256  # power of two
     STR_CACHE_MAX = 64  # longest string kept in the cache, in UTF-8 bytes
+    BLOCK_CACHE_SLOTS = 32  # power of two
+    BLOCK_CACHE_MAX = 512  # longest header block kept in the cache
     STACK_BLOCK = 1024
 
 MAX_FRAME = C_MAX_FRAME
@@ -175,8 +177,8 @@ cdef struct CacheEntry:
 cdef CacheEntry _str_cache[STR_CACHE_SLOTS]
 
 
-cdef inline uint64_t _hash_short(const unsigned char *p, Py_ssize_t n) noexcept nogil:
-    """A quick multiplicative hash of at most STR_CACHE_MAX bytes, a word at a time."""
+cdef inline uint64_t _hash_bytes(const unsigned char *p, Py_ssize_t n) noexcept nogil:
+    """A quick multiplicative hash of a short byte string, a word at a time."""
     cdef uint64_t h = <uint64_t>n * 0x9E3779B97F4A7C15ULL, w
     while n >= 8:
         memcpy(&w, p, 8)
@@ -195,7 +197,7 @@ cdef object _decode_str(const unsigned char *p, Py_ssize_t n):
     cdef CacheEntry *e
     if n > STR_CACHE_MAX:
         return PyUnicode_DecodeUTF8(<const char *>p, n, NULL)
-    e = &_str_cache[_hash_short(p, n) & (STR_CACHE_SLOTS - 1)]
+    e = &_str_cache[_hash_bytes(p, n) & (STR_CACHE_SLOTS - 1)]
     if e.obj != NULL and e.n == n and memcmp(e.utf8, p, <size_t>n) == 0:
         return <object>e.obj
     s = PyUnicode_DecodeUTF8(<const char *>p, n, NULL)
@@ -614,6 +616,43 @@ cdef object _decode_headers(const unsigned char *p, Py_ssize_t pos, Py_ssize_t e
     return headers
 
 
+# Most streams repeat a handful of header blocks frame after frame. A block that decoded
+# cleanly is remembered (raw bytes -> dict); a later identical block gets a copy of that
+# dict. Every header value type is immutable, so sharing the values is safe; the cached
+# dict itself is never handed out.
+cdef struct BlockEntry:
+    PyObject *headers
+    unsigned char *raw
+    Py_ssize_t n
+
+cdef BlockEntry _block_cache[BLOCK_CACHE_SLOTS]
+
+
+cdef object _headers_of(const unsigned char *p, Py_ssize_t pos, Py_ssize_t end, Py_ssize_t base):
+    """The header dict of the block p[pos:end], from the cache when it was seen before."""
+    cdef Py_ssize_t n = end - pos
+    cdef BlockEntry *e
+    cdef unsigned char *raw
+    if n == 0:
+        return {}
+    if n > BLOCK_CACHE_MAX:
+        return _decode_headers(p, pos, end, base)
+    e = &_block_cache[_hash_bytes(p + pos, n) & (BLOCK_CACHE_SLOTS - 1)]
+    if e.headers != NULL and e.n == n and memcmp(e.raw, p + pos, <size_t>n) == 0:
+        return PyDict_Copy(<object>e.headers)
+    headers = _decode_headers(p, pos, end, base)
+    raw = <unsigned char *>malloc(<size_t>n)
+    if raw != NULL:  # no memory for the cache: just don't cache
+        memcpy(raw, p + pos, <size_t>n)
+        Py_XDECREF(e.headers)
+        free(e.raw)
+        Py_INCREF(headers)
+        e.headers = <PyObject *>headers
+        e.raw = raw
+        e.n = n
+    return PyDict_Copy(headers)
+
+
 cdef object _parse(const unsigned char *p, uint32_t total, uint32_t hlen, uint32_t pcrc,
                    Py_ssize_t offset):
     """Check the message CRC of the frame at ``p`` (prelude already checked) and decode it.
@@ -635,7 +674,7 @@ cdef object _parse(const unsigned char *p, uint32_t total, uint32_t hlen, uint32
         actual = aws_es_crc32_copy(actual, dst, src, <size_t>plen)
     if actual != expected:
         raise ChecksumError("message", expected, actual, offset)
-    return _new_message(_decode_headers(p, PRELUDE, PRELUDE + hlen, offset), payload)
+    return _new_message(_headers_of(p, PRELUDE, PRELUDE + hlen, offset), payload)
 
 
 def decode(frame):
