@@ -1,0 +1,415 @@
+"""``aws-eventstream``: bench, dump, presign and frame.
+
+Exit status: 0 on success, 1 when the input data is bad (``dump`` on a corrupt stream),
+2 for wrong usage or missing credentials.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import platform
+import sys
+import uuid
+from typing import IO, Any, Dict, Iterator, List, Optional, Sequence
+
+from . import BACKEND, CRC_KERNEL, Decoder, EventStreamError, __version__, encode
+from ._types import Int8, Int16, Int32, Int64, Timestamp
+
+PROG = "aws-eventstream"
+READ_SIZE = 64 * 1024
+
+
+class UsageError(Exception):
+    """Wrong arguments or environment: exit status 2."""
+
+
+def _open_in(path: str) -> IO[bytes]:
+    if path == "-":
+        return sys.stdin.buffer
+    try:
+        return open(path, "rb")
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def _chunks(stream: IO[bytes]) -> Iterator[bytes]:
+    while True:
+        chunk = stream.read(READ_SIZE)
+        if not chunk:
+            return
+        yield chunk
+
+
+# --------------------------------------------------------------------------- bench
+
+
+def _fmt_time(seconds: float) -> str:
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds / 1e-9:.3g} ns"
+
+
+def _fmt_rate(rate: Optional[float]) -> str:
+    if not rate:
+        return ""
+    for unit, scale in (("GB/s", 1e9), ("MB/s", 1e6), ("kB/s", 1e3)):
+        if rate >= scale:
+            return f"{rate / scale:.3g} {unit}"
+    return f"{rate:.3g} B/s"
+
+
+def _short(name: str) -> str:
+    return name.split(" (")[0].replace(" EventStreamBuffer", "").replace(" serializer", "")
+
+
+def _progress(stream: IO[str]):
+    tty = stream.isatty()
+
+    def report(done: int, total: int, what: str) -> None:
+        line = f"[{done}/{total}] {what}"
+        if tty:
+            stream.write("\r\x1b[2K" + line[:120])
+            if done == total:
+                stream.write("\n")
+        else:
+            stream.write(line + "\n")
+        stream.flush()
+    return report
+
+
+def _environment() -> Dict[str, Any]:
+    return {
+        "version": __version__, "backend": BACKEND, "crc_kernel": CRC_KERNEL,
+        "python": platform.python_version(), "machine": platform.machine(),
+        "cpus": os.cpu_count(), "platform": platform.platform(terse=True),
+    }
+
+
+def _table(rows, ratios) -> str:
+    header = ("case", "implementation", "time/op", "throughput", "speed-up against each peer")
+    lines: List[Sequence[str]] = []
+    last_case = None
+    for i, row in enumerate(rows):
+        if row.skipped:
+            continue
+        case = row.case.name if row.case is not last_case else ""
+        last_case = row.case
+        vs = ", ".join(f"{x:.3g}x {_short(peer)}" for peer, x in ratios.get(i, {}).items())
+        lines.append((case, row.impl.name, _fmt_time(row.seconds), _fmt_rate(row.throughput), vs))
+    widths = [max(len(r[k]) for r in [header, *lines]) for k in range(4)]
+
+    def fmt(r: Sequence[str]) -> str:
+        cells = [r[j].rjust(widths[j]) if j in (2, 3) else r[j].ljust(widths[j]) for j in range(4)]
+        return ("  ".join(cells) + "  " + r[4]).rstrip()
+
+    out = [fmt(header), "-" * (sum(widths) + 8 + len(header[4]))]
+    for r in lines:
+        if r[0] and len(out) > 2:
+            out.append("")
+        out.append(fmt(r))
+    return "\n".join(out)
+
+
+def _plot(rows, path: str) -> None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise UsageError('--plot needs matplotlib: pip install "aws-eventstream[plot]"') from None
+    fig, axes = plt.subplots(1, 2, figsize=(13, 5))
+    for ax, groups, title in ((axes[0], ("crc32",), "CRC-32"),
+                              (axes[1], ("encode", "frame"), "encode a frame")):
+        series: Dict[str, List] = {}
+        for row in rows:
+            if row.case.group in groups and row.seconds and not row.impl.reference \
+                    and (row.case.group != "frame" or row.case.name.startswith("encode")):
+                series.setdefault(row.impl.name, []).append((row.case.size, row.throughput / 1e9))
+        for name, points in sorted(series.items()):
+            points.sort()
+            ax.plot([p[0] for p in points], [p[1] for p in points], marker="o",
+                    linewidth=2.5 if name.startswith("aws-eventstream") else 1.2, label=name)
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel("bytes per call")
+        ax.set_ylabel("GB/s")
+        ax.set_title(title)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7)
+    env = _environment()
+    fig.suptitle(f"aws-eventstream {env['version']} · CRC kernel {env['crc_kernel']} · "
+                 f"Python {env['python']} · {env['machine']}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from . import _bench
+
+    cases = _bench.build_cases()
+    if args.case:
+        cases = [c for c in cases if any(s.lower() in c.name.lower() for s in args.case)]
+        if not cases:
+            raise UsageError(f"no case matches {args.case}")
+    rows = _bench.run(cases, quick=args.quick, progress=_progress(sys.stderr))
+    ratios = _bench.ratios(rows)
+    skipped = sorted({f"{r.impl.name} ({r.skipped})" for r in rows if r.skipped})
+    if args.json:
+        json.dump({
+            **_environment(), "quick": args.quick,
+            "results": [{
+                "case": r.case.name, "group": r.case.group, "bytes": r.case.size,
+                "implementation": r.impl.name, "ours": r.impl.ours, "reference": r.impl.reference,
+                "seconds": r.seconds, "throughput": r.throughput, "skipped": r.skipped,
+                "speedup": ratios.get(i, {}),
+            } for i, r in enumerate(rows)],
+        }, sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    else:
+        env = _environment()
+        print(f"{PROG} {env['version']} bench{' --quick' if args.quick else ''}: backend {env['backend']}, "
+              f"CRC kernel {env['crc_kernel']}, Python {env['python']}, {env['machine']}, {env['cpus']} CPUs\n")
+        print(_table(rows, ratios))
+        if skipped:
+            print("\nskipped: " + "; ".join(skipped))
+    if args.plot:
+        _plot(rows, args.plot)
+        print(f"plot written to {args.plot}", file=sys.stderr)
+    return 0
+
+
+# --------------------------------------------------------------------------- dump
+
+_TYPE_NAMES = ((bool, "bool"), (Int8, "byte"), (Int16, "short"), (Int32, "integer"), (Int64, "long"),
+               (Timestamp, "timestamp"), (bytes, "bytes"), (str, "string"), (uuid.UUID, "uuid"))
+
+
+def _header_json(name: str, value: Any) -> Dict[str, Any]:
+    kind = next(n for t, n in _TYPE_NAMES if isinstance(value, t))
+    if kind == "bytes":
+        shown: Any = base64.b64encode(value).decode("ascii")
+    elif kind == "uuid":
+        shown = str(value)
+    elif kind == "bool":
+        shown = value
+    elif kind == "string":
+        shown = value
+    else:
+        shown = int(value)
+    out = {"name": name, "type": kind, "value": shown}
+    if kind == "timestamp":
+        try:
+            out["iso"] = value.to_datetime().isoformat()
+        except (OverflowError, ValueError):
+            pass
+    return out
+
+
+def _payload_json(payload: bytes) -> Dict[str, Any]:
+    if payload:
+        try:
+            return {"payload": json.loads(payload), "payload_encoding": "json"}
+        except ValueError:
+            pass
+    try:
+        return {"payload": payload.decode("utf-8"), "payload_encoding": "text"}
+    except UnicodeDecodeError:
+        return {"payload": base64.b64encode(payload).decode("ascii"), "payload_encoding": "base64"}
+
+
+def cmd_dump(args: argparse.Namespace) -> int:
+    source = _open_in(args.file)
+    name = "<stdin>" if args.file == "-" else args.file
+    decoder = Decoder()
+    offset = 0
+    out = sys.stdout
+
+    def emit(messages) -> None:
+        nonlocal offset
+        for msg in messages:
+            length = len(encode(msg.headers, msg.payload))  # decoding round-trips byte for byte
+            record = {"offset": offset, "length": length,
+                      "headers": [_header_json(k, v) for k, v in msg.headers.items()],
+                      **_payload_json(msg.payload)}
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            offset += length
+
+    try:
+        for chunk in _chunks(source):
+            emit(decoder.feed(chunk))
+        decoder.close()
+    except EventStreamError as exc:
+        emit(exc.messages)
+        out.flush()
+        print(f"{PROG} dump: {name}: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if source is not sys.stdin.buffer:
+            source.close()
+    return 0
+
+
+# --------------------------------------------------------------------------- presign
+
+
+def cmd_presign(args: argparse.Namespace) -> int:
+    from . import transcribe
+    from .auth import resolve_credentials
+
+    try:
+        found = resolve_credentials(region=args.region)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if found.credentials is None:
+        raise UsageError("no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
+                         "or configure a profile")
+    common = dict(region=found.region, credentials=found.credentials, media_encoding=args.media_encoding,
+                  sample_rate=args.sample_rate, number_of_channels=args.channels,
+                  enable_channel_identification=args.channel_identification,
+                  show_speaker_label=args.speaker_labels, vocabulary_name=args.vocabulary_name,
+                  session_id=args.session_id, expires=args.expires, endpoint=args.endpoint, fips=args.fips)
+    try:
+        if args.medical:
+            url = transcribe.medical_presigned_url(
+                specialty=args.specialty, type=args.type, language_code=args.language_code or "en-US", **common)
+        else:
+            options = args.language_options.split(",") if args.language_options else None
+            url = transcribe.presigned_url(
+                language_code=args.language_code, identify_language=args.identify_language,
+                identify_multiple_languages=args.identify_multiple_languages,
+                language_options=options, preferred_language=args.preferred_language,
+                enable_partial_results_stabilization=args.stability is not None,
+                partial_results_stability=args.stability, **common)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    print(url)
+    return 0
+
+
+# --------------------------------------------------------------------------- frame
+
+
+def cmd_frame(args: argparse.Namespace) -> int:
+    from .transcribe import END_OF_STREAM, audio_event
+
+    size = args.sample_rate * args.ms * args.channels * args.sample_width // 1000
+    if size <= 0:
+        raise UsageError("--ms, --sample-rate, --channels and --sample-width give an empty frame")
+    if args.output == "-" and sys.stdout.isatty():
+        raise UsageError("refusing to write binary frames to a terminal: use -o FILE or a pipe")
+    source = _open_in(args.input)
+    try:
+        sink = sys.stdout.buffer if args.output == "-" else open(args.output, "wb")
+    except OSError as exc:
+        raise UsageError(f"cannot write {args.output}: {exc.strerror}") from None
+    frames = 0
+    try:
+        pending = b""
+        for chunk in _chunks(source):
+            pending += chunk
+            cut = len(pending) - len(pending) % size
+            view = memoryview(pending)
+            for i in range(0, cut, size):
+                sink.write(audio_event(view[i:i + size]))
+                frames += 1
+            view.release()
+            pending = pending[cut:]
+        if pending:
+            sink.write(audio_event(pending))
+            frames += 1
+        sink.write(END_OF_STREAM)
+        sink.flush()
+    finally:
+        if sink is not sys.stdout.buffer:
+            sink.close()
+        if source is not sys.stdin.buffer:
+            source.close()
+    print(f"{PROG} frame: {frames} AudioEvent frames of up to {size} bytes, then the end-of-stream frame",
+          file=sys.stderr)
+    return 0
+
+
+# --------------------------------------------------------------------------- main
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROG, description="AWS event-stream framing: benchmarks and tools.")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__} ({BACKEND}, {CRC_KERNEL})")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("bench", help="benchmark both twins against every peer installed")
+    p.add_argument("--quick", action="store_true", help="short measurements (seconds, for CI and a first look)")
+    p.add_argument("--json", action="store_true", help="machine-readable results on stdout")
+    p.add_argument("--plot", metavar="FILE.png", help="plot throughput against size (needs the 'plot' extra)")
+    p.add_argument("--case", action="append", metavar="TEXT", help="only cases whose name contains TEXT")
+    p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("dump", help="print each frame of an event-stream capture as one JSON line")
+    p.add_argument("file", help="capture file, or - for stdin")
+    p.set_defaults(func=cmd_dump)
+
+    p = sub.add_parser("presign", help="print a presigned Amazon Transcribe streaming URL")
+    p.add_argument("--region", help="AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, us-east-1)")
+    p.add_argument("-l", "--language-code", help="e.g. en-US")
+    p.add_argument("--identify-language", action="store_true")
+    p.add_argument("--identify-multiple-languages", action="store_true")
+    p.add_argument("--language-options", metavar="A,B", help="comma-separated language codes")
+    p.add_argument("--preferred-language")
+    p.add_argument("--sample-rate", type=int, default=16000)
+    p.add_argument("--media-encoding", default="pcm", choices=("pcm", "ogg-opus", "flac"))
+    p.add_argument("--channels", type=int, default=1)
+    p.add_argument("--channel-identification", action="store_true")
+    p.add_argument("--speaker-labels", action="store_true")
+    p.add_argument("--stability", choices=("low", "medium", "high"),
+                   help="enable partial-results stabilization at this level")
+    p.add_argument("--vocabulary-name")
+    p.add_argument("--session-id")
+    p.add_argument("--expires", type=int, default=300, help="seconds, 1 to 300")
+    p.add_argument("--medical", action="store_true", help="Transcribe Medical endpoint")
+    p.add_argument("--specialty", default="PRIMARYCARE")
+    p.add_argument("--type", default="CONVERSATION")
+    p.add_argument("--endpoint", help="override the endpoint, e.g. ws://127.0.0.1:8765")
+    p.add_argument("--fips", action="store_true")
+    p.set_defaults(func=cmd_presign)
+
+    p = sub.add_parser("frame", help="cut raw PCM into AudioEvent frames")
+    p.add_argument("input", help="raw PCM file, or - for stdin")
+    p.add_argument("-o", "--output", default="-", help="output file (default: stdout)")
+    p.add_argument("--ms", type=_positive, default=100, help="milliseconds of audio per frame")
+    p.add_argument("--sample-rate", type=_positive, default=16000)
+    p.add_argument("--channels", type=_positive, default=1)
+    p.add_argument("--sample-width", type=_positive, default=2, help="bytes per sample")
+    p.set_defaults(func=cmd_frame)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except UsageError as exc:
+        print(f"{PROG} {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # e.g. `aws-eventstream dump x | head`
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
