@@ -1,33 +1,7 @@
-"""Fixtures for the pytest-benchmark suites: both twins, and the peers that are installed."""
-
-from __future__ import annotations
-
-import pytest
-
-from aws_eventstream import _codec_py
-
-try:
-    from aws_eventstream import _codec_c
-except ImportError:
-    _codec_c = None
+"""pytest-benchmark configuration for ``pytest benches/``."""
 
 
-@pytest.fixture(params=["c", "py"], scope="session")
-def codec(request):
-    """The codec twin under measurement (ids ``c`` and ``py``, as in the tests)."""
-    if request.param == "py":
-        return _codec_py
-    if _codec_c is None:
-        pytest.skip("the Cython extension is not built")
-    return _codec_c
-
-
-@pytest.fixture(scope="session")
-def pipecat_utils():
-    """pipecat-ai's event-stream helpers, when pipecat-ai is installed."""
-    return pytest.importorskip("pipecat.services.aws.utils", reason="pipecat-ai is not installed")
-
-
-@pytest.fixture(scope="session")
-def botocore_eventstream():
-    return pytest.importorskip("botocore.eventstream", reason="botocore is not installed")
+def pytest_configure(config):
+    # the suite compares implementations within a case: keep a case's rows together, fastest first
+    if not config.getoption("benchmark_sort", None) or config.getoption("benchmark_sort") == "min":
+        config.option.benchmark_sort = "mean"

@@ -1,6 +1,6 @@
-"""CRC-32 and large-frame benchmarks: our kernels against zlib, isal and zlib-ng.
+"""CRC-32 kernels one by one, and threads: what the main suite does not show.
 
-Groups put every implementation of one size side by side; ratios come from one run.
+The peers (zlib, isal, zlib-ng, crcmod) and the 16 MiB frames are in test_suite.py.
 """
 
 from __future__ import annotations
@@ -11,20 +11,9 @@ import zlib
 
 import pytest
 
-from aws_eventstream import _codec_py
 
 SIZES = {"64B": 64, "3200B": 3200, "1MiB": 1 << 20, "16MiB": 16 << 20}
 DATA = {name: os.urandom(n) for name, n in SIZES.items()}
-
-
-def _peer_crc32(name):
-    if name == "zlib":
-        return zlib.crc32
-    if name == "isal":
-        return pytest.importorskip("isal.isal_zlib", reason="isal is not installed").crc32
-    if name == "zlib-ng":
-        return pytest.importorskip("zlib_ng.zlib_ng", reason="zlib-ng is not installed").crc32
-    raise AssertionError(name)
 
 
 def _c():
@@ -43,39 +32,11 @@ def kernel(request):
 
 
 @pytest.mark.parametrize("size", list(SIZES))
-def test_crc32_ours(benchmark, kernel, size):
-    benchmark.group = f"crc32 {size}"
+def test_crc32_kernel(benchmark, kernel, size):
+    """Each kernel this CPU runs (the suite in test_suite.py times only the default one)."""
+    benchmark.group = f"crc32 {size} by kernel"
     data = DATA[size]
     assert benchmark(kernel.crc32, data) == zlib.crc32(data)
-
-
-@pytest.mark.parametrize("peer", ["zlib", "isal", "zlib-ng"])
-@pytest.mark.parametrize("size", list(SIZES))
-def test_crc32_peer(benchmark, peer, size):
-    benchmark.group = f"crc32 {size}"
-    fn = _peer_crc32(peer)
-    data = DATA[size]
-    assert benchmark(fn, data) == zlib.crc32(data)
-
-
-BIG = DATA["16MiB"]
-BIG_FRAME = _codec_py.encode({":event-type": "Chunk"}, BIG)
-
-
-@pytest.mark.benchmark(group="16 MiB frame")
-def test_plain_copy_16mib(benchmark):
-    src = bytearray(BIG)
-    assert len(benchmark(bytes, src)) == len(BIG)
-
-
-@pytest.mark.benchmark(group="16 MiB frame")
-def test_encode_16mib(benchmark, codec):
-    assert len(benchmark(codec.encode, {":event-type": "Chunk"}, BIG)) == len(BIG_FRAME)
-
-
-@pytest.mark.benchmark(group="16 MiB frame")
-def test_decode_16mib(benchmark, codec):
-    assert benchmark(codec.decode, BIG_FRAME).payload == BIG
 
 
 EIGHT_MIB = DATA["16MiB"][: 8 << 20]

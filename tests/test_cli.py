@@ -1,0 +1,254 @@
+"""The command line, run as a user runs it: subprocesses, exit codes, output shape."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from aws_eventstream import decode, encode
+from aws_eventstream import transcribe as t
+from aws_eventstream.auth import Credentials
+from conftest import vectors_dir
+from sigv4_oracle import assert_signed_like_botocore
+
+
+def run(*args, stdin=None, env=None, check=False, text=True):
+    full = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") or k == "AWS_EVENTSTREAM_VECTORS"}
+    full["AWS_EC2_METADATA_DISABLED"] = "true"
+    full.update(env or {})
+    out = subprocess.run([sys.executable, "-m", "aws_eventstream", *args], input=stdin, env=full,
+                         capture_output=True, text=text, timeout=300)
+    if check:
+        assert out.returncode == 0, out.stderr
+    return out
+
+
+def test_console_script_and_version():
+    out = run("--version", check=True)
+    assert out.stdout.startswith("aws-eventstream ")
+    script = shutil.which("aws-eventstream")
+    if script is None:
+        pytest.skip("the aws-eventstream script is not on PATH (package not installed with pip)")
+    direct = subprocess.run([script, "--version"], capture_output=True, text=True, check=True)
+    assert direct.stdout == out.stdout
+
+
+def test_usage_errors_exit_2():
+    assert run().returncode == 2
+    assert run("nosuchcommand").returncode == 2
+    assert run("frame", "-", "--ms", "0").returncode == 2
+
+
+# --------------------------------------------------------------------------- bench
+
+
+def test_bench_quick_table():
+    out = run("bench", "--quick", "--case", "decode TranscriptEvent", check=True)
+    lines = out.stdout.splitlines()
+    assert lines[0].startswith("aws-eventstream ") and "CRC kernel" in lines[0]
+    header = next(line for line in lines if line.startswith("case"))
+    for column in ("implementation", "time/op", "throughput", "speed-up"):
+        assert column in header
+    ours = next(line for line in lines if "aws-eventstream (python)" in line)
+    assert "x botocore" in ours
+    assert "[1/" in out.stderr  # progress
+
+
+def test_bench_json_and_skipped_peers(tmp_path):
+    fake = tmp_path / "pipecat"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("raise ImportError('not here')\n")
+    out = run("bench", "--quick", "--json", "--case", "encode AudioEvent 640", "--case", "crc32 64 B",
+              env={"PYTHONPATH": str(tmp_path)}, check=True)
+    report = json.loads(out.stdout)
+    assert report["backend"] in ("cython", "python") and report["quick"] is True
+    rows = report["results"]
+    assert {r["case"] for r in rows} == {"encode AudioEvent 640 B", "crc32 64 B"}
+    pipecat = next(r for r in rows if r["implementation"].startswith("pipecat-ai"))
+    assert pipecat["skipped"] == "pipecat-ai is not installed" and pipecat["seconds"] is None
+    for r in rows:
+        if r["skipped"] is None:
+            assert r["seconds"] > 0 and r["throughput"] > 0
+    ours_crc = [r for r in rows if r["ours"] and r["case"] == "crc32 64 B"]
+    assert ours_crc and all(r["speedup"]["zlib"] > 0 for r in ours_crc)
+    text = run("bench", "--quick", "--case", "encode AudioEvent 640", env={"PYTHONPATH": str(tmp_path)}, check=True)
+    assert "skipped: pipecat-ai build_event_message (pipecat-ai is not installed)" in text.stdout
+
+
+def test_bench_plot(tmp_path):
+    target = tmp_path / "bench.png"
+    out = run("bench", "--quick", "--case", "crc32 64 B", "--case", "encode AudioEvent", "--plot", str(target))
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        assert out.returncode == 2 and "aws-eventstream[plot]" in out.stderr
+    else:
+        assert out.returncode == 0, out.stderr
+        assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_bench_unknown_case():
+    out = run("bench", "--quick", "--case", "no such case")
+    assert out.returncode == 2 and "no case matches" in out.stderr
+
+
+# --------------------------------------------------------------------------- dump
+
+
+def _dump(*args, **kw):
+    out = run("dump", *args, **kw)
+    return out, [json.loads(line) for line in out.stdout.splitlines()]
+
+
+def test_dump_the_aws_vectors():
+    base = vectors_dir()
+    for path in sorted((base / "encoded" / "positive").iterdir()):
+        out, records = _dump(str(path))
+        assert out.returncode == 0, out.stderr
+        (rec,) = records
+        want = json.loads((base / "decoded" / "positive" / path.name).read_text())
+        assert rec["offset"] == 0 and rec["length"] == want["total_length"] == path.stat().st_size
+        assert [(h["name"], h["type"]) for h in rec["headers"]] == [
+            (h["name"], ["bool", "bool", "byte", "short", "integer", "long", "bytes", "string", "timestamp",
+                         "uuid"][h["type"]]) for h in want["headers"]]
+
+
+def test_dump_typed_values_and_payload_encodings(tmp_path):
+    import uuid
+
+    from aws_eventstream import Int16, Timestamp
+
+    frames = [
+        encode({"s": "x", "n": Int16(-3), "t": Timestamp(0), "u": uuid.UUID(int=1), "b": b"\xff", "f": False},
+               b'{"k": [1, 2]}'),
+        encode({}, "caf\u00e9".encode()),
+        encode({}, b"\xff\xfe\x00"),
+    ]
+    path = tmp_path / "capture.bin"
+    path.write_bytes(b"".join(frames))
+    out, records = _dump(str(path))
+    assert out.returncode == 0
+    assert [r["offset"] for r in records] == [0, len(frames[0]), len(frames[0]) + len(frames[1])]
+    first = {h["name"]: h for h in records[0]["headers"]}
+    assert first["n"] == {"name": "n", "type": "short", "value": -3}
+    assert first["t"]["iso"].startswith("1970-01-01T00:00:00")
+    assert first["u"]["value"] == "00000000-0000-0000-0000-000000000001" and first["b"]["value"] == "/w=="
+    assert first["f"]["value"] is False
+    assert (records[0]["payload"], records[0]["payload_encoding"]) == ({"k": [1, 2]}, "json")
+    assert (records[1]["payload"], records[1]["payload_encoding"]) == ("caf\u00e9", "text")
+    assert (records[2]["payload"], records[2]["payload_encoding"]) == ("//4A", "base64")
+
+
+def test_dump_stdin_in_any_chunking():
+    stream = b"".join(encode({"i": i}, bytes(i)) for i in range(50))
+    out = run("dump", "-", stdin=stream, text=False)
+    assert out.returncode == 0
+    assert len(out.stdout.splitlines()) == 50
+
+
+def test_dump_corrupt_input_stops_at_the_bad_frame(tmp_path):
+    good = encode({"a": "b"}, b"payload")
+    bad = bytearray(good)
+    bad[-2] ^= 1
+    path = tmp_path / "bad.bin"
+    path.write_bytes(good * 2 + bytes(bad) + good)
+    out, records = _dump(str(path))
+    assert out.returncode == 1 and len(records) == 2
+    (line,) = out.stderr.strip().splitlines()
+    assert f"byte {2 * len(good)}" in line and "checksum mismatch" in line.lower()
+
+
+def test_dump_truncated_input(tmp_path):
+    good = encode({"a": "b"}, b"payload")
+    path = tmp_path / "cut.bin"
+    path.write_bytes(good + good[:-5])
+    out, records = _dump(str(path))
+    assert out.returncode == 1 and len(records) == 1
+    assert f"stream ended inside the frame at byte {len(good)}" in out.stderr
+
+
+def test_dump_negative_vectors_fail_with_exit_1():
+    for path in sorted((vectors_dir() / "encoded" / "negative").iterdir()):
+        out, records = _dump(str(path))
+        assert out.returncode == 1 and records == [] and "at byte 0" in out.stderr
+
+
+def test_dump_missing_file():
+    out = run("dump", "/no/such/file")
+    assert out.returncode == 2 and "cannot read" in out.stderr
+
+
+# --------------------------------------------------------------------------- presign
+
+SECRET = "cli-secret-key/+="
+KEYS = {"AWS_ACCESS_KEY_ID": "AKIDCLI", "AWS_SECRET_ACCESS_KEY": SECRET, "AWS_SESSION_TOKEN": "cli-token"}
+
+
+def test_presign(tmp_path):
+    out = run("presign", "-l", "en-US", "--region", "eu-west-1", "--sample-rate", "8000", "--stability", "high",
+              "--speaker-labels", env=KEYS, check=True)
+    url = out.stdout.strip()
+    assert url.startswith("wss://transcribestreaming.eu-west-1.amazonaws.com:8443/stream-transcription-websocket?")
+    assert "sample-rate=8000" in url and "partial-results-stability=high" in url
+    assert SECRET not in out.stdout + out.stderr
+    assert_signed_like_botocore(url, Credentials("AKIDCLI", SECRET, "cli-token"), "eu-west-1")
+    medical = run("presign", "--medical", "--specialty", "CARDIOLOGY", "--type", "DICTATION", env=KEYS, check=True)
+    assert "/medical-stream-transcription-websocket?" in medical.stdout and "us-east-1" in medical.stdout
+    ident = run("presign", "--identify-language", "--language-options", "en-US,es-US", env=KEYS, check=True)
+    assert "identify-language=true" in ident.stdout and "language-options=en-US%2Ces-US" in ident.stdout
+
+
+def test_presign_without_credentials(tmp_path):
+    env = {"HOME": str(tmp_path), "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+           "AWS_CONFIG_FILE": str(tmp_path / "none")}
+    out = run("presign", "-l", "en-US", env=env)
+    assert out.returncode == 2 and out.stdout == ""
+    assert len(out.stderr.strip().splitlines()) == 1 and "no AWS credentials" in out.stderr
+
+
+@pytest.mark.parametrize("args, match", [
+    (["-l", "en-US", "--sample-rate", "96000"], "sample-rate"),
+    (["-l", "en-US", "--expires", "900"], "expires"),
+    (["-l", "en-US", "--identify-language"], "exactly one"),
+])
+def test_presign_bad_parameters(args, match):
+    out = run("presign", *args, env=KEYS)
+    assert out.returncode == 2 and match in out.stderr and SECRET not in out.stderr
+
+
+# --------------------------------------------------------------------------- frame
+
+
+def test_frame_cuts_pcm_and_ends_the_stream(tmp_path):
+    pcm = bytes(range(256)) * 125  # 32000 bytes: one second of 16 kHz 16-bit mono
+    src = tmp_path / "audio.raw"
+    src.write_bytes(pcm + b"\x01\x02")  # a short last frame
+    dst = tmp_path / "audio.es"
+    out = run("frame", str(src), "-o", str(dst), "--ms", "100")
+    assert out.returncode == 0, out.stderr
+    data = dst.read_bytes()
+    from aws_eventstream import Decoder
+
+    messages = Decoder().feed(data)
+    assert [len(m.payload) for m in messages] == [3200] * 10 + [2, 0]
+    assert all(m.headers == t.AUDIO_HEADERS for m in messages)
+    assert b"".join(m.payload for m in messages) == pcm + b"\x01\x02"
+    assert data.endswith(t.END_OF_STREAM)
+    dumped = run("dump", str(dst), check=True)
+    assert len(dumped.stdout.splitlines()) == 12
+
+
+def test_frame_stdin_to_stdout_with_options():
+    pcm = bytes(48000 * 2 * 2 // 50)  # 20 ms of 48 kHz stereo, twice
+    out = run("frame", "-", "--ms", "10", "--sample-rate", "48000", "--channels", "2", stdin=pcm, text=False)
+    assert out.returncode == 0
+    from aws_eventstream import Decoder
+
+    messages = Decoder().feed(out.stdout)
+    assert [len(m.payload) for m in messages] == [1920, 1920, 0]
+    assert decode(t.END_OF_STREAM) == messages[-1]
