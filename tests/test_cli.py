@@ -77,7 +77,8 @@ def test_bench_json_and_skipped_peers(tmp_path):
     ours_crc = [r for r in rows if r["ours"] and r["case"] == "crc32 64 B"]
     assert ours_crc and all(r["speedup"]["zlib"] > 0 for r in ours_crc)
     text = run("bench", "--quick", "--case", "encode AudioEvent 640", env={"PYTHONPATH": str(tmp_path)}, check=True)
-    assert "skipped: pipecat-ai build_event_message (pipecat-ai is not installed)" in text.stdout
+    skipped = text.stdout.split("\nskipped:\n", 1)[1].splitlines()
+    assert "  pipecat-ai build_event_message: pipecat-ai is not installed" in skipped
 
 
 def test_bench_plot(tmp_path):

@@ -158,7 +158,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
             raise UsageError(f"no case matches {args.case}")
     rows = _bench.run(cases, quick=args.quick, progress=_progress(sys.stderr))
     ratios = _bench.ratios(rows)
-    skipped = sorted({f"{r.impl.name} ({r.skipped})" for r in rows if r.skipped})
+    skipped = sorted({f"{r.impl.name}: {r.skipped}" for r in rows if r.skipped})
     if args.json:
         json.dump({
             **_environment(), "quick": args.quick,
@@ -176,7 +176,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
               f"CRC kernel {env['crc_kernel']}, Python {env['python']}, {env['machine']}, {env['cpus']} CPUs\n")
         print(_table(rows, ratios))
         if skipped:
-            print("\nskipped: " + "; ".join(skipped))
+            print("\nskipped:\n" + "\n".join(f"  {line}" for line in skipped))
     if args.plot:
         _plot(rows, args.plot)
         print(f"plot written to {args.plot}", file=sys.stderr)
