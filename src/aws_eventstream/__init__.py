@@ -11,7 +11,7 @@ from __future__ import annotations
 import os as _os
 
 from ._types import Int8, Int16, Int32, Int64, Message, Timestamp
-from .errors import ChecksumError, EventStreamError, FrameError, HeaderError
+from .errors import ChecksumError, EventStreamError, FrameError, HeaderError, SignatureError
 
 __version__ = "0.1.0"
 
@@ -67,6 +67,7 @@ __all__ = [
     "ChecksumError",
     "FrameError",
     "HeaderError",
+    "SignatureError",
     "MAX_FRAME",
     "MAX_HEADERS",
     "MAX_HEADER_VALUE",

@@ -13,7 +13,7 @@ import logging
 import os
 import re
 from functools import lru_cache
-from typing import Iterable, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, Mapping, Optional, Sequence, Tuple, Union
 from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
 __all__ = [
@@ -26,6 +26,13 @@ __all__ = [
     "canonical_query_string",
     "ALGORITHM",
     "EMPTY_SHA256",
+    "STREAMING_PAYLOAD",
+    "SignedRequest",
+    "sign_request",
+    "verify_presigned_url",
+    "chunk_signature",
+    "EventSigner",
+    "EventVerifier",
 ]
 
 logger = logging.getLogger(__name__)
@@ -222,6 +229,27 @@ def canonical_query_string(params: Iterable[Tuple[str, str]]) -> str:
     return "&".join(f"{k}={v}" for k, v in encoded)
 
 
+def _canonical_request(method: str, path: str, canonical_query: str, headers: Mapping[str, str],
+                       payload_hash: str) -> Tuple[str, str]:
+    """(canonical request, signed header names) for SigV4; header names must be lowercase."""
+    names = sorted(headers)
+    canonical_headers = "".join(f"{k}:{' '.join(str(headers[k]).split())}\n" for k in names)
+    signed = ";".join(names)
+    request = "\n".join((method.upper(), quote(path, safe="/~"), canonical_query, canonical_headers,
+                         signed, payload_hash))
+    return request, signed
+
+
+def _signature(secret_key: str, stamp: str, region: str, service: str,
+               canonical: Tuple[str, str]) -> str:
+    """The hex SigV4 signature of a canonical request made at ``stamp`` (``X-Amz-Date``)."""
+    datestamp = stamp[:8]
+    string_to_sign = "\n".join((ALGORITHM, stamp, credential_scope(datestamp, region, service),
+                                hashlib.sha256(canonical[0].encode("utf-8")).hexdigest()))
+    return hmac.new(signing_key(secret_key, datestamp, region, service),
+                    string_to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
 def _check_name(what: str, value: str, pattern: "re.Pattern[str]") -> None:
     if not isinstance(value, str) or not pattern.match(value):
         raise ValueError(f"{what} {value!r} is not a valid AWS {what}")
@@ -298,12 +326,307 @@ def presign_url(
         query.append(("X-Amz-Security-Token", credentials.session_token))
     canonical_query = canonical_query_string(query)
     path = parts.path or "/"
-    canonical_request = "\n".join((
-        method.upper(), quote(path, safe="/~"), canonical_query,
-        f"host:{_host(parts)}\n", "host", EMPTY_SHA256,
-    ))
-    string_to_sign = "\n".join((
-        ALGORITHM, stamp, scope, hashlib.sha256(canonical_request.encode("utf-8")).hexdigest()))
-    key = signing_key(credentials.secret_key, datestamp, region, service)
-    signature = hmac.new(key, string_to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
+    signature = _signature(credentials.secret_key, stamp, region, service, _canonical_request(
+        method, path, canonical_query, {"host": _host(parts)}, EMPTY_SHA256))
     return urlunsplit((parts.scheme, parts.netloc, path, f"{canonical_query}&X-Amz-Signature={signature}", ""))
+
+
+# --------------------------------------------------------------------------- signed requests
+
+# Headers that proxies may rewrite; botocore leaves the same ones unsigned.
+_UNSIGNED_HEADERS = frozenset((
+    "authorization", "connection", "expect", "keep-alive", "proxy-authenticate", "proxy-authorization",
+    "te", "trailer", "transfer-encoding", "upgrade", "user-agent", "x-amzn-trace-id",
+))
+STREAMING_PAYLOAD = "STREAMING-AWS4-HMAC-SHA256-EVENTS"
+
+
+class SignedRequest:
+    """Headers to send (with ``Authorization``) and the hex signature that seeds an event chain."""
+
+    __slots__ = ("headers", "signature")
+
+    def __init__(self, headers: Dict[str, str], signature: str) -> None:
+        self.headers = headers
+        self.signature = signature
+
+    def __repr__(self) -> str:
+        return f"<SignedRequest signature={self.signature[:12]}... headers={sorted(self.headers)}>"
+
+
+def sign_request(
+    method: str,
+    url: str,
+    *,
+    service: str,
+    region: str,
+    credentials: Credentials,
+    headers: Optional[Mapping[str, str]] = None,
+    body: bytes = b"",
+    payload_hash: Optional[str] = None,
+    now: Optional[_dt.datetime] = None,
+) -> SignedRequest:
+    """Sign a request with SigV4 in its headers (``Authorization``, ``X-Amz-Date``, token).
+
+    For a request that opens an HTTP/2 event stream pass
+    ``payload_hash=STREAMING_PAYLOAD``; its signature then seeds :class:`EventSigner`.
+    An ``X-Amz-Content-SHA256`` header, if given, is used as the payload hash.
+    """
+    if not isinstance(credentials, Credentials):
+        raise TypeError(f"credentials must be Credentials, not {type(credentials).__name__}")
+    _check_name("region", region, _REGION_RE)
+    _check_name("service", service, _SERVICE_RE)
+    parts = urlsplit(url)
+    if not parts.scheme or not parts.hostname:
+        raise ValueError(f"url {url!r} needs a scheme and a host")
+    stamp, _ = amz_date(now)
+    out = {k: v for k, v in (headers or {}).items() if k.lower() not in ("authorization", "x-amz-date",
+                                                                            "x-amz-security-token")}
+    out["X-Amz-Date"] = stamp
+    if credentials.session_token:
+        out["X-Amz-Security-Token"] = credentials.session_token
+    signed = {k.lower(): v for k, v in out.items() if k.lower() not in _UNSIGNED_HEADERS}
+    signed.setdefault("host", _host(parts))
+    if payload_hash is None:
+        payload_hash = signed.get("x-amz-content-sha256") or hashlib.sha256(body).hexdigest()
+    canonical = _canonical_request(method, parts.path or "/",
+                                   canonical_query_string(parse_qsl(parts.query, keep_blank_values=True)),
+                                   signed, payload_hash)
+    signature = _signature(credentials.secret_key, stamp, region, service, canonical)
+    scope = credential_scope(stamp[:8], region, service)
+    out["Authorization"] = (f"{ALGORITHM} Credential={credentials.access_key}/{scope}, "
+                            f"SignedHeaders={canonical[1]}, Signature={signature}")
+    return SignedRequest(out, signature)
+
+
+def verify_presigned_url(
+    url: str,
+    *,
+    credentials: Union[Credentials, Callable[[str], Optional[Credentials]]],
+    service: str,
+    region: Optional[str] = None,
+    now: Optional[_dt.datetime] = None,
+    max_skew: float = 300.0,
+    method: str = "GET",
+) -> Dict[str, str]:
+    """Check a presigned URL: algorithm, scope, expiry, clock skew and signature.
+
+    Args:
+        credentials: the credentials the URL must be signed with, or a function from
+            access key id to credentials (None for an unknown key).
+        region: the region the scope must name (any, if None).
+        max_skew: how far in the future ``X-Amz-Date`` may be, in seconds.
+
+    Returns:
+        The URL's query parameters other than the ``X-Amz-*`` ones.
+
+    Raises:
+        SignatureError: what failed, in words.
+    """
+    from .errors import SignatureError
+
+    parts = urlsplit(url)
+    items = parse_qsl(parts.query, keep_blank_values=True)
+    params: Dict[str, str] = {}
+    for key, value in items:
+        if key in params:
+            raise SignatureError(f"query parameter {key!r} appears twice")
+        params[key] = value
+    for key in ("X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires",
+                "X-Amz-SignedHeaders", "X-Amz-Signature"):
+        if key not in params:
+            raise SignatureError(f"the URL is not presigned: {key} is missing")
+    if params["X-Amz-Algorithm"] != ALGORITHM:
+        raise SignatureError(f"unsupported algorithm {params['X-Amz-Algorithm']!r}")
+    scope_parts = params["X-Amz-Credential"].split("/")
+    if len(scope_parts) != 5 or scope_parts[4] != "aws4_request":
+        raise SignatureError("X-Amz-Credential is not <key>/<date>/<region>/<service>/aws4_request")
+    access_key, datestamp, scope_region, scope_service, _ = scope_parts
+    if scope_service != service:
+        raise SignatureError(f"signed for service {scope_service!r}, not {service!r}")
+    if region is not None and scope_region != region:
+        raise SignatureError(f"signed for region {scope_region!r}, not {region!r}")
+    stamp = params["X-Amz-Date"]
+    try:
+        signed_at = _dt.datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=_dt.timezone.utc)
+        expires = int(params["X-Amz-Expires"])
+    except ValueError:
+        raise SignatureError("X-Amz-Date or X-Amz-Expires is malformed") from None
+    if stamp[:8] != datestamp:
+        raise SignatureError("the credential scope date is not the X-Amz-Date date")
+    if not 1 <= expires <= 604800:
+        raise SignatureError(f"X-Amz-Expires {expires} is out of range")
+    current = _utc_now(now)
+    if (signed_at - current).total_seconds() > max_skew:
+        raise SignatureError(f"X-Amz-Date {stamp} is in the future (clock skew over {max_skew:g} s)")
+    if (current - signed_at).total_seconds() > expires:
+        raise SignatureError(f"the URL expired: signed at {stamp}, valid for {expires} s")
+    if params["X-Amz-SignedHeaders"] != "host":
+        raise SignatureError("only presigned URLs that sign the host header alone are accepted")
+    creds = credentials if isinstance(credentials, Credentials) else credentials(access_key)
+    if creds is None or not hmac.compare_digest(creds.access_key.encode(), access_key.encode()):
+        raise SignatureError(f"unknown access key {access_key!r}")
+    if (creds.session_token or None) != (params.get("X-Amz-Security-Token") or None):
+        raise SignatureError("the security token does not match the credentials")
+    canonical_query = canonical_query_string((k, v) for k, v in items if k != "X-Amz-Signature")
+    expected = _signature(creds.secret_key, stamp, scope_region, service, _canonical_request(
+        method, parts.path or "/", canonical_query, {"host": _host(parts)}, EMPTY_SHA256))
+    if not hmac.compare_digest(expected.encode(), params["X-Amz-Signature"].encode()):
+        raise SignatureError("signature mismatch: the URL was altered or signed with other credentials")
+    return {k: v for k, v in params.items() if not k.startswith("X-Amz-")}
+
+
+# --------------------------------------------------------------------------- signed event streams
+
+PAYLOAD_ALGORITHM = "AWS4-HMAC-SHA256-PAYLOAD"
+
+
+def chunk_signature(prior: bytes, headers: bytes, payload: bytes, *, credentials: Credentials,
+                    region: str, service: str, when: _dt.datetime) -> bytes:
+    """The signature of one event-stream chunk, chained to ``prior`` (raw bytes).
+
+    String to sign: ``AWS4-HMAC-SHA256-PAYLOAD``, the timestamp, the scope, the hex prior
+    signature, and the hex SHA-256 of ``headers`` (the encoded ``:date`` header) and of
+    ``payload`` (the inner frame).
+    """
+    stamp, datestamp = amz_date(when)
+    string_to_sign = "\n".join((
+        PAYLOAD_ALGORITHM, stamp, credential_scope(datestamp, region, service), bytes(prior).hex(),
+        hashlib.sha256(headers).hexdigest(), hashlib.sha256(payload).hexdigest(),
+    ))
+    return hmac.new(signing_key(credentials.secret_key, datestamp, region, service),
+                    string_to_sign.encode("utf-8"), hashlib.sha256).digest()
+
+
+def _seed(seed_signature: Union[str, bytes]) -> bytes:
+    if isinstance(seed_signature, str):
+        try:
+            return bytes.fromhex(seed_signature)
+        except ValueError:
+            raise ValueError("seed_signature must be hex (the opening request's signature)") from None
+    return bytes(seed_signature)
+
+
+def _date_header(ms: int) -> bytes:
+    from . import Encoder, Timestamp
+
+    return Encoder({":date": Timestamp(ms)}).header_block
+
+
+def _ms(when: _dt.datetime) -> int:
+    from . import Timestamp
+
+    return int(Timestamp.from_datetime(when))
+
+
+class EventSigner:
+    """Signs each frame of an HTTP/2 event stream into a ``:date`` / ``:chunk-signature`` envelope.
+
+    Seeded with the signature of the request that opened the stream; each signature chains
+    to the one before it. The credentials are fixed for the whole stream: rotating them
+    mid-stream would break the chain.
+    """
+
+    def __init__(self, *, credentials: Credentials, region: str, service: str,
+                 seed_signature: Union[str, bytes]) -> None:
+        if not isinstance(credentials, Credentials):
+            raise TypeError(f"credentials must be Credentials, not {type(credentials).__name__}")
+        _check_name("region", region, _REGION_RE)
+        _check_name("service", service, _SERVICE_RE)
+        self._credentials = credentials
+        self._region = region
+        self._service = service
+        self._prior = _seed(seed_signature)
+        self._ended = False
+
+    @property
+    def prior_signature(self) -> bytes:
+        """The last signature in the chain (the seed before the first frame)."""
+        return self._prior
+
+    @property
+    def ended(self) -> bool:
+        return self._ended
+
+    def sign(self, frame: Any, now: Optional[_dt.datetime] = None) -> bytes:
+        """The envelope frame around ``frame`` (an encoded event-stream frame).
+
+        Raises:
+            ValueError: the stream was already ended with :meth:`end`.
+        """
+        from . import Timestamp, encode
+
+        if self._ended:
+            raise ValueError("the event stream has ended; nothing can be signed after its end")
+        when = _utc_now(now)
+        ms = _ms(when)
+        payload = bytes(frame)
+        sig = chunk_signature(self._prior, _date_header(ms), payload, credentials=self._credentials,
+                              region=self._region, service=self._service,
+                              when=_dt.datetime.fromtimestamp(ms // 1000, _dt.timezone.utc))
+        self._prior = sig
+        if not payload:
+            self._ended = True
+        return encode({":date": Timestamp(ms), ":chunk-signature": sig}, payload)
+
+    def end(self, now: Optional[_dt.datetime] = None) -> bytes:
+        """The signed empty envelope that ends the stream."""
+        return self.sign(b"", now)
+
+    def __repr__(self) -> str:
+        return f"<EventSigner {self._service}/{self._region} {self._credentials!r} ended={self._ended}>"
+
+
+class EventVerifier:
+    """Checks a chain of signed envelopes as a service would; returns the inner frames."""
+
+    def __init__(self, *, credentials: Credentials, region: str, service: str,
+                 seed_signature: Union[str, bytes], max_skew: Optional[float] = 300.0) -> None:
+        self._credentials = credentials
+        self._region = region
+        self._service = service
+        self._prior = _seed(seed_signature)
+        self._max_skew = max_skew
+        self._count = 0
+        self._ended = False
+
+    @property
+    def ended(self) -> bool:
+        """True once the empty end-of-stream envelope has verified."""
+        return self._ended
+
+    def verify(self, envelope: Any, now: Optional[_dt.datetime] = None) -> bytes:
+        """Check one envelope (a :class:`Message` or its frame bytes); return its inner frame.
+
+        Raises:
+            SignatureError: a missing or malformed signature header, a signature that does
+                not continue the chain, a frame after the end, or a ``:date`` too far off.
+        """
+        from . import Message, Timestamp, decode
+        from .errors import SignatureError
+
+        msg = envelope if isinstance(envelope, Message) else decode(envelope)
+        n = self._count
+        if self._ended:
+            raise SignatureError(f"envelope {n}: the stream already ended")
+        date = msg.headers.get(":date")
+        sig = msg.headers.get(":chunk-signature")
+        if type(date) is not Timestamp or not isinstance(sig, bytes) or len(sig) != 32 \
+                or set(msg.headers) != {":date", ":chunk-signature"}:
+            raise SignatureError(f"envelope {n}: needs exactly a :date timestamp and a 32-byte :chunk-signature")
+        when = date.to_datetime()
+        if self._max_skew is not None:
+            skew = abs((when - _utc_now(now)).total_seconds())
+            if skew > self._max_skew:
+                raise SignatureError(f"envelope {n}: :date is {skew:.0f} s off the clock")
+        expected = chunk_signature(self._prior, _date_header(int(date)), msg.payload,
+                                   credentials=self._credentials, region=self._region, service=self._service,
+                                   when=when.replace(microsecond=0))
+        if not hmac.compare_digest(expected, sig):
+            raise SignatureError(f"envelope {n}: the signature does not continue the chain "
+                                 "(altered, reordered, dropped or signed with other credentials)")
+        self._prior = sig
+        self._count += 1
+        if not msg.payload:
+            self._ended = True
+        return msg.payload

@@ -6,7 +6,7 @@ Every error about bad input is an :class:`EventStreamError`, which is a
 
 from __future__ import annotations
 
-__all__ = ["EventStreamError", "ChecksumError", "FrameError", "HeaderError"]
+__all__ = ["EventStreamError", "ChecksumError", "FrameError", "HeaderError", "SignatureError"]
 
 
 class EventStreamError(ValueError):
@@ -50,3 +50,10 @@ class FrameError(EventStreamError):
 
 class HeaderError(EventStreamError):
     """A header cannot be decoded or encoded: bad type byte, bad UTF-8, bad name, too long."""
+
+
+class SignatureError(EventStreamError):
+    """A SigV4 signature does not verify: a presigned URL or a signed event-stream envelope.
+
+    The message says which check failed (signature, scope, expiry, clock skew, chain order).
+    """

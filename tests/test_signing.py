@@ -1,0 +1,250 @@
+"""Event-stream signing and verification, presigned URL verification, header signing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from unittest import mock
+
+import pytest
+
+from aws_eventstream import EventStreamError, Message, SignatureError, Timestamp, decode, encode
+from aws_eventstream.auth import (
+    STREAMING_PAYLOAD,
+    Credentials,
+    EventSigner,
+    EventVerifier,
+    chunk_signature,
+    presign_url,
+    sign_request,
+    verify_presigned_url,
+)
+from conftest import VECTORS
+
+CREDS = Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
+NOW = dt.datetime(2026, 11, 23, 10, 0, 0, 123456, tzinfo=dt.timezone.utc)
+SEED = "9d9ab996c81f32c9d4e6fc166c92584f3741d1cb5ce325cd11a77d1f962c8de2"
+
+
+def _signing_vectors():
+    path = VECTORS / "signing.json"
+    if not path.exists():
+        pytest.skip(f"signing vectors not found at {path}")
+    return json.loads(path.read_text())["chains"]
+
+
+def _when(text):
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def test_known_answers_chunk_by_chunk():
+    for chain in _signing_vectors():
+        creds = Credentials(chain["access_key"], chain["secret_key"])
+        prior = bytes.fromhex(chain["seed_signature_hex"])
+        for chunk in chain["chunks"]:
+            headers = (chunk["headers_utf8"].encode() if "headers_utf8" in chunk
+                       else bytes.fromhex(chunk["headers_hex"]))
+            sig = chunk_signature(prior, headers, chunk["payload_utf8"].encode(), credentials=creds,
+                                  region=chain["region"], service=chain["service"], when=_when(chain["time"]))
+            assert sig.hex() == chunk["signature_hex"]
+            prior = sig
+
+
+def test_known_answer_through_the_signer():
+    """The amazon-transcribe vector hashes the encoded :date header: our signer must agree."""
+    chain = next(c for c in _signing_vectors() if "headers_hex" in c["chunks"][0])
+    chunk = chain["chunks"][0]
+    signer = EventSigner(credentials=Credentials(chain["access_key"], chain["secret_key"]),
+                         region=chain["region"], service=chain["service"], seed_signature=chain["seed_signature_hex"])
+    envelope = decode(signer.sign(chunk["payload_utf8"].encode(), now=_when(chain["time"])))
+    assert envelope.headers[":chunk-signature"].hex() == chunk["signature_hex"]
+    assert encode({":date": envelope.headers[":date"]})[12:-4].hex() == chunk["headers_hex"]
+    assert list(envelope.headers) == [":date", ":chunk-signature"]
+    assert envelope.payload == chunk["payload_utf8"].encode()
+
+
+def _signed_stream(n=5, creds=CREDS, seed=SEED):
+    signer = EventSigner(credentials=creds, region="us-east-1", service="transcribe", seed_signature=seed)
+    inner = [encode({":event-type": "AudioEvent"}, bytes([i]) * 100) for i in range(n)]
+    envelopes = [signer.sign(f, now=NOW + dt.timedelta(milliseconds=100 * i)) for i, f in enumerate(inner)]
+    envelopes.append(signer.end(now=NOW + dt.timedelta(seconds=1)))
+    return inner, envelopes, signer
+
+
+def _verifier(seed=SEED, **kw):
+    return EventVerifier(credentials=CREDS, region="us-east-1", service="transcribe", seed_signature=seed, **kw)
+
+
+def test_signer_and_verifier_round_trip():
+    inner, envelopes, signer = _signed_stream()
+    verifier = _verifier()
+    got = [verifier.verify(e, now=NOW) for e in envelopes]
+    assert got == inner + [b""] and verifier.ended and signer.ended
+    with pytest.raises(ValueError, match="ended"):
+        signer.sign(b"more")
+    with pytest.raises(SignatureError, match="already ended"):
+        verifier.verify(envelopes[0], now=NOW)
+
+
+def test_chain_detects_tampering_reordering_and_drops():
+    inner, envelopes, _ = _signed_stream()
+    cases = {
+        "altered": [envelopes[0], encode(dict(decode(envelopes[1]).headers), b"X" + inner[1][1:])],
+        "reordered": [envelopes[1], envelopes[0]],
+        "dropped": [envelopes[0], envelopes[2]],
+    }
+    for name, seq in cases.items():
+        verifier = _verifier()
+        with pytest.raises(SignatureError, match="does not continue the chain"):
+            for e in seq:
+                verifier.verify(e, now=NOW)
+    with pytest.raises(SignatureError):
+        _verifier(seed="00" * 32).verify(envelopes[0], now=NOW)
+    other = Credentials("AKIDEXAMPLE", "another-secret")
+    with pytest.raises(SignatureError):
+        EventVerifier(credentials=other, region="us-east-1", service="transcribe",
+                      seed_signature=SEED).verify(envelopes[0], now=NOW)
+
+
+def test_signature_error_is_an_event_stream_error():
+    assert issubclass(SignatureError, EventStreamError)
+
+
+@pytest.mark.parametrize("headers", [
+    {":date": Timestamp(0)},
+    {":chunk-signature": b"x" * 32},
+    {":date": 5, ":chunk-signature": b"x" * 32},
+    {":date": Timestamp(0), ":chunk-signature": b"short"},
+    {":date": Timestamp(0), ":chunk-signature": b"x" * 32, "extra": "h"},
+])
+def test_malformed_envelopes(headers):
+    with pytest.raises(SignatureError, match="needs exactly"):
+        _verifier().verify(Message(headers, b"frame"), now=NOW)
+
+
+def test_clock_skew_of_envelopes():
+    _, envelopes, _ = _signed_stream(1)
+    with pytest.raises(SignatureError, match="off the clock"):
+        _verifier().verify(envelopes[0], now=NOW + dt.timedelta(minutes=10))
+    assert _verifier(max_skew=None).verify(envelopes[0], now=NOW + dt.timedelta(days=1))
+
+
+def test_signer_keeps_its_credentials():
+    signer = EventSigner(credentials=CREDS, region="us-east-1", service="transcribe", seed_signature=SEED)
+    first = signer.sign(b"a", now=NOW)
+    # Credentials are immutable: whatever rotates elsewhere, the signer goes on with its own.
+    with pytest.raises(AttributeError):
+        CREDS.secret_key = "rotated"
+    second = signer.sign(b"b", now=NOW)
+    verifier = _verifier()
+    assert verifier.verify(first, now=NOW) == b"a" and verifier.verify(second, now=NOW) == b"b"
+    with pytest.raises(TypeError):
+        EventSigner(credentials={"access_key": "a"}, region="us-east-1", service="s", seed_signature=SEED)
+    with pytest.raises(ValueError, match="hex"):
+        EventSigner(credentials=CREDS, region="us-east-1", service="s", seed_signature="not hex")
+    assert CREDS.secret_key not in repr(signer)
+
+
+# --------------------------------------------------------------------------- presigned URL verification
+
+URL = "wss://transcribestreaming.us-east-1.amazonaws.com:8443/stream-transcription-websocket"
+
+
+def _presigned(creds=CREDS, **kw):
+    args = dict(service="transcribe", region="us-east-1", credentials=creds, now=NOW,
+                params={"language-code": "en-US", "sample-rate": 16000})
+    args.update(kw)
+    return presign_url(URL, **args)
+
+
+def test_verify_presigned_url():
+    url = _presigned()
+    assert verify_presigned_url(url, credentials=CREDS, service="transcribe", region="us-east-1", now=NOW) == {
+        "language-code": "en-US", "sample-rate": "16000"}
+    lookup = {CREDS.access_key: CREDS}.get
+    assert verify_presigned_url(url, credentials=lookup, service="transcribe", now=NOW)
+    token = Credentials("AKIDTOKEN", "s3cr3t", "tok")
+    assert verify_presigned_url(_presigned(token), credentials=token, service="transcribe", now=NOW)
+
+
+@pytest.mark.parametrize("mutate, match", [
+    (lambda u: u.replace("sample-rate=16000", "sample-rate=8000"), "signature mismatch"),
+    (lambda u: u.replace("language-code=en-US", "language-code=en-GB"), "signature mismatch"),
+    (lambda u: u[:-1] + ("0" if u[-1] != "0" else "1"), "signature mismatch"),
+    (lambda u: u.replace(":8443", ":9443"), "signature mismatch"),
+    (lambda u: u.replace("AKIDEXAMPLE", "AKIDOTHER"), "unknown access key"),
+    (lambda u: u.replace("X-Amz-Expires=300", "X-Amz-Expires=30"), "expired"),
+    (lambda u: u.replace("%2Ftranscribe%2F", "%2Fpolly%2F"), "service"),
+    (lambda u: u.replace("%2Fus-east-1%2F", "%2Fus-west-2%2F"), "region"),
+    (lambda u: u.split("&X-Amz-Signature")[0], "X-Amz-Signature is missing"),
+    (lambda u: u + "&sample-rate=1", "appears twice"),
+])
+def test_verify_refuses_tampered_urls(mutate, match):
+    with pytest.raises(SignatureError, match=match):
+        verify_presigned_url(mutate(_presigned()), credentials=CREDS, service="transcribe", region="us-east-1",
+                             now=NOW + dt.timedelta(seconds=60))
+
+
+def test_verify_expiry_and_skew():
+    url = _presigned(expires=60)
+    verify_presigned_url(url, credentials=CREDS, service="transcribe", now=NOW + dt.timedelta(seconds=59))
+    with pytest.raises(SignatureError, match="expired"):
+        verify_presigned_url(url, credentials=CREDS, service="transcribe", now=NOW + dt.timedelta(seconds=61))
+    with pytest.raises(SignatureError, match="future"):
+        verify_presigned_url(url, credentials=CREDS, service="transcribe", now=NOW - dt.timedelta(minutes=6))
+    with pytest.raises(SignatureError, match="security token"):
+        verify_presigned_url(url, credentials=Credentials(CREDS.access_key, CREDS.secret_key, "tok"),
+                             service="transcribe", now=NOW)
+
+
+# --------------------------------------------------------------------------- the request that opens a stream
+
+
+@pytest.mark.parametrize("token", [None, "session-token"])
+def test_header_signing_agrees_with_botocore(token):
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials as BotoCredentials
+
+    creds = Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", token)
+    url = "https://transcribestreaming.us-west-2.amazonaws.com:8443/stream-transcription?x=1&a=b%20c"
+    headers = {
+        "Content-Type": "application/vnd.amazon.eventstream",
+        "X-Amz-Content-SHA256": STREAMING_PAYLOAD,
+        "x-amzn-transcribe-language-code": "en-US",
+        "x-amzn-transcribe-sample-rate": "16000",
+        "x-amzn-transcribe-media-encoding": "pcm",
+        "User-Agent": "not-signed/1.0",
+    }
+    ours = sign_request("POST", url, service="transcribe", region="us-west-2", credentials=creds,
+                        headers=headers, now=NOW)
+    request = AWSRequest(method="POST", url=url, headers=dict(headers))
+    with mock.patch("botocore.auth.get_current_datetime", return_value=NOW.replace(tzinfo=None)):
+        SigV4Auth(BotoCredentials(creds.access_key, creds.secret_key, token), "transcribe", "us-west-2").add_auth(
+            request)
+    assert ours.headers["Authorization"] == request.headers["Authorization"]
+    assert ours.headers["X-Amz-Date"] == request.headers["X-Amz-Date"]
+    assert ours.headers.get("X-Amz-Security-Token") == token
+    assert ours.signature == request.headers["Authorization"].rsplit("Signature=", 1)[1]
+    # its signature seeds the event chain
+    signer = EventSigner(credentials=creds, region="us-west-2", service="transcribe", seed_signature=ours.signature)
+    assert _verifier_for(creds, ours.signature).verify(signer.sign(b"frame", now=NOW), now=NOW) == b"frame"
+
+
+def _verifier_for(creds, seed):
+    return EventVerifier(credentials=creds, region="us-west-2", service="transcribe", seed_signature=seed)
+
+
+def test_header_signing_with_a_body():
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials as BotoCredentials
+
+    body = b'{"hello": "world"}'
+    ours = sign_request("POST", "https://example.amazonaws.com/", service="lex", region="eu-west-1",
+                        credentials=CREDS, body=body, now=NOW)
+    request = AWSRequest(method="POST", url="https://example.amazonaws.com/", data=body)
+    with mock.patch("botocore.auth.get_current_datetime", return_value=NOW.replace(tzinfo=None)):
+        SigV4Auth(BotoCredentials(CREDS.access_key, CREDS.secret_key), "lex", "eu-west-1").add_auth(request)
+    assert ours.headers["Authorization"] == request.headers["Authorization"]
+    assert CREDS.secret_key not in repr(ours)
