@@ -1,0 +1,211 @@
+"""A Transcribe session end to end: our async client against the fake server, on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import pytest
+
+pytest.importorskip("websockets", reason="the session tests need websockets (the test extra has it)")
+
+from aws_eventstream import encode  # noqa: E402
+from aws_eventstream import transcribe as t  # noqa: E402
+from aws_eventstream.auth import Credentials, EventSigner, presign_url  # noqa: E402
+from aws_eventstream.testing import FakeTranscribeServer  # noqa: E402
+from sigv4_oracle import query  # noqa: E402
+
+CREDS = Credentials("AKIDFAKESERVER", "fake-server-secret")
+
+
+def run(coro):
+    return asyncio.run(asyncio.wait_for(coro, 60))
+
+
+async def _collect(session):
+    return [event async for event in session]
+
+
+def test_results_arrive_in_order_and_nothing_is_lost():
+    async def main():
+        async with FakeTranscribeServer(credentials=CREDS, transcript="one two three") as server:
+            async with t.TranscribeSession(server.presigned_url(language_code="en-US")) as session:
+                for _ in range(7):
+                    await session.send_audio(bytes(3200))
+                await session.end()
+                events = await _collect(session)
+            return server.sessions, events
+
+    sessions, events = run(main())
+    (record,) = sessions
+    assert record.audio_frames == 7 and record.audio_bytes == 7 * 3200 and record.ended_cleanly
+    results = [e.results[0] for e in events]
+    assert [r.is_partial for r in results].count(True) == 7
+    assert [(r.transcript, r.is_partial) for r in results] == [
+        ("one", True), ("one two", True), ("one two three", True), ("one two three", False),
+        ("one", True), ("one two", True), ("one two three", True), ("one two three", False),
+        ("one", True), ("one", False)]
+    assert record.results_sent == len(events)
+    assert results[-1].end_time == pytest.approx(0.7)
+
+
+def test_results_derived_from_the_audio():
+    async def main():
+        async with FakeTranscribeServer(credentials=CREDS, echo=True) as server:
+            async with t.TranscribeSession(server.presigned_url(identify_language=True,
+                                                                language_options=["en-US", "fr-FR"])) as s:
+                for word in (b"bonjour", b"le", b"monde", bytes([0xFF, 0x00])):
+                    await s.send_audio(word)
+                await s.end()
+                return await _collect(s)
+
+    events = run(main())
+    assert events[-2].results[0].transcript == "bonjour le monde <2 bytes>"
+    assert events[-1].results[0].is_partial is False and events[-1].results[0].language_code == "en-US"
+
+
+@pytest.mark.parametrize("how", ["wrong secret", "tampered", "expired", "wrong region"])
+def test_a_bad_url_is_refused_with_403(how):
+    async def main():
+        async with FakeTranscribeServer(credentials=CREDS) as server:
+            if how == "wrong secret":
+                url = server.presigned_url(language_code="en-US",
+                                           credentials=Credentials(CREDS.access_key, "not-the-secret"))
+            elif how == "tampered":
+                url = server.presigned_url(language_code="en-US").replace("en-US", "en-GB")
+            elif how == "expired":
+                url = server.presigned_url(language_code="en-US", expires=60,
+                                           now=dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5))
+            else:
+                url = server.presigned_url(language_code="en-US", region="eu-west-1")
+            with pytest.raises(t.TranscribeAuthError) as info:
+                await t.TranscribeSession(url).connect()
+            return info.value, server.sessions
+
+    err, sessions = run(main())
+    assert err.status == 403 and sessions[0].error == "403"
+    assert {"wrong secret": "signature mismatch", "tampered": "signature mismatch", "expired": "expired",
+            "wrong region": "region"}[how] in str(err)
+
+
+def test_bad_sample_rate_is_a_bad_request_exception():
+    async def main():
+        async with FakeTranscribeServer(credentials=CREDS) as server:
+            # our presigned_url refuses 96 kHz, so sign the URL by hand as a careless client would
+            url = presign_url(server.endpoint + t.STREAM_PATH, service="transcribe", region="us-east-1",
+                              credentials=CREDS, params={"language-code": "en-US", "media-encoding": "pcm",
+                                                         "sample-rate": 96000})
+            async with t.TranscribeSession(url) as session:
+                with pytest.raises(t.BadRequestException, match="sample-rate") as info:
+                    await _collect(session)
+            return info.value
+
+    assert run(main()).exception_type == "BadRequestException"
+
+
+@pytest.mark.parametrize("frame", [
+    "corrupt", "not audio", "text",
+])
+def test_a_bad_frame_is_refused(frame):
+    async def main():
+        async with FakeTranscribeServer(credentials=CREDS) as server:
+            async with t.TranscribeSession(server.presigned_url(language_code="en-US")) as session:
+                await session.send_audio(bytes(320))
+                if frame == "corrupt":
+                    bad = bytearray(t.audio_event(bytes(320)))
+                    bad[-1] ^= 1
+                    await session.send_frame(bad)
+                elif frame == "not audio":
+                    await session.send_frame(encode({":event-type": "ConfigurationEvent", ":message-type": "event"}))
+                else:
+                    await session._socket().send("hello")
+                with pytest.raises(t.BadRequestException) as info:
+                    await _collect(session)
+            return info.value, server.sessions[0]
+
+    err, record = run(main())
+    assert record.error == "BadRequestException" and record.audio_frames == 1
+    assert "could not read the audio stream" in err.message
+
+
+def test_signed_envelopes_are_verified():
+    async def main():
+        async with FakeTranscribeServer(credentials=CREDS) as server:
+            url = server.presigned_url(language_code="en-US")
+            signer = EventSigner(credentials=CREDS, region="us-east-1", service="transcribe",
+                                 seed_signature=query(url)["X-Amz-Signature"])
+            async with t.TranscribeSession(url) as session:
+                for _ in range(3):
+                    await session.send_frame(signer.sign(t.audio_event(bytes(640))))
+                await session.send_frame(signer.end())
+                good = await _collect(session)
+            signer = EventSigner(credentials=CREDS, region="us-east-1", service="transcribe",
+                                 seed_signature="00" * 32)
+            async with t.TranscribeSession(server.presigned_url(language_code="en-US")) as session:
+                await session.send_frame(signer.sign(t.audio_event(bytes(640))))
+                with pytest.raises(t.BadRequestException, match="signature"):
+                    await _collect(session)
+            return good, server.sessions
+
+    good, sessions = run(main())
+    assert sessions[0].audio_frames == 3 and sessions[0].ended_cleanly
+    assert sum(e.results[0].is_partial for e in good) == 3
+    assert sessions[1].error == "BadRequestException"
+
+
+def test_reconnect_uses_a_fresh_url():
+    async def main():
+        async with FakeTranscribeServer(credentials=CREDS) as server:
+            urls = []
+
+            def fresh():
+                urls.append(server.presigned_url(language_code="en-US"))
+                return urls[-1]
+
+            session = t.TranscribeSession(fresh)
+            async with session:
+                await session.send_audio(bytes(320))
+                first = await session.__anext__()
+                await session.reconnect()
+                await session.send_audio(bytes(320))
+                await session.end()
+                rest = await _collect(session)
+            return urls, first, rest, server.sessions
+
+    urls, first, rest, sessions = run(main())
+    assert len(urls) == 2 and len(sessions) == 2
+    assert sessions[0].ended_cleanly and sessions[1].ended_cleanly
+    assert first.results[0].is_partial and rest[-1].results[0].is_partial is False
+
+
+def test_medical_and_unknown_paths():
+    async def main():
+        async with FakeTranscribeServer(credentials=CREDS) as server:
+            async with t.TranscribeSession(server.presigned_url(medical=True)) as session:
+                await session.send_audio(bytes(320))
+                await session.end()
+                medical = await _collect(session)
+            bad_path = presign_url(server.endpoint + "/other", service="transcribe", region="us-east-1",
+                                   credentials=CREDS)
+            with pytest.raises(t.TranscribeHandshakeError) as info:
+                await t.TranscribeSession(bad_path).connect()
+            return medical, info.value
+
+    medical, err = run(main())
+    assert medical and err.status == 404 and not isinstance(err, t.TranscribeAuthError)
+
+
+def test_session_misuse():
+    async def main():
+        session = t.TranscribeSession("ws://127.0.0.1:9/never")
+        with pytest.raises(RuntimeError, match="not connected"):
+            await session.send_audio(b"x")
+        await session.close()  # closing an unopened session is harmless
+        async with FakeTranscribeServer(credentials=CREDS) as server:
+            async with t.TranscribeSession(server.presigned_url(language_code="en-US")) as session:
+                await session.end()
+                with pytest.raises(RuntimeError, match="already ended"):
+                    await session.send_audio(b"x")
+                assert await _collect(session) == []
+
+    run(main())
