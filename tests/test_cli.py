@@ -253,3 +253,13 @@ def test_frame_stdin_to_stdout_with_options():
     messages = Decoder().feed(out.stdout)
     assert [len(m.payload) for m in messages] == [1920, 1920, 0]
     assert decode(t.END_OF_STREAM) == messages[-1]
+
+
+def test_load_smoke():
+    pytest.importorskip("websockets")
+    out = run("load", "--sessions", "5", "--frames", "5", "--ms", "20", "--ramp", "0.1", "--json")
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert report["sessions_held"] == 5 and report["frames_sent"] == 25
+    assert report["frames_lost"] == 0 and report["server_frames"] == 25
+    assert report["latency_ms"]["p50"] is not None and report["latency_ms"]["p99"] >= report["latency_ms"]["p50"]

@@ -1,4 +1,4 @@
-"""``aws-eventstream``: bench, dump, presign and frame.
+"""``aws-eventstream``: bench, dump, presign, frame and load.
 
 Exit status: 0 on success, 1 when the input data is bad (``dump`` on a corrupt stream),
 2 for wrong usage or missing credentials.
@@ -334,6 +334,33 @@ def cmd_frame(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- load
+
+
+def cmd_load(args: argparse.Namespace) -> int:
+    try:
+        import websockets  # noqa: F401
+    except ImportError:
+        raise UsageError('load needs websockets: pip install "aws-eventstream[websockets]"') from None
+    from ._load import run_load
+
+    print(f"{PROG} load: {args.sessions} sessions x {args.frames} frames of {args.ms} ms, at real time, "
+          "against the fake Transcribe server on 127.0.0.1 ...", file=sys.stderr)
+    report = run_load(sessions=args.sessions, frames=args.frames, ms=args.ms, ramp=args.ramp)
+    if args.json:
+        print(json.dumps(report, indent=1))
+    else:
+        lat = report["latency_ms"]
+        print(f"sessions held   {report['sessions_held']} of {report['sessions']}")
+        print(f"frames sent     {report['frames_sent']}  (server received {report['server_frames']})")
+        print(f"frames lost     {report['frames_lost']}")
+        print(f"frame-to-result latency  p50 {lat['p50']} ms  p99 {lat['p99']} ms  max {lat['max']} ms")
+        print(f"wall time       {report['seconds']} s")
+        for error in report["errors"]:
+            print(f"error           {error}")
+    return 0 if report["frames_lost"] == 0 and report["sessions_held"] == report["sessions"] else 1
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -383,6 +410,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--endpoint", help="override the endpoint, e.g. ws://127.0.0.1:8765")
     p.add_argument("--fips", action="store_true")
     p.set_defaults(func=cmd_presign)
+
+    p = sub.add_parser("load", help="N concurrent Transcribe sessions against the fake server (loopback)")
+    p.add_argument("--sessions", type=_positive, default=100)
+    p.add_argument("--frames", type=_positive, default=50, help="frames per session")
+    p.add_argument("--ms", type=_positive, default=100, help="audio per frame, sent at real time")
+    p.add_argument("--ramp", type=float, default=2.0, help="seconds over which sessions connect")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_load)
 
     p = sub.add_parser("frame", help="cut raw PCM into AudioEvent frames")
     p.add_argument("input", help="raw PCM file, or - for stdin")
