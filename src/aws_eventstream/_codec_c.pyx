@@ -255,6 +255,14 @@ cdef int _reserve(Writer *w, Py_ssize_t extra) except -1:
     return 0
 
 
+cdef inline void _writer_init(Writer *w, unsigned char *stack) noexcept:
+    """Start writing into ``stack`` (STACK_BLOCK bytes); larger blocks move to the heap."""
+    w.p = stack
+    w.n = 0
+    w.cap = STACK_BLOCK
+    w.heap = False
+
+
 cdef inline void _writer_free(Writer *w) noexcept:
     if w.heap:
         free(w.p)
@@ -431,10 +439,7 @@ def encode(headers, payload=b""):
     """
     cdef unsigned char stack[STACK_BLOCK]
     cdef Writer w
-    w.p = stack
-    w.n = 0
-    w.cap = STACK_BLOCK
-    w.heap = False
+    _writer_init(&w, stack)
     try:
         _put_headers(&w, headers)
         return _frame(w.p, w.n, payload)
@@ -445,10 +450,7 @@ def encode(headers, payload=b""):
 cdef bytes _header_block(object headers):
     cdef unsigned char stack[STACK_BLOCK]
     cdef Writer w
-    w.p = stack
-    w.n = 0
-    w.cap = STACK_BLOCK
-    w.heap = False
+    _writer_init(&w, stack)
     try:
         _put_headers(&w, headers)
         return PyBytes_FromStringAndSize(<char *>w.p, w.n)
