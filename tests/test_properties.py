@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from aws_eventstream import (

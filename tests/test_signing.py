@@ -93,7 +93,7 @@ def test_chain_detects_tampering_reordering_and_drops():
         "reordered": [envelopes[1], envelopes[0]],
         "dropped": [envelopes[0], envelopes[2]],
     }
-    for name, seq in cases.items():
+    for seq in cases.values():
         verifier = _verifier()
         with pytest.raises(SignatureError, match="does not continue the chain"):
             for e in seq:

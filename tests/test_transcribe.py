@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import uuid
 
 import pytest
 
-from aws_eventstream import FrameError, Int32, Message, decode
+from aws_eventstream import FrameError, Int32, Message
 from aws_eventstream import transcribe as t
 from aws_eventstream.auth import Credentials
 from sigv4_oracle import assert_signed_like_botocore, query

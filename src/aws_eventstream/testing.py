@@ -21,7 +21,7 @@ import json
 import uuid
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Dict, List, Optional
 from urllib.parse import parse_qsl, urlsplit
 
 from . import Decoder, EventStreamError, Message, decode, encode
