@@ -68,6 +68,8 @@ async def _session(index: int, endpoint: str, *, sessions: int, frames: int, ms:
     async def receiver() -> None:
         async for event in session:
             now = time.perf_counter()
+            if not isinstance(event, transcribe.TranscriptEvent):
+                continue
             for result in event.results:
                 if result.is_partial:
                     latencies.append(now - sent_at[out["results"]])

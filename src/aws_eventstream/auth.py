@@ -100,6 +100,10 @@ class ResolvedCredentials:
 
     __slots__ = ("credentials", "region", "source")
 
+    credentials: Optional[Credentials]
+    region: str
+    source: str
+
     def __init__(self, credentials: Optional[Credentials], region: str, source: str) -> None:
         object.__setattr__(self, "credentials", credentials)
         object.__setattr__(self, "region", region)

@@ -37,6 +37,7 @@ from .transcribe import (
 __all__ = ["FakeTranscribeServer", "SessionRecord", "transcript_event", "exception_frame"]
 
 
+_serve: Any
 try:
     from websockets.asyncio.server import serve as _serve
     from websockets.exceptions import ConnectionClosed
@@ -80,7 +81,7 @@ def exception_frame(exception_type: str, message: str) -> bytes:
 class SessionRecord:
     """What the server saw of one connection (for assertions in tests)."""
 
-    path: str
+    path: str = field(repr=False)  # the query carries the signature and any session token
     params: Dict[str, str] = field(default_factory=dict)
     audio_frames: int = 0
     audio_bytes: int = 0
@@ -199,21 +200,20 @@ class FakeTranscribeServer:
         verifier: Optional[EventVerifier] = None
         decoder = Decoder()
         segment: List[str] = []
-        state = {"segment_no": 0, "start": 0.0, "frame": 0}
+        seg = _Segment()
         language = params.get("language-code") or (params.get("language-options", "").split(",")[0] or None)
 
         async def send_result(partial: bool) -> None:
-            start = state["start"]
-            end = (state["frame"]) * self.frame_ms / 1000.0
-            await ws.send(transcript_event(list(segment), result_id=f"{uuid.UUID(int=state['segment_no'])}",
-                                           start=start, end=end, partial=partial, language_code=language))
+            end = seg.frame * self.frame_ms / 1000.0
+            await ws.send(transcript_event(list(segment), result_id=str(uuid.UUID(int=seg.number)),
+                                           start=seg.start, end=end, partial=partial, language_code=language))
             record.results_sent += 1
 
         async def finish_segment() -> None:
             await send_result(partial=False)
             segment.clear()
-            state["segment_no"] += 1
-            state["start"] = state["frame"] * self.frame_ms / 1000.0
+            seg.number += 1
+            seg.start = seg.frame * self.frame_ms / 1000.0
 
         try:
             async for data in ws:
@@ -237,8 +237,8 @@ class FakeTranscribeServer:
                         return
                     record.audio_frames += 1
                     record.audio_bytes += len(msg.payload)
-                    state["frame"] += 1
-                    segment.append(self._word(msg.payload, state["frame"]))
+                    seg.frame += 1
+                    segment.append(self._word(msg.payload, seg.frame))
                     await send_result(partial=True)
                     if not self.echo and len(segment) == len(self.words):
                         await finish_segment()
@@ -257,6 +257,17 @@ class FakeTranscribeServer:
                 text = ""
             return text if text and text.isprintable() else f"<{len(audio)} bytes>"
         return self.words[(n - 1) % len(self.words)]
+
+
+class _Segment:
+    """Where the current result segment stands: its number, start time, frames so far."""
+
+    __slots__ = ("number", "start", "frame")
+
+    def __init__(self) -> None:
+        self.number = 0
+        self.start = 0.0
+        self.frame = 0
 
 
 class _Refuse(Exception):

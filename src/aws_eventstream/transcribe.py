@@ -208,6 +208,7 @@ def presigned_url(
         params["language-code"] = _language("language-code", language_code)
     else:
         params[chosen[0]] = True
+    options: List[str] = []
     if language_options is not None:
         if not identifying:
             raise ValueError("language-options goes with identify-language or identify-multiple-languages")
@@ -218,7 +219,7 @@ def presigned_url(
     elif identifying:
         raise ValueError(f"{chosen[0]} needs language-options (at least two language codes)")
     if preferred_language is not None:
-        if not identifying or preferred_language not in params["language-options"].split(","):  # type: ignore[union-attr]
+        if preferred_language not in options:
             raise ValueError("preferred-language must be one of the language-options")
         params["preferred-language"] = preferred_language
 
@@ -632,7 +633,7 @@ class TranscribeSession:
         except ImportError:
             raise ImportError('TranscribeSession needs websockets: pip install "aws-eventstream[websockets]"') from None
         url = self._next_url()
-        proxy = self._proxy
+        proxy: Any = self._proxy
         if proxy is True and urlsplit(url).hostname in _LOOPBACK:
             proxy = None  # a local test server is never behind the system proxy
         try:
