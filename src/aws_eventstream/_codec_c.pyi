@@ -4,7 +4,10 @@ from typing import Any, List, Mapping
 
 from ._types import Message
 
-__all__: List[str]
+__all__ = [
+    "encode", "decode", "Encoder", "Decoder", "crc32", "crc_kernels",
+    "CRC_KERNEL", "MAX_FRAME", "MAX_HEADERS", "MAX_HEADER_VALUE",
+]
 
 MAX_FRAME: int
 MAX_HEADERS: int
