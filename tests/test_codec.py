@@ -548,3 +548,16 @@ def test_a_bad_block_stays_bad(codec):
     for _ in range(3):
         with pytest.raises(HeaderError, match="duplicate"):
             codec.decode(bad)
+
+
+def test_pickling_and_copying(codec):
+    import copy
+
+    enc = codec.Encoder(AUDIO_HEADERS)
+    again = pickle.loads(pickle.dumps(enc))
+    assert type(again) is type(enc) and again.encode(b"x") == enc.encode(b"x")
+    assert copy.copy(enc).encode(b"y") == enc.encode(b"y")
+    dec = codec.Decoder()
+    for attempt in (lambda: pickle.dumps(dec), lambda: copy.copy(dec), lambda: copy.deepcopy(dec)):
+        with pytest.raises(TypeError, match="cannot be pickled"):
+            attempt()

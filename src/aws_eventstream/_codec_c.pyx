@@ -865,3 +865,6 @@ cdef class Decoder:
     def __repr__(self):
         state = "failed" if self._error is not None else f"{self._have} bytes buffered"
         return f"<Decoder at byte {self._offset}, {state}>"
+
+    def __reduce__(self):
+        raise TypeError("a Decoder is tied to one live stream and cannot be pickled or copied")

@@ -478,3 +478,6 @@ class Decoder:
     def __repr__(self) -> str:
         state = "failed" if self._error is not None else f"{len(self._buf)} bytes buffered"
         return f"<Decoder at byte {self._offset}, {state}>"
+
+    def __reduce__(self):
+        raise TypeError("a Decoder is tied to one live stream and cannot be pickled or copied")
