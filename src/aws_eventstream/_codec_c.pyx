@@ -132,6 +132,16 @@ cdef inline uint32_t _crc(uint32_t crc, const unsigned char *p, Py_ssize_t n) no
     return aws_es_crc32(crc, p, <size_t>n)
 
 
+cdef inline uint32_t _crc_copy(uint32_t crc, unsigned char *dst, const unsigned char *src,
+                               Py_ssize_t n) noexcept:
+    """Copy src[0:n] to dst and continue the CRC over it, without the GIL for large buffers."""
+    if n >= NOGIL_BYTES:
+        with nogil:
+            crc = aws_es_crc32_copy(crc, dst, src, <size_t>n)
+        return crc
+    return aws_es_crc32_copy(crc, dst, src, <size_t>n)
+
+
 cdef struct Input:
     const unsigned char *ptr
     Py_ssize_t len
@@ -418,11 +428,7 @@ cdef bytes _frame(const unsigned char *block, Py_ssize_t hlen, object payload):
         memcpy(p + PRELUDE, block, <size_t>hlen)
         # the message CRC covers the whole frame but itself; it continues from the prelude CRC
         crc = aws_es_crc32(pcrc, p + 8, <size_t>(4 + hlen))
-        if inp.len >= NOGIL_BYTES:
-            with nogil:
-                crc = aws_es_crc32_copy(crc, p + PRELUDE + hlen, inp.ptr, <size_t>inp.len)
-        else:
-            crc = aws_es_crc32_copy(crc, p + PRELUDE + hlen, inp.ptr, <size_t>inp.len)
+        crc = _crc_copy(crc, p + PRELUDE + hlen, inp.ptr, inp.len)
         _put32(p + total - 4, crc)
     finally:
         _release(&inp)
@@ -669,11 +675,7 @@ cdef object _parse(const unsigned char *p, uint32_t total, uint32_t hlen, uint32
     cdef uint32_t actual = aws_es_crc32(pcrc, p + 8, 4 + hlen)
     payload = PyBytes_FromStringAndSize(NULL, plen)
     cdef unsigned char *dst = <unsigned char *>PyBytes_AS_STRING(payload)
-    if plen >= NOGIL_BYTES:
-        with nogil:
-            actual = aws_es_crc32_copy(actual, dst, src, <size_t>plen)
-    else:
-        actual = aws_es_crc32_copy(actual, dst, src, <size_t>plen)
+    actual = _crc_copy(actual, dst, src, plen)
     if actual != expected:
         raise ChecksumError("message", expected, actual, offset)
     return _new_message(_headers_of(p, PRELUDE, PRELUDE + hlen, offset), payload)
