@@ -16,6 +16,9 @@ from functools import lru_cache
 from typing import Any, Callable, Dict, Iterable, Mapping, Optional, Sequence, Tuple, Union
 from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
+from . import Encoder, Message, Timestamp, decode, encode
+from .errors import SignatureError
+
 __all__ = [
     "Credentials",
     "ResolvedCredentials",
@@ -427,8 +430,6 @@ def verify_presigned_url(
     Raises:
         SignatureError: what failed, in words.
     """
-    from .errors import SignatureError
-
     parts = urlsplit(url)
     items = parse_qsl(parts.query, keep_blank_values=True)
     params: Dict[str, str] = {}
@@ -512,14 +513,10 @@ def _seed(seed_signature: Union[str, bytes]) -> bytes:
 
 
 def _date_header(ms: int) -> bytes:
-    from . import Encoder, Timestamp
-
     return Encoder({":date": Timestamp(ms)}).header_block
 
 
 def _ms(when: _dt.datetime) -> int:
-    from . import Timestamp
-
     return int(Timestamp.from_datetime(when))
 
 
@@ -558,8 +555,6 @@ class EventSigner:
         Raises:
             ValueError: the stream was already ended with :meth:`end`.
         """
-        from . import Timestamp, encode
-
         if self._ended:
             raise ValueError("the event stream has ended; nothing can be signed after its end")
         when = _utc_now(now)
@@ -606,9 +601,6 @@ class EventVerifier:
             SignatureError: a missing or malformed signature header, a signature that does
                 not continue the chain, a frame after the end, or a ``:date`` too far off.
         """
-        from . import Message, Timestamp, decode
-        from .errors import SignatureError
-
         msg = envelope if isinstance(envelope, Message) else decode(envelope)
         n = self._count
         if self._ended:
