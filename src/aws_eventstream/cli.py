@@ -15,7 +15,7 @@ import sys
 import uuid
 from typing import IO, Any, Dict, Iterator, List, Optional, Sequence
 
-from . import BACKEND, CRC_KERNEL, Decoder, EventStreamError, __version__, encode
+from . import BACKEND, CRC_KERNEL, Decoder, Encoder, EventStreamError, __version__
 from ._types import Int8, Int16, Int32, Int64, Timestamp
 
 PROG = "aws-eventstream"
@@ -232,7 +232,8 @@ def cmd_dump(args: argparse.Namespace) -> int:
     def emit(messages) -> None:
         nonlocal offset
         for msg in messages:
-            length = len(encode(msg.headers, msg.payload))  # decoding round-trips byte for byte
+            # decoding round-trips byte for byte, so the header block re-encodes to its wire length
+            length = 16 + len(Encoder(msg.headers).header_block) + len(msg.payload)
             record = {"offset": offset, "length": length,
                       "headers": [_header_json(k, v) for k, v in msg.headers.items()],
                       **_payload_json(msg.payload)}
