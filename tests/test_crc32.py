@@ -12,7 +12,7 @@ import zlib
 import crcmod.predefined
 import pytest
 
-from aws_eventstream import _codec_py
+from aws_eventstream import ChecksumError, _codec_py
 from conftest import twin
 
 _crcmod = crcmod.predefined.mkCrcFun("crc-32")
@@ -152,3 +152,61 @@ def test_unknown_kernel_in_env_warns_and_keeps_working():
 
 def test_pure_twin_names_its_kernel():
     assert _codec_py.CRC_KERNEL == "zlib" and _codec_py.crc_kernels() == ("zlib",)
+
+
+# --------------------------------------------------------------------------- a source that changes
+
+_SRC = os.path.join(os.path.dirname(__file__), os.pardir, "src", "aws_eventstream")
+_HARNESS = os.path.join(os.path.dirname(__file__), "c", "crc_copy_race.c")
+
+
+@pytest.fixture(scope="module")
+def race_harness(tmp_path_factory):
+    """tests/c/crc_copy_race.c built against the kernels' source with the system compiler."""
+    import shutil
+    import sysconfig
+
+    cc = (sysconfig.get_config_var("CC") or "cc").split()[0]
+    if not shutil.which(cc) or not os.path.exists(os.path.join(_SRC, "_crc32.c")):
+        pytest.skip("needs a C compiler and the kernels' source (a checkout) to build the harness")
+    exe = tmp_path_factory.mktemp("race") / "crc_copy_race"
+    subprocess.run([cc, "-O2", "-pthread", "-I", _SRC, _HARNESS, os.path.join(_SRC, "_crc32.c"),
+                    "-o", str(exe)], check=True, capture_output=True)
+    return exe
+
+
+@pytest.mark.parametrize("name", _kernels() or ["<extension not built>"])
+def test_copy_kernels_checksum_exactly_what_they_wrote(race_harness, name):
+    """A second thread writes the source throughout: every CRC must match the bytes copied."""
+    out = subprocess.run([str(race_harness), name, "300000"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_frames_from_a_buffer_another_thread_writes_are_self_consistent(kernel):
+    """encode() and decode() read a bytearray once: the frame checks out, whatever it holds."""
+    payload = bytearray(os.urandom(65536 + 64 + 15))  # copied without the GIL, odd tail
+    frame = bytearray(_codec_py.encode({"k": "v"}, bytes(payload)))
+    original = kernel.decode(bytes(frame))
+    stop = False
+
+    def writer():
+        i = 0
+        while not stop:
+            payload[-1 - i % 16] ^= 0xFF
+            frame[-5 - i % 16] ^= 0xFF  # the payload's tail inside the frame
+            i += 1
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        for _ in range(300):
+            out = kernel.encode({"k": "v"}, payload)
+            assert _codec_py.decode(out).headers == {"k": "v"}  # raises if its CRC is wrong
+            try:
+                msg = kernel.decode(frame)
+            except ChecksumError:
+                continue
+            assert msg == original
+    finally:
+        stop = True
+        thread.join()

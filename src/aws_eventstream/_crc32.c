@@ -15,7 +15,9 @@
  * through the table kernel with a zero register, which finishes the CRC.
  *
  * Each kernel also has a copying form that stores every block it loads, so a
- * payload is copied and checksummed in one pass over memory.
+ * payload is copied and checksummed in one pass over memory. A copying kernel reads
+ * each source byte once and checksums exactly what it stored, so a source changed
+ * by another thread meanwhile can give a frame with other bytes, never a wrong CRC.
  */
 #include "_crc32.h"
 
@@ -119,8 +121,12 @@ TARGET_PCLMUL static INLINE uint32_t tail128(__m128i x, unsigned char *dst, cons
         if (dst)
             dst += 16;
     }
-    if (dst)
+    /* When copying, checksum the copy: the source may change under us (another thread
+     * writing a bytearray), and the CRC must cover exactly the bytes written. */
+    if (dst) {
         memcpy(dst, p, n);
+        p = dst;
+    }
     _mm_storeu_si128((__m128i *)folded, x);
     return ~slice8(slice8(0, folded, 16), p, n);
 }
