@@ -4,28 +4,42 @@
 Same names and behaviour as the pure-Python twin ``_codec_py``; the tests run one
 body against both. Frames are built and parsed on raw pointers: every length is
 validated against the buffer before it is used, which is why bounds checking is off.
+
+Rules this module keeps, because Python code can run inside almost any call here (a
+decref that frees an object with a weakref callback or ``__del__``, an allocation
+that starts the garbage collector, a user's ``__index__`` or ``tzinfo``):
+
+- module and object state is made consistent before anything that can run Python
+  code: a cache slot is updated before its old value is released, a Decoder records
+  its new state before it grows its buffer, and a failed Decoder stays failed;
+- a pointer into a Python object is used only while a local reference holds it;
+- a caller's buffer is read once: what is checked is what is returned;
+- values that are not exact built-ins go through ``_common.canonical``, the same
+  code the pure twin runs, so both twins read odd objects the same way;
+- memory comes from PyMem_* (visible to tracemalloc, and to the fault-injection tests).
 """
 
-import datetime as _dt
-import operator
 import os
 import uuid
 import warnings
-from collections.abc import Mapping
 
 from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_CheckExact, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
-from cpython.dict cimport PyDict_Copy, PyDict_Size
-from cpython.long cimport PyLong_AsLongLongAndOverflow, PyLong_Check, PyLong_CheckExact
+from cpython.dict cimport PyDict_Copy, PyDict_Items, PyDict_Next, PyDict_Size
+from cpython.long cimport PyLong_AsLongLongAndOverflow, PyLong_CheckExact
+from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
 from cpython.object cimport PyObject, PyTypeObject
 from cpython.ref cimport Py_INCREF, Py_XDECREF
 from cpython.unicode cimport PyUnicode_Check, PyUnicode_DecodeUTF8
 from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
-from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memcmp, memcpy
 
+cimport cython
+
+from ._common import (canonical, check_limits, crc_start, duplicate_name, first_duplicate,
+                      items_of, not_initialised, out_of_range, reentered, too_big, uuid_bytes)
 from ._types import Int8, Int16, Int32, Int64, Message, Timestamp
-from .errors import ChecksumError, EventStreamError, FrameError, HeaderError
+from .errors import ChecksumError, FrameError, HeaderError
 
 cdef extern from "Python.h":
     const char *PyUnicode_AsUTF8AndSize(object s, Py_ssize_t *size) except NULL
@@ -71,9 +85,7 @@ MAX_HEADERS = C_MAX_HEADERS
 MAX_HEADER_VALUE = C_MAX_HEADER_VALUE
 
 cdef object _int_new = int.__new__
-cdef object _from_datetime = Timestamp.from_datetime
 cdef object _UUID = uuid.UUID
-cdef object _datetime = _dt.datetime
 
 aws_es_crc32_init()
 
@@ -178,11 +190,12 @@ cdef inline void _release(Input *inp) noexcept:
 
 # Header names and string values repeat from frame to frame (":event-type",
 # "TranscriptEvent", ...). A small direct-mapped cache of the decoded str objects
-# turns most of those decodes into a hash and a memcmp.
+# turns most of those decodes into a hash and a memcmp. Each entry keeps its own copy
+# of the UTF-8 bytes, so a lookup depends on nothing but the entry itself.
 cdef struct CacheEntry:
-    PyObject *obj
-    const char *utf8
+    PyObject *obj  # an exact str: releasing it runs no Python code, but keep the rule anyway
     Py_ssize_t n
+    unsigned char raw[STR_CACHE_MAX]
 
 cdef CacheEntry _str_cache[STR_CACHE_SLOTS]
 
@@ -205,17 +218,19 @@ cdef inline uint64_t _hash_bytes(const unsigned char *p, Py_ssize_t n) noexcept 
 cdef object _decode_str(const unsigned char *p, Py_ssize_t n):
     """Strict UTF-8 decode of p[0:n] (raises UnicodeDecodeError)."""
     cdef CacheEntry *e
+    cdef PyObject *old
     if n > STR_CACHE_MAX:
         return PyUnicode_DecodeUTF8(<const char *>p, n, NULL)
     e = &_str_cache[_hash_bytes(p, n) & (STR_CACHE_SLOTS - 1)]
-    if e.obj != NULL and e.n == n and memcmp(e.utf8, p, <size_t>n) == 0:
+    if e.obj != NULL and e.n == n and memcmp(e.raw, p, <size_t>n) == 0:
         return <object>e.obj
     s = PyUnicode_DecodeUTF8(<const char *>p, n, NULL)
+    old = e.obj
     Py_INCREF(s)
-    Py_XDECREF(e.obj)
     e.obj = <PyObject *>s
-    # a str keeps its UTF-8 form alive as long as it lives; the cache holds a reference
-    e.utf8 = PyUnicode_AsUTF8AndSize(s, &e.n)
+    e.n = n
+    memcpy(e.raw, p, <size_t>n)
+    Py_XDECREF(old)  # last: the slot is whole before anything is released
     return s
 
 
@@ -224,12 +239,13 @@ def crc32(data, value=0):
     cdef Input inp
     cdef uint32_t r
     cdef int overflow = 0
-    cdef long long v = PyLong_AsLongLongAndOverflow(
-        value if PyLong_CheckExact(value) else operator.index(value), &overflow)
-    if overflow or not 0 <= v <= 0xFFFFFFFF:
-        raise ValueError(f"value must be in 0..0xFFFFFFFF, got {value}")
+    cdef long long v = -1
     _acquire(data, &inp, "data")
     try:
+        if PyLong_CheckExact(value):
+            v = PyLong_AsLongLongAndOverflow(value, &overflow)
+        if overflow or not 0 <= v <= 0xFFFFFFFF:
+            v = crc_start(value)  # other ints, and the error for any bad value
         r = _crc(<uint32_t>v, inp.ptr, inp.len)
     finally:
         _release(&inp)
@@ -252,9 +268,9 @@ cdef int _reserve(Writer *w, Py_ssize_t extra) except -1:
         return 0
     cap = max(2 * w.cap, w.n + extra)
     if w.heap:
-        q = <unsigned char *>realloc(w.p, <size_t>cap)
+        q = <unsigned char *>PyMem_Realloc(w.p, <size_t>cap)
     else:
-        q = <unsigned char *>malloc(<size_t>cap)
+        q = <unsigned char *>PyMem_Malloc(<size_t>cap)
         if q != NULL:
             memcpy(q, w.p, <size_t>w.n)
     if q == NULL:
@@ -275,11 +291,12 @@ cdef inline void _writer_init(Writer *w, unsigned char *stack) noexcept:
 
 cdef inline void _writer_free(Writer *w) noexcept:
     if w.heap:
-        free(w.p)
+        PyMem_Free(w.p)
         w.heap = False
 
 
 cdef int _put_int(Writer *w, unsigned char tbyte, int64_t v, int size) except -1:
+    _reserve(w, 1 + size)
     cdef unsigned char *p = w.p + w.n
     p[0] = tbyte
     if size == 1:
@@ -296,7 +313,7 @@ cdef int _put_int(Writer *w, unsigned char tbyte, int64_t v, int size) except -1
 
 
 cdef int _put_raw(Writer *w, unsigned char tbyte, const unsigned char *raw, Py_ssize_t n,
-                  str name) except -1:
+                  object name) except -1:
     if n > C_MAX_HEADER_VALUE:
         raise HeaderError(f"header {name!r}: value is {n} bytes, over the limit of {C_MAX_HEADER_VALUE}")
     _reserve(w, 3 + n)
@@ -308,108 +325,151 @@ cdef int _put_raw(Writer *w, unsigned char tbyte, const unsigned char *raw, Py_s
     return 0
 
 
-cdef int _put_fixed_int(Writer *w, str name, object value) except -1:
-    """An int header: the fixed-width classes keep their type, plain ints take the smallest."""
+cdef inline int _fixed_width(object t) noexcept:
+    """The width in bytes of an exact fixed-width int type, else 0."""
+    if t is Int32 or t is Int64 or t is Timestamp:
+        return 4 if t is Int32 else 8
+    if t is Int8 or t is Int16:
+        return 1 if t is Int8 else 2
+    return 0
+
+
+cdef int _put_int_value(Writer *w, object name, object value, int size) except -1:
+    """An exact int (``size`` 0) or an exact fixed-width int of ``size`` bytes."""
     cdef int overflow = 0
     cdef long long v = PyLong_AsLongLongAndOverflow(value, &overflow)
+    cdef long long hi
     cdef unsigned char tbyte
-    cdef int size
-    cdef long long lo, hi
-    if isinstance(value, Timestamp):
-        tbyte, size = 8, 8
-    elif isinstance(value, Int8):
-        tbyte, size = 2, 1
-    elif isinstance(value, Int16):
-        tbyte, size = 3, 2
-    elif isinstance(value, Int32):
-        tbyte, size = 4, 4
-    elif isinstance(value, Int64):
-        tbyte, size = 5, 8
-    else:
+    if size == 0:
         if overflow:
-            raise HeaderError(f"header {name!r}: integer {value} does not fit in 64 bits")
+            raise too_big(name, value)
         if -2147483648 <= v <= 2147483647:
             return _put_int(w, 4, v, 4)
         return _put_int(w, 5, v, 8)
     if size < 8:
         hi = (1LL << (8 * size - 1)) - 1
-        lo = -hi - 1
-        if overflow or not lo <= v <= hi:
+        if not -hi - 1 <= v <= hi:
             overflow = 1
     if overflow:
-        raise HeaderError(f"header {name!r}: {value!r} is out of range for its wire type")
+        raise out_of_range(name, value)
+    t = type(value)
+    tbyte = 8 if t is Timestamp else 5 if size == 8 else 4 if size == 4 else 3 if size == 2 else 2
     return _put_int(w, tbyte, v, size)
 
 
-cdef int _put_header(Writer *w, object name, object value) except -1:
-    cdef Py_ssize_t nlen, vlen
+cdef inline bint _is_plain(object value) noexcept:
+    """True for the exact types encoded without running any Python code."""
+    t = type(value)
+    return t is str or t is int or t is bytes or value is True or value is False or _fixed_width(t) != 0
+
+
+cdef int _put_value(Writer *w, object name, object value) except -1:
+    cdef Py_ssize_t vlen
     cdef const char *raw
-    cdef Input inp
-    if not PyUnicode_Check(name):
-        raise HeaderError(f"header name {name!r} must be str, not {type(name).__name__}")
-    try:
-        raw = PyUnicode_AsUTF8AndSize(name, &nlen)
-    except UnicodeEncodeError as exc:
-        raise HeaderError(f"header name {name!r} is not encodable as UTF-8 ({exc.reason})") from None
-    if nlen == 0 or nlen > 255:
-        raise HeaderError(f"header name {name!r} is {nlen} bytes; it must be 1..255")
-    _reserve(w, 1 + nlen + 1 + 8)  # name, type byte, the widest fixed value
-    w.p[w.n] = <uint8_t>nlen
-    memcpy(w.p + w.n + 1, raw, <size_t>nlen)
-    w.n += 1 + nlen
-    if PyUnicode_Check(value):
+    cdef int size
+    t = type(value)
+    if t is str:
         try:
             raw = PyUnicode_AsUTF8AndSize(value, &vlen)
         except UnicodeEncodeError as exc:
             raise HeaderError(f"header {name!r}: value is not encodable as UTF-8 ({exc.reason})") from None
         return _put_raw(w, 7, <const unsigned char *>raw, vlen, name)
-    if value is True:
-        w.p[w.n] = 0
+    if value is True or value is False:
+        _reserve(w, 1)
+        w.p[w.n] = 0 if value is True else 1
         w.n += 1
         return 0
-    if value is False:
-        w.p[w.n] = 1
-        w.n += 1
-        return 0
-    if PyLong_Check(value):
-        return _put_fixed_int(w, name, value)
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        if not PyBytes_CheckExact(value):
-            value = bytes(value)  # also flattens a non-contiguous memoryview
-        return _put_raw(w, 6, <const unsigned char *>PyBytes_AS_STRING(value),
-                        PyBytes_GET_SIZE(value), name)
-    if isinstance(value, _datetime):
-        try:
-            value = _from_datetime(value)
-        except (ValueError, OverflowError) as exc:
-            raise HeaderError(f"header {name!r}: {exc}") from None
-        return _put_fixed_int(w, name, value)
-    if isinstance(value, _UUID):
-        raw_uuid = value.bytes
+    if t is int:
+        return _put_int_value(w, name, value, 0)
+    size = _fixed_width(t)
+    if size:
+        return _put_int_value(w, name, value, size)
+    if t is bytes:
+        return _put_raw(w, 6, <const unsigned char *>PyBytes_AS_STRING(value), PyBytes_GET_SIZE(value), name)
+    if t is _UUID:
+        uuid_raw = uuid_bytes(name, value)  # checked: exact bytes, 16 of them
         _reserve(w, 17)
         w.p[w.n] = 9
-        memcpy(w.p + w.n + 1, PyBytes_AS_STRING(raw_uuid), 16)
+        memcpy(w.p + w.n + 1, PyBytes_AS_STRING(uuid_raw), 16)
         w.n += 17
         return 0
-    raise HeaderError(f"header {name!r}: a value of type {type(value).__name__} cannot be encoded")
+    # Subclasses, bytearray, memoryview, datetime: the same conversion as the pure twin;
+    # what comes back is one of the exact types above.
+    return _put_value(w, name, canonical(name, value))
 
 
-cdef int _put_headers(Writer *w, object headers) except -1:
-    if type(headers) is dict:
-        items = (<dict>headers).items()
-    elif isinstance(headers, Mapping):
-        items = headers.items()
-    else:
-        raise TypeError(f"headers must be a mapping, not {type(headers).__name__}")
-    for name, value in items:
-        _put_header(w, name, value)
-        if w.n > C_MAX_HEADERS:
-            raise HeaderError(f"header block is over the limit of {C_MAX_HEADERS} bytes at header {name!r}")
+cdef int _put_name(Writer *w, object name) except -1:
+    cdef Py_ssize_t nlen
+    cdef const char *raw
+    if not PyUnicode_Check(name):
+        raise HeaderError(f"header name {name!r} must be str, not {type(name).__name__}")
+    try:
+        raw = PyUnicode_AsUTF8AndSize(name, &nlen)  # a subclass's own characters, no dunders
+    except UnicodeEncodeError as exc:
+        raise HeaderError(f"header name {name!r} is not encodable as UTF-8 ({exc.reason})") from None
+    if nlen == 0 or nlen > 255:
+        raise HeaderError(f"header name {name!r} is {nlen} bytes; it must be 1..255")
+    _reserve(w, 1 + nlen)
+    w.p[w.n] = <uint8_t>nlen
+    memcpy(w.p + w.n + 1, raw, <size_t>nlen)
+    w.n += 1 + nlen
     return 0
 
 
+cdef inline int _check_block(Writer *w, object name) except -1:
+    if w.n > C_MAX_HEADERS:
+        raise HeaderError(f"header block is over the limit of {C_MAX_HEADERS} bytes at header {name!r}")
+    return 0
+
+
+cdef int _put_items(Writer *w, list items) except -1:
+    """Encode a snapshot of (name, value) pairs, checking that no two names are the same.
+
+    Names can repeat only here: two keys of a dict are distinct, but a str subclass
+    with its own __eq__ and __hash__, or a Mapping's items(), can give the same name twice.
+    """
+    cdef Py_ssize_t start
+    cdef tuple pair
+    names = []
+    for pair in items:
+        name = pair[0]
+        start = w.n
+        _put_name(w, name)
+        names.append(PyBytes_FromStringAndSize(<char *>w.p + start + 1, w.p[start]))
+        _put_value(w, name, pair[1])
+        _check_block(w, name)
+    dup = first_duplicate(names, items)
+    if dup is not None:
+        raise duplicate_name(dup)
+    return 0
+
+
+cdef int _put_headers(Writer *w, object headers) except -1:
+    """Encode ``headers``; both twins read a mapping's items once, before any value's code runs."""
+    cdef Py_ssize_t pos = 0
+    cdef PyObject *k
+    cdef PyObject *v
+    if type(headers) is dict:
+        # Exact str names and exact values run no Python code, so the dict cannot
+        # change under this loop. At the first anything else, start again on a snapshot
+        # (nothing has run yet, so it is the dict as the caller passed it).
+        while PyDict_Next(headers, &pos, &k, &v):
+            if type(<object>k) is not str or not _is_plain(<object>v):
+                w.n = 0
+                return _put_items(w, PyDict_Items(headers))
+            _put_name(w, <object>k)
+            _put_value(w, <object>k, <object>v)
+            _check_block(w, <object>k)
+        return 0
+    return _put_items(w, items_of(headers))
+
+
 cdef bytes _frame(const unsigned char *block, Py_ssize_t hlen, object payload):
-    """One frame around an encoded header block: one allocation, one pass over the payload."""
+    """One frame around an encoded header block: one allocation, one pass over the payload.
+
+    ``block`` must stay valid while Python code runs (acquiring ``payload`` can run some):
+    a Writer's memory, or a bytes object the caller holds a reference to.
+    """
     cdef Input inp
     cdef Py_ssize_t total
     cdef unsigned char *p
@@ -464,26 +524,42 @@ cdef bytes _header_block(object headers):
         _writer_free(&w)
 
 
+@cython.auto_pickle(False)
 cdef class Encoder:
     """Encodes frames that share one set of headers; the header block is built once."""
 
-    cdef bytes _block
+    cdef bytes _block  # None until __init__ has run
 
     def __init__(self, headers):
         self._block = _header_block(headers)
 
+    cdef bytes _ready(self):
+        block = self._block
+        if block is None:
+            raise not_initialised("Encoder")
+        return block
+
     @property
     def header_block(self):
         """The encoded header block every frame carries."""
-        return self._block
+        return self._ready()
 
     def encode(self, payload=b""):
         """One frame with this encoder's headers and ``payload``; same bytes as :func:`encode`."""
-        return _frame(<const unsigned char *>PyBytes_AS_STRING(self._block),
-                      PyBytes_GET_SIZE(self._block), payload)
+        # The local reference keeps the block alive if __init__ runs again meanwhile.
+        cdef bytes block = self._ready()
+        return _frame(<const unsigned char *>PyBytes_AS_STRING(block), PyBytes_GET_SIZE(block), payload)
 
     def __repr__(self):
+        if self._block is None:
+            return "<Encoder (not initialised)>"
         return f"<Encoder ({PyBytes_GET_SIZE(self._block)}-byte header block)>"
+
+    def __reduce__(self):
+        # Pickled as its headers: unpickling re-encodes them, so no unchecked block gets in.
+        cdef bytes block = self._ready()
+        return (type(self), (_decode_headers(<const unsigned char *>PyBytes_AS_STRING(block),
+                                             0, PyBytes_GET_SIZE(block), 0),))
 
 
 # --------------------------------------------------------------------------- decoding
@@ -524,10 +600,12 @@ cdef object _new_message(object headers, object payload):
     slot[0] = <PyObject *>payload
     return m
 
-cdef int _check_prelude(const unsigned char *p, Py_ssize_t offset, Py_ssize_t max_frame,
+cdef int _check_prelude(const unsigned char *src, Py_ssize_t offset, Py_ssize_t max_frame,
                         Py_ssize_t max_headers, uint32_t *total, uint32_t *hlen,
                         uint32_t *pcrc) except -1:
-    """Validate the 12-byte prelude at ``p`` (frame at stream ``offset``)."""
+    """Validate the 12-byte prelude at ``src`` (frame at stream ``offset``)."""
+    cdef unsigned char p[PRELUDE]
+    memcpy(p, src, PRELUDE)  # read once: a caller's buffer may be changing under us
     cdef uint32_t expected = _be32(p + 8)
     cdef uint32_t actual = aws_es_crc32(0, p, 8)
     if actual != expected:
@@ -641,44 +719,73 @@ cdef object _headers_of(const unsigned char *p, Py_ssize_t pos, Py_ssize_t end, 
     cdef Py_ssize_t n = end - pos
     cdef BlockEntry *e
     cdef unsigned char *raw
+    cdef unsigned char *old_raw
+    cdef PyObject *old
     if n == 0:
         return {}
     if n > BLOCK_CACHE_MAX:
         return _decode_headers(p, pos, end, base)
     e = &_block_cache[_hash_bytes(p + pos, n) & (BLOCK_CACHE_SLOTS - 1)]
     if e.headers != NULL and e.n == n and memcmp(e.raw, p + pos, <size_t>n) == 0:
-        return PyDict_Copy(<object>e.headers)
+        cached = <object>e.headers  # a reference of our own while the copy allocates
+        return PyDict_Copy(cached)
     headers = _decode_headers(p, pos, end, base)
-    raw = <unsigned char *>malloc(<size_t>n)
+    raw = <unsigned char *>PyMem_Malloc(<size_t>n)
     if raw != NULL:  # no memory for the cache: just don't cache
         memcpy(raw, p + pos, <size_t>n)
-        Py_XDECREF(e.headers)
-        free(e.raw)
+        old, old_raw = e.headers, e.raw
         Py_INCREF(headers)
         e.headers = <PyObject *>headers
         e.raw = raw
         e.n = n
+        PyMem_Free(old_raw)
+        # Last: freeing the old dict can run Python code (a weakref callback on one of its
+        # values) that decodes again and finds this slot; it must find it whole.
+        Py_XDECREF(old)
     return PyDict_Copy(headers)
 
 
 cdef object _parse(const unsigned char *p, uint32_t total, uint32_t hlen, uint32_t pcrc,
-                   Py_ssize_t offset):
+                   Py_ssize_t offset, bint stable):
     """Check the message CRC of the frame at ``p`` (prelude already checked) and decode it.
 
     The payload is copied out while its CRC is computed, in one pass; it is dropped
     unseen if the CRC fails, and the headers are parsed only after the CRC is good.
+    Unless ``stable`` (an immutable bytes object, or the Decoder's own buffer), ``p`` may
+    be a buffer another thread writes while the GIL is released for a large payload:
+    then the header block is copied as it is checksummed and parsed from that copy, so
+    every byte returned is a byte the CRC covered.
     """
-    cdef uint32_t expected = _be32(p + total - 4)
+    cdef unsigned char stack[STACK_BLOCK]
+    cdef unsigned char pc[4]
+    cdef const unsigned char *block = p + PRELUDE
+    cdef unsigned char *copy = NULL
     cdef Py_ssize_t plen = total - OVERHEAD - hlen
-    cdef const unsigned char *src = p + PRELUDE + hlen
-    # The prelude CRC is the CRC of the first 8 bytes, so the message CRC continues from it.
-    cdef uint32_t actual = aws_es_crc32(pcrc, p + 8, 4 + hlen)
-    payload = PyBytes_FromStringAndSize(NULL, plen)
-    cdef unsigned char *dst = <unsigned char *>PyBytes_AS_STRING(payload)
-    actual = _crc_copy(actual, dst, src, plen)
-    if actual != expected:
-        raise ChecksumError("message", expected, actual, offset)
-    return _new_message(_headers_of(p, PRELUDE, PRELUDE + hlen, offset), payload)
+    cdef uint32_t expected = _be32(p + total - 4)
+    # The message CRC continues from the prelude CRC over the prelude CRC's own bytes:
+    # those that were checked, not whatever the buffer holds now.
+    _put32(pc, pcrc)
+    cdef uint32_t actual = aws_es_crc32(pcrc, pc, 4)
+    try:
+        if stable:
+            actual = aws_es_crc32(actual, block, hlen)
+        else:
+            if hlen <= STACK_BLOCK:
+                copy = stack
+            else:
+                copy = <unsigned char *>PyMem_Malloc(hlen)
+                if copy == NULL:
+                    raise MemoryError()
+            actual = aws_es_crc32_copy(actual, copy, block, hlen)
+            block = copy
+        payload = PyBytes_FromStringAndSize(NULL, plen)
+        actual = _crc_copy(actual, <unsigned char *>PyBytes_AS_STRING(payload), p + PRELUDE + hlen, plen)
+        if actual != expected:
+            raise ChecksumError("message", expected, actual, offset)
+        return _new_message(_headers_of(block, 0, hlen, offset + PRELUDE), payload)
+    finally:
+        if copy != NULL and copy != stack:
+            PyMem_Free(copy)
 
 
 def decode(frame):
@@ -701,20 +808,12 @@ def decode(frame):
             raise FrameError(f"truncated frame: {inp.len} bytes of the {total} its prelude announces")
         if inp.len > total:
             raise FrameError(f"trailing bytes: {inp.len - total} after the {total}-byte frame")
-        return _parse(inp.ptr, total, hlen, pcrc, 0)
+        return _parse(inp.ptr, total, hlen, pcrc, 0, not inp.release)
     finally:
         _release(&inp)
 
 
-cdef int _check_limits(object max_frame, object max_headers) except -1:
-    for what, v, low in (("max_frame", max_frame, OVERHEAD), ("max_headers", max_headers, 0)):
-        if not isinstance(v, int) or isinstance(v, bool):
-            raise TypeError(f"{what} must be an int, not {type(v).__name__}")
-        if not low <= v <= 0xFFFFFFFF:
-            raise ValueError(f"{what} must be in {low}..{0xFFFFFFFF}, got {v}")
-    return 0
-
-
+@cython.auto_pickle(False)
 cdef class Decoder:
     """Sans-IO streaming decoder: feed it bytes in any chunking, get whole messages back.
 
@@ -727,21 +826,30 @@ cdef class Decoder:
     cdef Py_ssize_t _cap, _have
     cdef uint32_t _need, _hlen, _pcrc  # _need: its total length once its prelude is in, else 0
     cdef Py_ssize_t _offset  # stream offset of the next frame's first byte
-    cdef object _error
-    # Building a Message can run Python code (uuid.UUID) and so switch threads; a second
-    # feed() on the same decoder meanwhile could free the buffer being parsed.
+    cdef object _error  # set once: every later call raises it
+    # Building a Message can run Python code (uuid.UUID, the garbage collector) and so
+    # switch threads; another call on the same decoder meanwhile could free the buffer
+    # being parsed. Set for the whole of feed(), checked by every method that changes state.
     cdef bint _busy
 
     def __cinit__(self):
         self._buf = NULL
+        self._error = not_initialised("Decoder")  # until __init__ runs
 
     def __init__(self, max_frame=C_MAX_FRAME, max_headers=C_MAX_HEADERS):
-        _check_limits(max_frame, max_headers)
+        if self._busy:
+            raise reentered("__init__")
+        max_frame, max_headers = check_limits(max_frame, max_headers)
+        PyMem_Free(self._buf)
+        self._buf = NULL
+        self._cap = self._have = self._offset = 0
+        self._need = self._hlen = self._pcrc = 0
         self._max_frame = max_frame
         self._max_headers = max_headers
+        self._error = None  # last: releasing an old error can run Python code
 
     def __dealloc__(self):
-        free(self._buf)
+        PyMem_Free(self._buf)
 
     @property
     def max_frame(self):
@@ -766,7 +874,7 @@ cdef class Decoder:
         cdef unsigned char *q
         if size <= self._cap:
             return 0
-        q = <unsigned char *>realloc(self._buf, <size_t>size)
+        q = <unsigned char *>PyMem_Realloc(self._buf, <size_t>size)
         if q == NULL:
             raise MemoryError()
         self._buf = q
@@ -777,32 +885,33 @@ cdef class Decoder:
         self._have = 0
         self._need = 0
         if self._cap > 65536:  # a big frame's buffer is not kept once that frame is out
-            free(self._buf)
+            PyMem_Free(self._buf)
             self._buf = NULL
             self._cap = 0
         return 0
 
-    cdef int _feed(self, const unsigned char *p, Py_ssize_t n, list out) except -1:
+    cdef int _feed(self, const unsigned char *p, Py_ssize_t n, list out, bint stable) except -1:
         cdef Py_ssize_t pos = 0, take
         cdef uint32_t total, hlen, pcrc
         if self._have:
             if not self._need:
                 take = min(PRELUDE - self._have, n)
-                memcpy(self._buf + self._have, p, <size_t>take)
+                memcpy(self._buf + self._have, p, <size_t>take)  # _cap >= PRELUDE once _have > 0
                 self._have += take
                 pos = take
                 if self._have < PRELUDE:
                     return 0
                 _check_prelude(self._buf, self._offset, self._max_frame, self._max_headers,
-                               &self._need, &self._hlen, &self._pcrc)
-                self._hold(self._need)
+                               &total, &hlen, &pcrc)
+                self._hold(total)  # before _need changes: it says how big the buffer is
+                self._need, self._hlen, self._pcrc = total, hlen, pcrc
             take = min(<Py_ssize_t>self._need - self._have, n - pos)
             memcpy(self._buf + self._have, p + pos, <size_t>take)
             self._have += take
             pos += take
             if self._have < self._need:
                 return 0
-            out.append(_parse(self._buf, self._need, self._hlen, self._pcrc, self._offset))
+            out.append(_parse(self._buf, self._need, self._hlen, self._pcrc, self._offset, True))
             self._offset += self._need
             self._done_with_buffer()
         while n - pos >= PRELUDE:
@@ -812,7 +921,7 @@ cdef class Decoder:
                 self._hold(total)
                 self._need, self._hlen, self._pcrc = total, hlen, pcrc
                 break
-            out.append(_parse(p + pos, total, hlen, pcrc, self._offset))
+            out.append(_parse(p + pos, total, hlen, pcrc, self._offset, stable))
             pos += total
             self._offset += total
         if pos < n:
@@ -827,24 +936,31 @@ cdef class Decoder:
         Raises:
             EventStreamError: the stream is corrupt; ``exc.messages`` holds the messages
                 completed in this call before the bad frame.
+            MemoryError: as any error met inside the stream, it leaves the decoder failed,
+                with the messages completed before it on ``exc.messages``.
         """
         cdef Input inp
-        cdef list out = []
+        cdef list out
+        if self._busy:
+            raise reentered("feed")
         if self._error is not None:
             raise self._error.with_traceback(None)
-        if self._busy:
-            raise RuntimeError("Decoder.feed() re-entered: one decoder serves one stream at a time")
-        _acquire(data, &inp, "data")
-        self._busy = True
+        self._busy = True  # before anything that can run Python code (acquiring data can)
         try:
-            self._feed(inp.ptr, inp.len, out)
-        except EventStreamError as exc:
-            exc.messages = out
-            self._error = exc
-            raise
+            out = []
+            _acquire(data, &inp, "data")
+            try:
+                self._feed(inp.ptr, inp.len, out, not inp.release)
+            except BaseException as exc:
+                # Part of the input may be consumed and some messages built: the stream
+                # cannot go on, whatever the error was.
+                self._error = exc
+                _attach_messages(exc, out)
+                raise
+            finally:
+                _release(&inp)
         finally:
             self._busy = False
-            _release(&inp)
         return out
 
     def close(self):
@@ -853,6 +969,8 @@ cdef class Decoder:
         Raises:
             FrameError: a partial frame is left (the stream was cut inside a frame).
         """
+        if self._busy:
+            raise reentered("close")
         if self._error is not None:
             raise self._error.with_traceback(None)
         if self._have:
@@ -865,8 +983,20 @@ cdef class Decoder:
             raise self._error
 
     def __repr__(self):
-        state = "failed" if self._error is not None else f"{self._have} bytes buffered"
+        if self._error is not None:
+            state = "failed"
+        else:
+            state = f"{self._have} bytes buffered"
         return f"<Decoder at byte {self._offset}, {state}>"
 
     def __reduce__(self):
         raise TypeError("a Decoder is tied to one live stream and cannot be pickled or copied")
+
+
+cdef int _attach_messages(object exc, list out) except -1:
+    """Put the messages completed before ``exc`` on it, if it takes attributes."""
+    try:
+        exc.messages = out
+    except Exception:  # an exception type without a __dict__: the error itself matters more
+        pass
+    return 0

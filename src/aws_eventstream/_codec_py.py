@@ -12,16 +12,16 @@ The prelude CRC covers the first 8 bytes; the message CRC covers everything befo
 
 from __future__ import annotations
 
-import datetime as _dt
-import operator
+import _thread
 import struct
 import uuid
 import zlib
-from collections.abc import Mapping
 from typing import Any, List, Optional
 
+from ._common import (canonical, check_limits, crc_start, duplicate_name, first_duplicate,
+                      items_of, not_initialised, out_of_range, reentered, too_big, uuid_bytes)
 from ._types import Int8, Int16, Int32, Int64, Message, Timestamp
-from .errors import ChecksumError, EventStreamError, FrameError, HeaderError
+from .errors import ChecksumError, FrameError, HeaderError
 
 __all__ = [
     "encode", "decode", "Encoder", "Decoder", "crc32", "crc_kernels",
@@ -55,9 +55,9 @@ _FIXED = {
     5: (_i64, Int64),
     8: (_i64, Timestamp),
 }
-# Encoding order matters: Timestamp is checked before the plain fixed ints it resembles.
-_FIXED_ENCODE = ((Timestamp, 8, _i64), (Int8, 2, _i8), (Int16, 3, _i16),
-                 (Int32, 4, _i32), (Int64, 5, _i64))
+# Exact fixed-width types: (type byte, struct). Subclasses go through _common.canonical.
+_FIXED_ENCODE = {Timestamp: (b"\x08", _i64), Int8: (b"\x02", _i8), Int16: (b"\x03", _i16),
+                 Int32: (b"\x04", _i32), Int64: (b"\x05", _i64)}
 _INT32_MIN, _INT32_MAX = -(1 << 31), (1 << 31) - 1
 _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 
@@ -72,10 +72,12 @@ def _view(obj: Any, what: str) -> Any:
     """
     if type(obj) is bytes and len(obj) <= _SMALL:
         return obj
-    if isinstance(obj, str):
+    if issubclass(type(obj), str):
         raise TypeError(f"{what} must be a bytes-like object, not str (encode it first)")
     try:
         mv = memoryview(obj)
+    except BufferError:
+        raise TypeError(f"{what} must be a C-contiguous bytes-like object") from None
     except TypeError:
         raise TypeError(f"{what} must be a bytes-like object, not {type(obj).__name__}") from None
     if not mv.c_contiguous:
@@ -85,12 +87,26 @@ def _view(obj: Any, what: str) -> Any:
     return mv
 
 
+def _stable(obj: Any, what: str) -> Any:
+    """The bytes of a bytes-like object, read once.
+
+    Anything but ``bytes`` may change while it is read (another thread writing a
+    bytearray while zlib runs without the GIL), so it is copied first: every byte
+    checksummed is then a byte returned. Large ``bytes`` come back as a memoryview.
+    """
+    mv = _view(obj, what)
+    if type(obj) is not bytes:
+        mv = mv.tobytes()
+        if len(mv) > _SMALL:
+            mv = memoryview(mv)
+    return mv
+
+
 def crc32(data: Any, value: int = 0) -> int:
     """The CRC-32 of ``data`` (zlib's polynomial), continuing from ``value``."""
     mv = _view(data, "data")
-    value = operator.index(value)
-    if not 0 <= value <= _U32_MAX:
-        raise ValueError(f"value must be in 0..0xFFFFFFFF, got {value}")
+    if type(value) is not int or not 0 <= value <= _U32_MAX:
+        value = crc_start(value)
     return zlib.crc32(mv, value)
 
 
@@ -102,68 +118,78 @@ def crc_kernels() -> tuple:
 # --------------------------------------------------------------------------- encoding
 
 
-def _encode_value(name: str, value: Any) -> bytes:
+def _raw_value(tbyte: bytes, name: Any, raw: bytes) -> bytes:
+    n = len(raw)
+    if n > MAX_HEADER_VALUE:
+        raise HeaderError(f"header {name!r}: value is {n} bytes, over the limit of {MAX_HEADER_VALUE}")
+    return tbyte + _u16.pack(n) + raw
+
+
+def _encode_value(name: Any, value: Any) -> bytes:
     """The type byte and the value bytes of one header."""
-    if value is True:
-        return b"\x00"
-    if value is False:
-        return b"\x01"
-    if isinstance(value, int) and not isinstance(value, bool):
-        for cls, tbyte, st in _FIXED_ENCODE:
-            if isinstance(value, cls):
-                try:
-                    return bytes((tbyte,)) + st.pack(value)
-                except struct.error:
-                    raise HeaderError(
-                        f"header {name!r}: {value!r} is out of range for its wire type"
-                    ) from None
-        if _INT32_MIN <= value <= _INT32_MAX:
-            return b"\x04" + _i32.pack(value)
-        if _INT64_MIN <= value <= _INT64_MAX:
-            return b"\x05" + _i64.pack(value)
-        raise HeaderError(f"header {name!r}: integer {value} does not fit in 64 bits")
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        raw = bytes(value)
-        return b"\x06" + _value_len(name, len(raw)) + raw
-    if isinstance(value, str):
+    t = type(value)
+    if t is str:
         try:
             raw = value.encode("utf-8")
         except UnicodeEncodeError as exc:
             raise HeaderError(f"header {name!r}: value is not encodable as UTF-8 ({exc.reason})") from None
-        return b"\x07" + _value_len(name, len(raw)) + raw
-    if isinstance(value, _dt.datetime):
+        return _raw_value(b"\x07", name, raw)
+    if value is True:
+        return b"\x00"
+    if value is False:
+        return b"\x01"
+    if t is int:
+        if _INT32_MIN <= value <= _INT32_MAX:
+            return b"\x04" + _i32.pack(value)
+        if _INT64_MIN <= value <= _INT64_MAX:
+            return b"\x05" + _i64.pack(value)
+        raise too_big(name, value)
+    fixed = _FIXED_ENCODE.get(t)
+    if fixed is not None:
         try:
-            ms = Timestamp.from_datetime(value)
-        except (ValueError, OverflowError) as exc:
-            raise HeaderError(f"header {name!r}: {exc}") from None
-        return b"\x08" + _i64.pack(ms)
-    if isinstance(value, uuid.UUID):
-        return b"\x09" + value.bytes
-    raise HeaderError(f"header {name!r}: a value of type {type(value).__name__} cannot be encoded")
+            return fixed[0] + fixed[1].pack(value)
+        except struct.error:
+            raise out_of_range(name, value) from None
+    if t is bytes:
+        return _raw_value(b"\x06", name, value)
+    if t is uuid.UUID:
+        return b"\x09" + uuid_bytes(name, value)
+    # Subclasses, bytearray, memoryview, datetime: the same conversion as the Cython twin;
+    # what comes back is one of the exact types above.
+    return _encode_value(name, canonical(name, value))
 
 
-def _value_len(name: str, n: int) -> bytes:
-    if n > MAX_HEADER_VALUE:
-        raise HeaderError(f"header {name!r}: value is {n} bytes, over the limit of {MAX_HEADER_VALUE}")
-    return _u16.pack(n)
+def _encode_name(name: Any) -> bytes:
+    """The length byte and UTF-8 bytes of a header name."""
+    if not issubclass(type(name), str):
+        raise HeaderError(f"header name {name!r} must be str, not {type(name).__name__}")
+    try:
+        raw = str.encode(name, "utf-8")  # a subclass's own characters, not its encode()
+    except UnicodeEncodeError as exc:
+        raise HeaderError(f"header name {name!r} is not encodable as UTF-8 ({exc.reason})") from None
+    if not 0 < len(raw) <= 255:
+        raise HeaderError(f"header name {name!r} is {len(raw)} bytes; it must be 1..255")
+    return bytes((len(raw),)) + raw
+
+
+def _plain(value: Any) -> bool:
+    """True for the exact types encoded without running any code of the caller's."""
+    t = type(value)
+    return t is str or t is int or t is bytes or value is True or value is False or t in _FIXED_ENCODE
 
 
 def _encode_headers(headers: Any) -> bytes:
     """The wire header block for a mapping of name to value."""
-    if not isinstance(headers, Mapping):
-        raise TypeError(f"headers must be a mapping, not {type(headers).__name__}")
+    if type(headers) is not dict:
+        return _encode_items(items_of(headers))
     parts: List[bytes] = []
     size = 0
     for name, value in headers.items():
-        if not isinstance(name, str):
-            raise HeaderError(f"header name {name!r} must be str, not {type(name).__name__}")
-        try:
-            raw_name = name.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            raise HeaderError(f"header name {name!r} is not encodable as UTF-8 ({exc.reason})") from None
-        if not 0 < len(raw_name) <= 255:
-            raise HeaderError(f"header name {name!r} is {len(raw_name)} bytes; it must be 1..255")
-        part = bytes((len(raw_name),)) + raw_name + _encode_value(name, value)
+        if type(name) is not str or not _plain(value):
+            # From here on the caller's code may run and change the dict: start again
+            # on a snapshot, as the Cython twin does (nothing of theirs has run yet).
+            return _encode_items(list(headers.items()))
+        part = _encode_name(name) + _encode_value(name, value)
         size += len(part)
         if size > MAX_HEADERS:
             raise HeaderError(f"header block is over the limit of {MAX_HEADERS} bytes at header {name!r}")
@@ -171,8 +197,27 @@ def _encode_headers(headers: Any) -> bytes:
     return b"".join(parts)
 
 
+def _encode_items(items: list) -> bytes:
+    """Encode a snapshot of (name, value) pairs; two names may be the same only here."""
+    parts: List[bytes] = []
+    names: List[bytes] = []
+    size = 0
+    for name, value in items:
+        raw_name = _encode_name(name)
+        names.append(raw_name[1:])
+        part = raw_name + _encode_value(name, value)
+        size += len(part)
+        if size > MAX_HEADERS:
+            raise HeaderError(f"header block is over the limit of {MAX_HEADERS} bytes at header {name!r}")
+        parts.append(part)
+    dup = first_duplicate(names, items)
+    if dup is not None:
+        raise duplicate_name(dup)
+    return b"".join(parts)
+
+
 def _frame(block: bytes, payload: Any) -> bytes:
-    pv = _view(payload, "payload")
+    pv = _stable(payload, "payload")
     total = _OVERHEAD + len(block) + len(pv)
     if total > MAX_FRAME:
         raise FrameError(f"frame would be {total} bytes, over the limit of {MAX_FRAME}")
@@ -197,20 +242,38 @@ class Encoder:
 
     __slots__ = ("_block",)
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> "Encoder":
+        self = super().__new__(cls)
+        self._block = None  # until __init__ runs
+        return self
+
     def __init__(self, headers: Any) -> None:
         self._block = _encode_headers(headers)
+
+    def _ready(self) -> bytes:
+        block = self._block
+        if block is None:
+            raise not_initialised("Encoder")
+        return block
 
     @property
     def header_block(self) -> bytes:
         """The encoded header block every frame carries."""
-        return self._block
+        return self._ready()
 
     def encode(self, payload: Any = b"") -> bytes:
         """One frame with this encoder's headers and ``payload``; same bytes as :func:`encode`."""
-        return _frame(self._block, payload)
+        return _frame(self._ready(), payload)
 
     def __repr__(self) -> str:
+        if self._block is None:
+            return "<Encoder (not initialised)>"
         return f"<Encoder ({len(self._block)}-byte header block)>"
+
+    def __reduce__(self):
+        # Pickled as its headers: unpickling re-encodes them, so no unchecked block gets in.
+        block = self._ready()
+        return (type(self), (_parse_headers(block, 0, len(block), 0),))
 
 
 # --------------------------------------------------------------------------- decoding
@@ -344,7 +407,7 @@ def decode(frame: Any) -> Message:
         HeaderError: the header block is malformed.
         TypeError: ``frame`` is not bytes-like.
     """
-    mv = _view(frame, "frame")
+    mv = _stable(frame, "frame")
     n = len(mv)
     if n < _PRELUDE:
         raise FrameError(f"truncated frame: {n} bytes, the prelude alone is 12")
@@ -356,14 +419,6 @@ def decode(frame: Any) -> Message:
     return _parse(mv, 0, total, hlen, pcrc, 0)
 
 
-def _check_limits(max_frame: Any, max_headers: Any) -> None:
-    for what, v, low in (("max_frame", max_frame, _OVERHEAD), ("max_headers", max_headers, 0)):
-        if not isinstance(v, int) or isinstance(v, bool):
-            raise TypeError(f"{what} must be an int, not {type(v).__name__}")
-        if not low <= v <= _U32_MAX:
-            raise ValueError(f"{what} must be in {low}..{_U32_MAX}, got {v}")
-
-
 class Decoder:
     """Sans-IO streaming decoder: feed it bytes in any chunking, get whole messages back.
 
@@ -371,18 +426,29 @@ class Decoder:
     12-byte prelude arrives, and after an error stays failed: every later call raises it again.
     """
 
-    __slots__ = ("_max_frame", "_max_headers", "_buf", "_need", "_hlen", "_pcrc", "_offset", "_error")
+    __slots__ = ("_max_frame", "_max_headers", "_buf", "_need", "_hlen", "_pcrc", "_offset",
+                 "_error", "_busy")
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> "Decoder":
+        self = super().__new__(cls)
+        self._max_frame = self._max_headers = self._need = self._hlen = self._pcrc = self._offset = 0
+        self._buf = bytearray()
+        # Held for the whole of feed(): a second thread, or a callback run while a
+        # message is built, must not see or change a half-updated decoder.
+        self._busy = _thread.allocate_lock()
+        self._error: Optional[BaseException] = not_initialised("Decoder")  # until __init__ runs
+        return self
 
     def __init__(self, max_frame: int = MAX_FRAME, max_headers: int = MAX_HEADERS) -> None:
-        _check_limits(max_frame, max_headers)
-        self._max_frame = max_frame
-        self._max_headers = max_headers
+        if self._busy.locked():
+            raise reentered("__init__")
+        self._max_frame, self._max_headers = check_limits(max_frame, max_headers)
         self._buf = bytearray()  # the partial frame, if any
         self._need = 0  # its total length once its prelude is in, else 0
         self._hlen = 0
         self._pcrc = 0
         self._offset = 0  # stream offset of the next frame's first byte
-        self._error: Optional[EventStreamError] = None
+        self._error = None
 
     @property
     def max_frame(self) -> int:
@@ -408,20 +474,29 @@ class Decoder:
         Raises:
             EventStreamError: the stream is corrupt; ``exc.messages`` holds the messages
                 completed in this call before the bad frame.
+            MemoryError: as any error met inside the stream, it leaves the decoder failed,
+                with the messages completed before it on ``exc.messages``.
         """
-        if self._error is not None:
-            raise self._error.with_traceback(None)
-        mv = _view(data, "data")
-        out: List[Message] = []
+        if not self._busy.acquire(False):
+            raise reentered("feed")
         try:
-            self._feed(mv, out)
-        except EventStreamError as exc:
-            exc.messages = out
-            self._error = exc
-            raise
+            if self._error is not None:
+                raise self._error.with_traceback(None)
+            out: List[Message] = []
+            mv = _stable(data, "data")
+            try:
+                self._feed(mv, out)
+            except BaseException as exc:
+                # Part of the input may be consumed and some messages built: the stream
+                # cannot go on, whatever the error was.
+                self._error = exc
+                _attach_messages(exc, out)
+                raise
+        finally:
+            self._busy.release()
         return out
 
-    def _feed(self, mv: memoryview, out: List[Message]) -> None:
+    def _feed(self, mv: Any, out: List[Message]) -> None:
         n = len(mv)
         pos = 0
         buf = self._buf
@@ -439,7 +514,7 @@ class Decoder:
             pos += take
             if len(buf) < self._need:
                 return
-            with memoryview(buf) as whole:
+            with memoryview(buf) as whole:  # our own buffer: nobody else writes it
                 out.append(_parse(whole, 0, self._need, self._hlen, self._pcrc, self._offset))
             self._offset += self._need
             self._need = 0
@@ -463,6 +538,8 @@ class Decoder:
         Raises:
             FrameError: a partial frame is left (the stream was cut inside a frame).
         """
+        if self._busy.locked():
+            raise reentered("close")
         if self._error is not None:
             raise self._error.with_traceback(None)
         if self._buf:
@@ -481,3 +558,11 @@ class Decoder:
 
     def __reduce__(self):
         raise TypeError("a Decoder is tied to one live stream and cannot be pickled or copied")
+
+
+def _attach_messages(exc: BaseException, out: List[Message]) -> None:
+    """Put the messages completed before ``exc`` on it, if it takes attributes."""
+    try:
+        exc.messages = out  # type: ignore[attr-defined]
+    except Exception:  # an exception type without a __dict__: the error itself matters more
+        pass

@@ -77,9 +77,11 @@ class Timestamp(_FixedInt):
         Raises:
             ValueError: the datetime is naive (its time zone would be a guess).
         """
-        if value.tzinfo is None or value.utcoffset() is None:
+        # datetime's own methods, not what a subclass overrides: both codec twins call
+        # this, and must read the same instant from the same object.
+        if _dt.datetime.utcoffset(value) is None:
             raise ValueError("a naive datetime has no defined instant; give it a tzinfo")
-        return cls((value - _EPOCH) // _MS)
+        return cls(_dt.datetime.__sub__(value, _EPOCH) // _MS)
 
     def to_datetime(self) -> _dt.datetime:
         """This instant as an aware UTC datetime."""
