@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 import json
 from unittest import mock
 
@@ -129,6 +130,34 @@ def test_clock_skew_of_envelopes():
     assert _verifier(max_skew=None).verify(envelopes[0], now=NOW + dt.timedelta(days=1))
 
 
+@pytest.mark.parametrize("ms", [2**62, 2**63 - 1, -2**63, 10**15, -10**15])
+@pytest.mark.parametrize("max_skew", [None, 300.0])
+def test_a_date_beyond_the_calendar_is_a_signature_error(ms, max_skew):
+    envelope = Message({":date": Timestamp(ms), ":chunk-signature": b"x" * 32}, b"frame")
+    with pytest.raises(SignatureError, match=f"envelope 0: :date {ms} "):
+        _verifier(max_skew=max_skew).verify(envelope, now=NOW)
+
+
+@pytest.mark.parametrize("max_skew, exc", [
+    (float("nan"), ValueError), (-1.0, ValueError), (float("inf"), ValueError), ("300", TypeError),
+    (True, TypeError),
+])
+def test_max_skew_must_be_a_finite_non_negative_number(max_skew, exc):
+    with pytest.raises(exc, match="max_skew"):
+        _verifier(max_skew=max_skew)
+    with pytest.raises(exc, match="max_skew"):
+        verify_presigned_url(_presigned(), credentials=CREDS, service="transcribe", now=NOW, max_skew=max_skew)
+    with pytest.raises(TypeError, match="max_skew"):  # only a stream's verifier may turn the check off
+        verify_presigned_url(_presigned(), credentials=CREDS, service="transcribe", now=NOW, max_skew=None)
+    assert _verifier(max_skew=0).verify(_signed_stream(1)[1][0], now=NOW.replace(microsecond=123000))
+
+
+def test_a_nan_skew_cannot_let_a_future_url_in():
+    url = _presigned(now=NOW + dt.timedelta(days=365))
+    with pytest.raises(ValueError):
+        verify_presigned_url(url, credentials=CREDS, service="transcribe", now=NOW, max_skew=float("nan"))
+
+
 def test_signer_keeps_its_credentials():
     signer = EventSigner(credentials=CREDS, region="us-east-1", service="transcribe", seed_signature=SEED)
     first = signer.sign(b"a", now=NOW)
@@ -192,9 +221,60 @@ def test_verify_expiry_and_skew():
         verify_presigned_url(url, credentials=CREDS, service="transcribe", now=NOW + dt.timedelta(seconds=61))
     with pytest.raises(SignatureError, match="future"):
         verify_presigned_url(url, credentials=CREDS, service="transcribe", now=NOW - dt.timedelta(minutes=6))
-    with pytest.raises(SignatureError, match="security token"):
-        verify_presigned_url(url, credentials=Credentials(CREDS.access_key, CREDS.secret_key, "tok"),
-                             service="transcribe", now=NOW)
+
+
+def _refusal(url, creds):
+    with pytest.raises(SignatureError) as info:
+        verify_presigned_url(url, credentials=creds, service="transcribe", now=NOW)
+    return str(info.value)
+
+
+def test_a_wrong_session_token_reads_as_any_other_signature_failure():
+    token = Credentials("AKIDTOKEN", "s3cr3t", "the-right-token")
+    mismatch = _refusal(_presigned(token), Credentials("AKIDTOKEN", "another-secret", "the-right-token"))
+    assert "signature mismatch" in mismatch
+    for url, creds in [
+        (_presigned(Credentials("AKIDTOKEN", "s3cr3t", "a-guessed-token")), token),
+        (_presigned(Credentials("AKIDTOKEN", "s3cr3t")), token),
+        (_presigned(token), Credentials("AKIDTOKEN", "s3cr3t")),
+    ]:
+        message = _refusal(url, creds)
+        assert message == mismatch and "token" not in message
+
+
+def test_the_session_token_is_compared_in_constant_time():
+    token = Credentials("AKIDTOKEN", "s3cr3t", "the-right-token")
+    real = hmac.compare_digest
+    seen = []
+
+    def spy(a, b):
+        seen.append((bytes(a), bytes(b)))
+        return real(a, b)
+
+    with mock.patch("hmac.compare_digest", spy):
+        _refusal(_presigned(Credentials("AKIDTOKEN", "s3cr3t", "a-guessed-token")), token)
+    assert (b"the-right-token", b"a-guessed-token") in seen
+
+
+@pytest.mark.parametrize("url, credentials", [
+    (12, CREDS), (b"wss://h/?X-Amz-Date=x", CREDS), (None, CREDS),
+    ("wss://h/", "AKIDEXAMPLE"), ("wss://h/", {"AKIDEXAMPLE": CREDS}),
+])
+def test_verify_presigned_url_argument_types(url, credentials):
+    with pytest.raises(TypeError):
+        verify_presigned_url(url, credentials=credentials, service="transcribe", now=NOW)
+
+
+def test_a_url_with_undecodable_bytes_is_a_signature_error():
+    with pytest.raises(SignatureError, match="UTF-8"):
+        verify_presigned_url(_presigned() + "&x=\udcff", credentials=CREDS, service="transcribe", now=NOW)
+
+
+def test_a_lookup_must_return_credentials_or_none():
+    with pytest.raises(TypeError, match="credentials lookup"):
+        verify_presigned_url(_presigned(), credentials=lambda key: (key, "secret"), service="transcribe", now=NOW)
+    with pytest.raises(SignatureError, match="unknown access key"):
+        verify_presigned_url(_presigned(), credentials=lambda key: None, service="transcribe", now=NOW)
 
 
 # --------------------------------------------------------------------------- the request that opens a stream

@@ -10,6 +10,8 @@ import datetime as _dt
 import hashlib
 import hmac
 import logging
+import math
+import numbers
 import os
 import re
 from functools import lru_cache
@@ -194,6 +196,8 @@ def resolve_credentials(
 def _utc_now(now: Optional[_dt.datetime]) -> _dt.datetime:
     if now is None:
         return _dt.datetime.now(_dt.timezone.utc)
+    if not isinstance(now, _dt.datetime):
+        raise TypeError(f"now must be a datetime, not {type(now).__name__}")
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be a timezone-aware datetime")
     return now.astimezone(_dt.timezone.utc)
@@ -255,6 +259,24 @@ def _signature(secret_key: str, stamp: str, region: str, service: str,
                                 hashlib.sha256(canonical[0].encode("utf-8")).hexdigest()))
     return hmac.new(signing_key(secret_key, datestamp, region, service),
                     string_to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def _max_skew(value: object, *, optional: bool) -> Optional[float]:
+    """``max_skew`` as seconds; None only where the check may be turned off (``optional``)."""
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        allowed = "a number of seconds or None" if optional else "a number of seconds"
+        raise TypeError(f"max_skew must be {allowed}, not {type(value).__name__}")
+    try:
+        seconds = float(value)
+    except OverflowError:
+        seconds = math.inf
+    # NaN compares false with everything: it would turn the future-date check off unnoticed.
+    if not 0 <= seconds < math.inf:
+        hint = "; None turns the check off" if optional else ""
+        raise ValueError(f"max_skew must be a finite number of seconds, 0 or more; got {value!r}{hint}")
+    return seconds
 
 
 def _check_name(what: str, value: str, pattern: "re.Pattern[str]") -> None:
@@ -422,14 +444,27 @@ def verify_presigned_url(
         credentials: the credentials the URL must be signed with, or a function from
             access key id to credentials (None for an unknown key).
         region: the region the scope must name (any, if None).
-        max_skew: how far in the future ``X-Amz-Date`` may be, in seconds.
+        max_skew: how far in the future ``X-Amz-Date`` may be, in seconds (finite, >= 0).
 
     Returns:
         The URL's query parameters other than the ``X-Amz-*`` ones.
 
     Raises:
-        SignatureError: what failed, in words.
+        SignatureError: what failed, in words. A wrong session token and a wrong
+            signature give the same message, so that a refusal confirms no guess.
+        TypeError, ValueError: a wrong argument (``url`` not a str, a bad ``max_skew``).
     """
+    if not isinstance(url, str):
+        raise TypeError(f"url must be str, not {type(url).__name__}")
+    if not (isinstance(credentials, Credentials) or callable(credentials)):
+        raise TypeError("credentials must be Credentials or a function from access key id to Credentials, "
+                        f"not {type(credentials).__name__}")
+    skew = _max_skew(max_skew, optional=False)
+    current = _utc_now(now)
+    try:
+        url.encode("utf-8")
+    except UnicodeEncodeError:  # undecodable bytes from the wire, kept as surrogates
+        raise SignatureError("the URL is not valid UTF-8 text") from None
     parts = urlsplit(url)
     items = parse_qsl(parts.query, keep_blank_values=True)
     params: Dict[str, str] = {}
@@ -461,22 +496,25 @@ def verify_presigned_url(
         raise SignatureError("the credential scope date is not the X-Amz-Date date")
     if not 1 <= expires <= 604800:
         raise SignatureError(f"X-Amz-Expires {expires} is out of range")
-    current = _utc_now(now)
-    if (signed_at - current).total_seconds() > max_skew:
-        raise SignatureError(f"X-Amz-Date {stamp} is in the future (clock skew over {max_skew:g} s)")
+    if (signed_at - current).total_seconds() > skew:
+        raise SignatureError(f"X-Amz-Date {stamp} is in the future (clock skew over {skew:g} s)")
     if (current - signed_at).total_seconds() > expires:
         raise SignatureError(f"the URL expired: signed at {stamp}, valid for {expires} s")
     if params["X-Amz-SignedHeaders"] != "host":
         raise SignatureError("only presigned URLs that sign the host header alone are accepted")
     creds = credentials if isinstance(credentials, Credentials) else credentials(access_key)
+    if creds is not None and not isinstance(creds, Credentials):
+        raise TypeError(f"the credentials lookup returned {type(creds).__name__}, not Credentials or None")
     if creds is None or not hmac.compare_digest(creds.access_key.encode(), access_key.encode()):
         raise SignatureError(f"unknown access key {access_key!r}")
-    if (creds.session_token or None) != (params.get("X-Amz-Security-Token") or None):
-        raise SignatureError("the security token does not match the credentials")
+    token_matches = hmac.compare_digest((creds.session_token or "").encode(),
+                                        params.get("X-Amz-Security-Token", "").encode())
     canonical_query = canonical_query_string((k, v) for k, v in items if k != "X-Amz-Signature")
     expected = _signature(creds.secret_key, stamp, scope_region, service, _canonical_request(
         method, parts.path or "/", canonical_query, {"host": _host(parts)}, EMPTY_SHA256))
-    if not hmac.compare_digest(expected.encode(), params["X-Amz-Signature"].encode()):
+    signature_matches = hmac.compare_digest(expected.encode(), params["X-Amz-Signature"].encode())
+    # One answer for both: a separate one for the token would confirm a guessed token.
+    if not (token_matches and signature_matches):
         raise SignatureError("signature mismatch: the URL was altered or signed with other credentials")
     return {k: v for k, v in params.items() if not k.startswith("X-Amz-")}
 
@@ -577,15 +615,23 @@ class EventSigner:
 
 
 class EventVerifier:
-    """Checks a chain of signed envelopes as a service would; returns the inner frames."""
+    """Checks a chain of signed envelopes as a service would; returns the inner frames.
+
+    ``max_skew`` is how far (seconds, finite and >= 0) each ``:date`` may be from the
+    clock; None turns that check off.
+    """
 
     def __init__(self, *, credentials: Credentials, region: str, service: str,
                  seed_signature: Union[str, bytes], max_skew: Optional[float] = 300.0) -> None:
+        if not isinstance(credentials, Credentials):
+            raise TypeError(f"credentials must be Credentials, not {type(credentials).__name__}")
+        _check_name("region", region, _REGION_RE)
+        _check_name("service", service, _SERVICE_RE)
         self._credentials = credentials
         self._region = region
         self._service = service
         self._prior = _seed(seed_signature)
-        self._max_skew = max_skew
+        self._max_skew = _max_skew(max_skew, optional=True)
         self._count = 0
         self._ended = False
 
@@ -610,7 +656,10 @@ class EventVerifier:
         if type(date) is not Timestamp or not isinstance(sig, bytes) or len(sig) != 32 \
                 or set(msg.headers) != {":date", ":chunk-signature"}:
             raise SignatureError(f"envelope {n}: needs exactly a :date timestamp and a 32-byte :chunk-signature")
-        when = date.to_datetime()
+        try:
+            when = date.to_datetime()
+        except (OverflowError, ValueError):  # a wire timestamp may lie far outside the years 1 to 9999
+            raise SignatureError(f"envelope {n}: :date {int(date)} ms is outside the calendar's range") from None
         if self._max_skew is not None:
             skew = abs((when - _utc_now(now)).total_seconds())
             if skew > self._max_skew:
