@@ -246,3 +246,55 @@ def test_signing_keys_are_cached():
         presign_url("https://h.example/", service="s", region="us-east-1", credentials=CREDS, now=NOW)
     info = signing_key.cache_info()
     assert info.misses == 1 and info.hits == 2
+
+
+# --------------------------------------------------------------------------- unusable values name only their source
+
+# Bytes that are not UTF-8 reach Python as lone surrogates (\udcff); Python's own message
+# would quote that character and its position in the secret.
+SECRET_PARTS = ("FIRSTHALFOFSECRET", "SECONDHALFOFSECRET")
+
+
+def _assert_says_nothing_of_the_secret(message):
+    for leak in (*SECRET_PARTS, "\\udcff", "\udcff", "0xff", "\\xff", "position", "17"):
+        assert leak not in message
+
+
+@pytest.mark.parametrize("variable", ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ACCESS_KEY_ID"])
+@pytest.mark.parametrize("bad", ["\udcff", "\n", "\x1b"])
+def test_an_unusable_environment_value_names_its_variable_only(monkeypatch, variable, bad):
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.setenv(name, "AKIDPLAIN" if name == "AWS_ACCESS_KEY_ID" else "plain")
+    monkeypatch.setenv(variable, SECRET_PARTS[0] + bad + SECRET_PARTS[1])
+    with pytest.raises(ValueError, match=variable) as info:
+        resolve_credentials(default_chain=False)
+    _assert_says_nothing_of_the_secret(str(info.value))
+
+
+@pytest.mark.parametrize("what", ["access_key", "secret_key", "session_token"])
+def test_an_unusable_explicit_value_names_its_parameter_only(what):
+    args = {"access_key": "AKID", "secret_key": "s", "session_token": None}
+    args[what] = SECRET_PARTS[0] + "\udcff" + SECRET_PARTS[1]
+    with pytest.raises(ValueError, match=f"{what} is not valid UTF-8") as info:
+        Credentials(**args)
+    _assert_says_nothing_of_the_secret(str(info.value))
+
+
+@pytest.mark.parametrize("setup, match", [
+    (lambda home: {"AWS_PROFILE": "nope"}, "nope"),
+    (lambda home: (home / "config").write_text("[default\nregion = x\n") and {}, "parse config file"),
+    (lambda home: (home / "credentials").write_bytes(
+        b"[default]\naws_access_key_id = AKID\naws_secret_access_key = " + SECRET_PARTS[0].encode()
+        + b"\xff" + SECRET_PARTS[1].encode() + b"\n") and {}, "parse config file"),
+], ids=["unknown profile", "malformed config", "undecodable credentials file"])
+def test_botocore_failures_are_value_errors(aws_home, monkeypatch, setup, match):
+    home, env = aws_home
+    for name in [n for n in os.environ if n.startswith("AWS_")]:
+        monkeypatch.delenv(name)
+    for name, value in {**env, **setup(home)}.items():
+        if name.startswith("AWS_") or name == "HOME":
+            monkeypatch.setenv(name, value)
+    with pytest.raises(ValueError, match=match) as info:
+        resolve_credentials()
+    assert info.value.__cause__ is None and "botocore" in str(info.value)
+    _assert_says_nothing_of_the_secret(str(info.value))

@@ -71,6 +71,10 @@ class Credentials:
                 raise ValueError(f"{what} is empty")
         if session_token is not None and not isinstance(session_token, str):
             raise TypeError(f"session_token must be str or None, not {type(session_token).__name__}")
+        for what, text in (("access_key", access_key), ("secret_key", secret_key),
+                           ("session_token", session_token)):
+            if text:
+                _check_text(what, text)
         object.__setattr__(self, "access_key", access_key)
         object.__setattr__(self, "secret_key", secret_key)
         object.__setattr__(self, "session_token", session_token or None)
@@ -98,6 +102,21 @@ class Credentials:
 
     def __reduce__(self):
         return (Credentials, (self.access_key, self.secret_key, self.session_token))
+
+
+def _check_text(where: str, value: str) -> None:
+    """Refuse a credential that cannot be what AWS issued, saying where it came from.
+
+    The message names the parameter or variable and what is wrong, never a character or
+    a position: Python's own encoding errors quote both, and here they belong to a secret.
+    """
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # bytes the locale could not decode, kept as surrogates
+        raise ValueError(f"{where} is not valid UTF-8 text") from None
+    if not value.isprintable():
+        raise ValueError(f"{where} contains a control or other non-printable character "
+                         "(a stray newline or tab?)")
 
 
 class ResolvedCredentials:
@@ -128,11 +147,28 @@ def _from_botocore() -> Tuple[Optional[str], Optional[str], Optional[str], str]:
     except ImportError:
         logger.debug("botocore is not installed: the default credential chain is skipped")
         return None, None, None, "none"
-    found = botocore.session.Session().get_credentials()
-    if found is None:
-        return None, None, None, "none"
-    frozen = found.get_frozen_credentials()
-    return frozen.access_key, frozen.secret_key, frozen.token, f"botocore:{found.method}"
+    from botocore.exceptions import BotoCoreError
+
+    try:
+        found = botocore.session.Session().get_credentials()
+        if found is None:
+            return None, None, None, "none"
+        frozen = found.get_frozen_credentials()
+    except BotoCoreError as exc:  # an unknown AWS_PROFILE, a config file that does not parse, ...
+        raise ValueError(f"botocore could not load credentials: {exc}") from None
+    source = f"botocore:{found.method}"
+    for what, text in (("access key", frozen.access_key), ("secret key", frozen.secret_key),
+                       ("session token", frozen.token)):
+        if text:
+            _check_text(f"the {what} from {source}", text)
+    return frozen.access_key, frozen.secret_key, frozen.token, source
+
+
+def _from_environment(variable: str) -> Optional[str]:
+    value = os.environ.get(variable) or None
+    if value is not None:
+        _check_text(variable, value)
+    return value
 
 
 def _resolve_parts(
@@ -144,11 +180,15 @@ def _resolve_parts(
     Each of key, secret and token: the explicit value, else its environment variable.
     Region: explicit, ``AWS_REGION``, ``AWS_DEFAULT_REGION``, then ``us-east-1``. Only when
     both key and secret are still missing is botocore's default chain asked.
+
+    Raises:
+        ValueError: a value read from the environment or botocore is not usable text, or
+            botocore's chain failed (e.g. an unknown profile).
     """
     env = os.environ
-    key = access_key or env.get("AWS_ACCESS_KEY_ID") or None
-    secret = secret_key or env.get("AWS_SECRET_ACCESS_KEY") or None
-    token = session_token or env.get("AWS_SESSION_TOKEN") or None
+    key = access_key or _from_environment("AWS_ACCESS_KEY_ID")
+    secret = secret_key or _from_environment("AWS_SECRET_ACCESS_KEY")
+    token = session_token or _from_environment("AWS_SESSION_TOKEN")
     where = region or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or _DEFAULT_REGION
     if key is None and secret is None:
         if not default_chain:
@@ -178,7 +218,9 @@ def resolve_credentials(
         ResolvedCredentials whose ``credentials`` is None when nothing was found.
 
     Raises:
-        ValueError: only one of the access key and the secret key was found.
+        ValueError: only one of the access key and the secret key was found; a value is
+            not usable text (the message names its variable, never its content); or
+            botocore's chain failed (an unknown profile, a config file that does not parse).
     """
     key, secret, token, where, source = _resolve_parts(
         access_key, secret_key, session_token, region, default_chain)

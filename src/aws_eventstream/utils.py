@@ -70,6 +70,10 @@ def resolve_credentials(
     region from the parameter, ``AWS_REGION``, ``AWS_DEFAULT_REGION``, else ``us-east-1``.
     Only when both key and secret are still missing is botocore's default chain asked
     (profiles, SSO, container and instance roles); without botocore that step is skipped.
+
+    Raises:
+        ValueError: a value from the environment is not usable text (the message names the
+            variable, never the value), or botocore's chain failed (e.g. an unknown profile).
     """
     key, secret, token, where, _ = _resolve_parts(
         aws_access_key_id, aws_secret_access_key, aws_session_token, region, True)
