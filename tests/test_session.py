@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from urllib.parse import urlsplit
 
 import pytest
 
 pytest.importorskip("websockets", reason="the session tests need websockets (the test extra has it)")
 
-from aws_eventstream import encode  # noqa: E402
+from aws_eventstream import Timestamp, encode  # noqa: E402
 from aws_eventstream import transcribe as t  # noqa: E402
 from aws_eventstream.auth import Credentials, EventSigner, presign_url  # noqa: E402
 from aws_eventstream.testing import FakeTranscribeServer  # noqa: E402
@@ -209,3 +210,55 @@ def test_session_misuse():
                 assert await _collect(session) == []
 
     run(main())
+
+
+# --------------------------------------------------------------------------- hostile clients
+
+
+def test_an_envelope_dated_beyond_the_calendar_is_a_bad_request():
+    async def main():
+        async with FakeTranscribeServer(credentials=CREDS) as server:
+            async with t.TranscribeSession(server.presigned_url(language_code="en-US")) as session:
+                await session.send_frame(encode({":date": Timestamp(2**62), ":chunk-signature": b"x" * 32},
+                                                t.audio_event(bytes(640))))
+                with pytest.raises(t.BadRequestException, match=":date") as info:
+                    await _collect(session)
+            return info.value, server.sessions[0]
+
+    err, record = run(main())
+    assert record.error == "BadRequestException" and "outside" in err.message
+
+
+def test_the_server_checks_max_skew_when_built():
+    for bad, exc in ((float("nan"), ValueError), (-1, ValueError), (None, TypeError)):
+        with pytest.raises(exc, match="max_skew"):
+            FakeTranscribeServer(credentials=CREDS, max_skew=bad)
+
+
+async def _raw_handshake(endpoint, target, host):
+    """The status line the server answers a hand-written upgrade request with."""
+    address = urlsplit(endpoint)
+    reader, writer = await asyncio.open_connection(address.hostname, address.port)
+    writer.write(b"GET " + target + b" HTTP/1.1\r\nHost: " + host + b"\r\nUpgrade: websocket\r\n"
+                 b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                 b"Sec-WebSocket-Version: 13\r\n\r\n")
+    await writer.drain()
+    status = await reader.readline()
+    writer.close()
+    return status.decode("latin-1").split()[1]
+
+
+def test_the_host_header_cannot_carry_the_signature():
+    """A signed query smuggled into Host must not sign the query actually requested."""
+    async def main():
+        async with FakeTranscribeServer(credentials=CREDS) as server:
+            signed = urlsplit(server.presigned_url(medical=True))
+            smuggled = f"{signed.netloc}{signed.path}?{signed.query}#".encode()
+            unsigned = f"{t.STREAM_PATH}?language-code=en-US&media-encoding=pcm&sample-rate=16000".encode()
+            status = await _raw_handshake(server.endpoint, unsigned, smuggled)
+            forged = await _raw_handshake(server.endpoint, unsigned + b"&X-Amz-Signature=" + b"0" * 64, smuggled)
+            return status, forged, server.sessions
+
+    status, forged, sessions = run(main())
+    assert (status, forged) == ("403", "403")
+    assert [s.error for s in sessions] == ["403", "403"]

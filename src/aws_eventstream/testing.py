@@ -25,7 +25,7 @@ from typing import Any, Dict, List, Optional
 from urllib.parse import parse_qsl, urlsplit
 
 from . import Decoder, EventStreamError, Message, decode, encode
-from .auth import Credentials, EventVerifier, verify_presigned_url
+from .auth import Credentials, EventVerifier, _max_skew, verify_presigned_url
 from .transcribe import (
     MEDIA_ENCODINGS,
     MEDICAL_STREAM_PATH,
@@ -101,6 +101,7 @@ class FakeTranscribeServer:
         echo: instead of ``transcript``, each frame's audio decoded as UTF-8 is the next
             word (``<N bytes>`` when it is not text): results derived from the audio.
         frame_ms: audio time each frame stands for, for result timestamps.
+        max_skew: seconds the URL's and each envelope's date may be off the clock.
     """
 
     def __init__(self, *, credentials: Credentials, region: str = "us-east-1",
@@ -111,7 +112,7 @@ class FakeTranscribeServer:
         self.words = transcript.split() or ["..."]
         self.echo = echo
         self.frame_ms = frame_ms
-        self.max_skew = max_skew
+        self.max_skew = _max_skew(max_skew, optional=False)
         self.sessions: List[SessionRecord] = []
         self._server: Any = None
         self._refused: Dict[int, str] = {}
@@ -159,19 +160,23 @@ class FakeTranscribeServer:
     def _check_request(self, connection: Any, request: Any) -> Any:
         record = SessionRecord(path=request.path)
         self.sessions.append(record)
-        host = request.headers.get("Host", "")
-        path = urlsplit(request.path).path
-        if path not in (STREAM_PATH, MEDICAL_STREAM_PATH):
+        # The request as received, at the address this server is bound to. Never the Host
+        # header: a client could put a query signed for another path there.
+        url = self.endpoint + request.path
+        parts = urlsplit(url)
+        if parts.path not in (STREAM_PATH, MEDICAL_STREAM_PATH):
             record.error = "404"
-            return connection.respond(HTTPStatus.NOT_FOUND, f"no such path: {path}\n")
+            return connection.respond(HTTPStatus.NOT_FOUND, f"no such path: {parts.path}\n")
         try:
             record.params = verify_presigned_url(
-                f"ws://{host}{request.path}", credentials=self.credentials, service="transcribe",
-                region=self.region, max_skew=self.max_skew)
+                url, credentials=self.credentials, service="transcribe", region=self.region,
+                max_skew=self.max_skew)
         except EventStreamError as exc:  # SignatureError
             record.error = "403"
             return connection.respond(HTTPStatus.FORBIDDEN, f"{exc}\n")
         connection.record = record
+        connection.stream_path = parts.path
+        connection.seed_signature = dict(parse_qsl(parts.query, keep_blank_values=True))["X-Amz-Signature"]
         return None
 
     # -- the stream
@@ -190,13 +195,12 @@ class FakeTranscribeServer:
     async def _handle(self, ws: Any) -> None:
         record: SessionRecord = ws.record
         params = record.params
-        problem = self._bad_request(params, urlsplit(record.path).path)
+        problem = self._bad_request(params, ws.stream_path)
         if problem:
             record.error = "BadRequestException"
             await ws.send(exception_frame("BadRequestException", problem))
             await ws.close()
             return
-        signature = dict(parse_qsl(urlsplit(record.path).query))["X-Amz-Signature"]
         verifier: Optional[EventVerifier] = None
         decoder = Decoder()
         segment: List[str] = []
@@ -223,7 +227,7 @@ class FakeTranscribeServer:
                     if ":chunk-signature" in msg.headers:  # a signed envelope around the frame
                         if verifier is None:
                             verifier = EventVerifier(credentials=self.credentials, region=self.region,
-                                                     service="transcribe", seed_signature=signature,
+                                                     service="transcribe", seed_signature=ws.seed_signature,
                                                      max_skew=self.max_skew)
                         inner = verifier.verify(msg)
                         msg = decode(inner) if inner else _END_OF_AUDIO
