@@ -10,7 +10,7 @@ import pytest
 
 pytest.importorskip("websockets", reason="the session tests need websockets (the test extra has it)")
 
-from aws_eventstream import Timestamp, encode  # noqa: E402
+from aws_eventstream import MAX_FRAME, Timestamp, encode  # noqa: E402
 from aws_eventstream import transcribe as t  # noqa: E402
 from aws_eventstream.auth import Credentials, EventSigner, presign_url  # noqa: E402
 from aws_eventstream.testing import FakeTranscribeServer  # noqa: E402
@@ -262,3 +262,55 @@ def test_the_host_header_cannot_carry_the_signature():
     status, forged, sessions = run(main())
     assert (status, forged) == ("403", "403")
     assert [s.error for s in sessions] == ["403", "403"]
+
+
+def test_the_server_refuses_a_message_over_its_frame_limit():
+    async def main():
+        async with FakeTranscribeServer(credentials=CREDS, max_frame=1024) as server:
+            overhead = len(t.END_OF_STREAM)
+            async with t.TranscribeSession(server.presigned_url(language_code="en-US")) as session:
+                await session.send_audio(bytes(1024 - overhead))  # exactly at the limit: accepted
+                await session.send_audio(bytes(1025 - overhead))
+                with pytest.raises(t.TranscribeConnectionError, match="1009"):
+                    await _collect(session)
+            return server.sessions[0]
+
+    record = run(main())
+    assert record.audio_frames == 1 and record.error == "1009"
+
+
+def test_the_server_refuses_a_frame_over_its_limit_sent_in_pieces():
+    async def main():
+        async with FakeTranscribeServer(credentials=CREDS, max_frame=1024) as server:
+            frame = t.audio_event(bytes(2000))
+            async with t.TranscribeSession(server.presigned_url(language_code="en-US")) as session:
+                for i in range(0, len(frame), 1000):  # each message is under the limit, the frame is not
+                    await session.send_frame(frame[i:i + 1000])
+                with pytest.raises(t.BadRequestException, match="over the limit of 1024"):
+                    await _collect(session)
+            return server.sessions[0]
+
+    assert run(main()).error == "BadRequestException"
+
+
+def test_the_session_refuses_a_message_over_its_frame_limit():
+    async def main():
+        async with FakeTranscribeServer(credentials=CREDS) as server:
+            url = server.presigned_url(language_code="en-US")
+            async with t.TranscribeSession(url, max_frame=64) as session:
+                await session.send_audio(bytes(320))  # answered with a result frame of some 400 bytes
+                with pytest.raises(t.TranscribeConnectionError, match="1009"):
+                    await _collect(session)
+
+    run(main())
+
+
+def test_frame_limits_default_to_the_codec_limit_and_are_checked():
+    server = FakeTranscribeServer(credentials=CREDS)
+    assert server.max_frame == MAX_FRAME
+    assert t.TranscribeSession("ws://127.0.0.1:9/x").max_frame == MAX_FRAME
+    for bad, exc in ((0, ValueError), ("big", TypeError), (None, TypeError)):
+        with pytest.raises(exc, match="max_frame"):
+            FakeTranscribeServer(credentials=CREDS, max_frame=bad)
+        with pytest.raises(exc, match="max_frame"):
+            t.TranscribeSession("ws://127.0.0.1:9/x", max_frame=bad)

@@ -24,7 +24,7 @@ from http import HTTPStatus
 from typing import Any, Dict, List, Optional
 from urllib.parse import parse_qsl, urlsplit
 
-from . import Decoder, EventStreamError, Message, decode, encode
+from . import MAX_FRAME, Decoder, EventStreamError, Message, decode, encode
 from .auth import Credentials, EventVerifier, _max_skew, verify_presigned_url
 from .transcribe import (
     MEDIA_ENCODINGS,
@@ -87,7 +87,8 @@ class SessionRecord:
     audio_bytes: int = 0
     results_sent: int = 0
     ended_cleanly: bool = False  # the stream was ended with the empty AudioEvent
-    error: Optional[str] = None  # exception type sent, or "403" for a refused handshake
+    # exception type sent, "403" for a refused handshake, "1009" for a message over max_frame
+    error: Optional[str] = None
 
 
 class FakeTranscribeServer:
@@ -102,17 +103,20 @@ class FakeTranscribeServer:
             word (``<N bytes>`` when it is not text): results derived from the audio.
         frame_ms: audio time each frame stands for, for result timestamps.
         max_skew: seconds the URL's and each envelope's date may be off the clock.
+        max_frame: the largest WebSocket message and event-stream frame accepted; a larger
+            message closes the connection (1009) before it is buffered.
     """
 
     def __init__(self, *, credentials: Credentials, region: str = "us-east-1",
                  transcript: str = "hello from the fake transcribe server", echo: bool = False,
-                 frame_ms: float = 100.0, max_skew: float = 300.0) -> None:
+                 frame_ms: float = 100.0, max_skew: float = 300.0, max_frame: int = MAX_FRAME) -> None:
         self.credentials = credentials
         self.region = region
         self.words = transcript.split() or ["..."]
         self.echo = echo
         self.frame_ms = frame_ms
         self.max_skew = _max_skew(max_skew, optional=False)
+        self.max_frame = Decoder(max_frame=max_frame).max_frame  # the Decoder refuses a bad limit now
         self.sessions: List[SessionRecord] = []
         self._server: Any = None
         self._refused: Dict[int, str] = {}
@@ -122,7 +126,7 @@ class FakeTranscribeServer:
     async def start(self) -> "FakeTranscribeServer":
         serve = _websockets()
         self._server = await serve(self._handle, "127.0.0.1", 0, process_request=self._check_request,
-                                   compression=None, max_size=None, ping_interval=None)
+                                   compression=None, max_size=self.max_frame, ping_interval=None)
         return self
 
     async def stop(self) -> None:
@@ -202,7 +206,7 @@ class FakeTranscribeServer:
             await ws.close()
             return
         verifier: Optional[EventVerifier] = None
-        decoder = Decoder()
+        decoder = Decoder(max_frame=self.max_frame)
         segment: List[str] = []
         seg = _Segment()
         language = params.get("language-code") or (params.get("language-options", "").split(",")[0] or None)
@@ -250,8 +254,9 @@ class FakeTranscribeServer:
             record.error = "BadRequestException"
             await ws.send(exception_frame("BadRequestException", f"could not read the audio stream: {exc}"))
             await ws.close()
-        except ConnectionClosed:  # the client went away: nothing left to answer
-            return
+        except ConnectionClosed as exc:  # the client went away, or sent a message over max_frame
+            if exc.sent is not None and exc.sent.code == 1009:
+                record.error = "1009"
 
     def _word(self, audio: bytes, n: int) -> str:
         if self.echo:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 from urllib.parse import urlsplit
 
-from . import Decoder, Encoder, Message
+from . import MAX_FRAME, Decoder, Encoder, Message
 from .auth import Credentials, presign_url
 
 __all__ = [
@@ -603,7 +603,9 @@ class TranscribeSession:
     :meth:`end`; iterate over the session for :class:`TranscriptEvent` objects, in order.
     Exception and error frames raise their typed errors from the iteration. A presigned
     URL lives at most 5 minutes: give a function instead of a URL and :meth:`reconnect`
-    opens a new session with a fresh one. Needs the ``websockets`` package::
+    opens a new session with a fresh one. A message from the service larger than
+    ``max_frame`` closes the connection (1009) before it is buffered. Needs the
+    ``websockets`` package::
 
         async with TranscribeSession(lambda: presigned_url(...)) as session:
             await session.send_audio(pcm_100ms)
@@ -613,14 +615,20 @@ class TranscribeSession:
     """
 
     def __init__(self, url: Union[str, Any], *, open_timeout: float = 10.0,
-                 proxy: Union[str, bool, None] = True) -> None:
+                 proxy: Union[str, bool, None] = True, max_frame: int = MAX_FRAME) -> None:
         self._url_source = url
         self._open_timeout = open_timeout
         self._proxy = proxy
         self._ws: Any = None
-        self._stream = TranscriptStream()
+        self._max_frame = Decoder(max_frame=max_frame).max_frame  # the Decoder refuses a bad limit now
+        self._stream = TranscriptStream(max_frame=self._max_frame)
         self._pending: List[Union[TranscriptEvent, UnknownEvent]] = []
         self._ended = False
+
+    @property
+    def max_frame(self) -> int:
+        """The largest message and event-stream frame accepted from the service."""
+        return self._max_frame
 
     def _next_url(self) -> str:
         return self._url_source() if callable(self._url_source) else self._url_source
@@ -638,12 +646,12 @@ class TranscribeSession:
             proxy = None  # a local test server is never behind the system proxy
         try:
             self._ws = await connect(url, open_timeout=self._open_timeout, proxy=proxy, compression=None,
-                                     max_size=None, ping_interval=None)
+                                     max_size=self._max_frame, ping_interval=None)
         except InvalidStatus as exc:
             status = exc.response.status_code
             body = (exc.response.body or b"").decode("utf-8", "replace")
             raise (TranscribeAuthError if status == 403 else TranscribeHandshakeError)(status, body) from None
-        self._stream = TranscriptStream()
+        self._stream = TranscriptStream(max_frame=self._max_frame)
         self._pending = []
         self._ended = False
         return self
