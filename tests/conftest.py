@@ -77,3 +77,10 @@ def raw_frame(header_block: bytes, payload: bytes = b"", *, total: int | None = 
 def raw_header(name: bytes, tbyte: int, value: bytes = b"") -> bytes:
     """One wire header from raw parts."""
     return bytes([len(name)]) + name + bytes([tbyte]) + value
+
+
+def pytest_terminal_summary(terminalreporter):
+    import tally
+
+    for what, n in sorted(tally.COUNTS.items()):
+        terminalreporter.write_line(f"{what}: {n}")

@@ -55,9 +55,10 @@ _FIXED = {
     5: (_i64, Int64),
     8: (_i64, Timestamp),
 }
-# Exact fixed-width types: (type byte, struct). Subclasses go through _common.canonical.
-_FIXED_ENCODE = {Timestamp: (b"\x08", _i64), Int8: (b"\x02", _i8), Int16: (b"\x03", _i16),
-                 Int32: (b"\x04", _i32), Int64: (b"\x05", _i64)}
+# Exact fixed-width types by id: (type byte, struct). Keyed by id so that a lookup never
+# runs a metaclass's __eq__. Subclasses go through _common.canonical.
+_FIXED_ENCODE = {id(Timestamp): (b"\x08", _i64), id(Int8): (b"\x02", _i8), id(Int16): (b"\x03", _i16),
+                 id(Int32): (b"\x04", _i32), id(Int64): (b"\x05", _i64)}
 _INT32_MIN, _INT32_MAX = -(1 << 31), (1 << 31) - 1
 _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 
@@ -144,7 +145,7 @@ def _encode_value(name: Any, value: Any) -> bytes:
         if _INT64_MIN <= value <= _INT64_MAX:
             return b"\x05" + _i64.pack(value)
         raise too_big(name, value)
-    fixed = _FIXED_ENCODE.get(t)
+    fixed = _FIXED_ENCODE.get(id(t))
     if fixed is not None:
         try:
             return fixed[0] + fixed[1].pack(value)
@@ -175,7 +176,7 @@ def _encode_name(name: Any) -> bytes:
 def _plain(value: Any) -> bool:
     """True for the exact types encoded without running any code of the caller's."""
     t = type(value)
-    return t is str or t is int or t is bytes or value is True or value is False or t in _FIXED_ENCODE
+    return t is str or t is int or t is bytes or value is True or value is False or id(t) in _FIXED_ENCODE
 
 
 def _encode_headers(headers: Any) -> bytes:
