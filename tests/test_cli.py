@@ -17,12 +17,15 @@ from conftest import vectors_dir
 from sigv4_oracle import assert_signed_like_botocore
 
 
-def run(*args, stdin=None, env=None, check=False, text=True):
+def run(*args, stdin=None, env=None, check=False, text=True, redirect=""):
+    """Run the CLI; ``redirect`` is shell syntax applied first, e.g. ``<&-`` to close stdin."""
     full = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") or k == "AWS_EVENTSTREAM_VECTORS"}
     full["AWS_EC2_METADATA_DISABLED"] = "true"
     full.update(env or {})
-    out = subprocess.run([sys.executable, "-m", "aws_eventstream", *args], input=stdin, env=full,
-                         capture_output=True, text=text, timeout=300)
+    command = [sys.executable, "-m", "aws_eventstream", *args]
+    if redirect:
+        command = ["sh", "-c", f'exec "$@" {redirect}', "sh", *command]
+    out = subprocess.run(command, input=stdin, env=full, capture_output=True, text=text, timeout=300)
     if check:
         assert out.returncode == 0, out.stderr
     return out
@@ -263,3 +266,72 @@ def test_load_smoke():
     assert report["sessions_held"] == 5 and report["frames_sent"] == 25
     assert report["frames_lost"] == 0 and report["server_frames"] == 25
     assert report["latency_ms"]["p50"] is not None and report["latency_ms"]["p99"] >= report["latency_ms"]["p50"]
+
+
+# --------------------------------------------------------------------------- failures: one line, no traceback
+
+
+@pytest.fixture
+def home(tmp_path):
+    """A private HOME with no ~/.aws (``run`` already drops every AWS_* variable)."""
+    return {"HOME": str(tmp_path)}
+
+
+def one_line_error(out, status):
+    assert out.returncode == status, out.stderr
+    assert "Traceback" not in out.stderr
+    (line,) = out.stderr.strip().splitlines()
+    return line
+
+
+@pytest.mark.parametrize("args", [["dump", "-"], ["frame", "-", "-o", "{tmp}/out.es"]])
+def test_closed_stdin(tmp_path, home, args):
+    args = [a.format(tmp=tmp_path) for a in args]
+    line = one_line_error(run(*args, env=home, redirect="<&-"), 2)
+    assert "standard input is closed" in line
+    assert not (tmp_path / "out.es").exists()
+
+
+@pytest.mark.parametrize("args", [["dump", "{capture}"], ["frame", "{raw}"], ["presign", "-l", "en-US"]])
+def test_closed_stdout(tmp_path, home, args):
+    (tmp_path / "capture.bin").write_bytes(encode({"a": "b"}, b"payload"))
+    (tmp_path / "audio.raw").write_bytes(bytes(640))
+    args = [a.format(capture=tmp_path / "capture.bin", raw=tmp_path / "audio.raw") for a in args]
+    line = one_line_error(run(*args, env={**home, **KEYS}, redirect=">&-"), 2)
+    assert "standard output is closed" in line and SECRET not in line
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_a_failed_write_to_stdout(tmp_path, home):
+    capture = tmp_path / "capture.bin"
+    capture.write_bytes(encode({"a": "b"}, b"payload" * 10000) * 20)
+    line = one_line_error(run("dump", str(capture), env=home, redirect=">/dev/full"), 1)
+    assert "No space left on device" in line
+
+
+def test_presign_with_an_unknown_profile(home):
+    line = one_line_error(run("presign", "-l", "en-US", env={**home, "AWS_PROFILE": "nope"}), 2)
+    assert "nope" in line
+
+
+def test_presign_with_a_malformed_config_file(tmp_path, home):
+    config = tmp_path / "config"
+    config.write_text("[default\nregion = us-east-1\n")
+    line = one_line_error(run("presign", "-l", "en-US", env={**home, "AWS_CONFIG_FILE": str(config)}), 2)
+    assert str(config) in line
+
+
+def test_presign_with_a_malformed_config_in_home(tmp_path, home):
+    (tmp_path / ".aws").mkdir()
+    (tmp_path / ".aws" / "config").write_text("not an ini file\n")
+    line = one_line_error(run("presign", "-l", "en-US", env=home), 2)
+    assert "config" in line
+
+
+def test_presign_with_an_undecodable_secret(home):
+    secret = "FIRSTHALFOFSECRET\udcffSECONDHALFOFSECRET"  # the byte 0xff, as Python reads it from the environment
+    env = {**home, "AWS_ACCESS_KEY_ID": "AKIDCLI", "AWS_SECRET_ACCESS_KEY": secret}
+    line = one_line_error(run("presign", "-l", "en-US", env=env), 2)
+    assert "AWS_SECRET_ACCESS_KEY" in line
+    for leak in ("FIRSTHALF", "SECONDHALF", "udcff", "xff", "position", "17"):
+        assert leak not in line

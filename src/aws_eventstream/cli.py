@@ -26,9 +26,22 @@ class UsageError(Exception):
     """Wrong arguments or environment: exit status 2."""
 
 
+# Python sets sys.stdin / sys.stdout to None when it starts with that descriptor closed.
+def _stdin() -> IO[bytes]:
+    if sys.stdin is None:
+        raise UsageError("cannot read <stdin>: standard input is closed")
+    return sys.stdin.buffer
+
+
+def _stdout() -> IO[str]:
+    if sys.stdout is None:
+        raise UsageError("cannot write the output: standard output is closed")
+    return sys.stdout
+
+
 def _open_in(path: str) -> IO[bytes]:
     if path == "-":
-        return sys.stdin.buffer
+        return _stdin()
     try:
         return open(path, "rb")
     except OSError as exc:
@@ -151,6 +164,7 @@ def _plot(rows, path: str) -> None:
 def cmd_bench(args: argparse.Namespace) -> int:
     from . import _bench
 
+    _stdout()
     cases = _bench.build_cases()
     if args.case:
         cases = [c for c in cases if any(s.lower() in c.name.lower() for s in args.case)]
@@ -223,11 +237,11 @@ def _payload_json(payload: bytes) -> Dict[str, Any]:
 
 
 def cmd_dump(args: argparse.Namespace) -> int:
+    out = _stdout()
     source = _open_in(args.file)
     name = "<stdin>" if args.file == "-" else args.file
     decoder = Decoder()
     offset = 0
-    out = sys.stdout
 
     def emit(messages) -> None:
         nonlocal offset
@@ -250,7 +264,7 @@ def cmd_dump(args: argparse.Namespace) -> int:
         print(f"{PROG} dump: {name}: {exc}", file=sys.stderr)
         return 1
     finally:
-        if source is not sys.stdin.buffer:
+        if args.file != "-":
             source.close()
     return 0
 
@@ -262,6 +276,7 @@ def cmd_presign(args: argparse.Namespace) -> int:
     from . import transcribe
     from .auth import resolve_credentials
 
+    out = _stdout()
     try:
         found = resolve_credentials(region=args.region)
     except ValueError as exc:
@@ -288,7 +303,7 @@ def cmd_presign(args: argparse.Namespace) -> int:
                 partial_results_stability=args.stability, **common)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    print(url)
+    print(url, file=out)
     return 0
 
 
@@ -301,11 +316,12 @@ def cmd_frame(args: argparse.Namespace) -> int:
     size = args.sample_rate * args.ms * args.channels * args.sample_width // 1000
     if size <= 0:
         raise UsageError("--ms, --sample-rate, --channels and --sample-width give an empty frame")
-    if args.output == "-" and sys.stdout.isatty():
+    to_stdout = args.output == "-"
+    if to_stdout and _stdout().isatty():
         raise UsageError("refusing to write binary frames to a terminal: use -o FILE or a pipe")
     source = _open_in(args.input)
     try:
-        sink = sys.stdout.buffer if args.output == "-" else open(args.output, "wb")
+        sink = _stdout().buffer if to_stdout else open(args.output, "wb")
     except OSError as exc:
         raise UsageError(f"cannot write {args.output}: {exc.strerror}") from None
     frames = 0
@@ -326,9 +342,9 @@ def cmd_frame(args: argparse.Namespace) -> int:
         sink.write(END_OF_STREAM)
         sink.flush()
     finally:
-        if sink is not sys.stdout.buffer:
+        if not to_stdout:
             sink.close()
-        if source is not sys.stdin.buffer:
+        if args.input != "-":
             source.close()
     print(f"{PROG} frame: {frames} AudioEvent frames of up to {size} bytes, then the end-of-stream frame",
           file=sys.stderr)
@@ -345,20 +361,21 @@ def cmd_load(args: argparse.Namespace) -> int:
         raise UsageError('load needs websockets: pip install "aws-eventstream[websockets]"') from None
     from ._load import run_load
 
+    out = _stdout()
     print(f"{PROG} load: {args.sessions} sessions x {args.frames} frames of {args.ms} ms, at real time, "
           "against the fake Transcribe server on 127.0.0.1 ...", file=sys.stderr)
     report = run_load(sessions=args.sessions, frames=args.frames, ms=args.ms, ramp=args.ramp)
     if args.json:
-        print(json.dumps(report, indent=1))
+        print(json.dumps(report, indent=1), file=out)
     else:
         lat = report["latency_ms"]
-        print(f"sessions held   {report['sessions_held']} of {report['sessions']}")
-        print(f"frames sent     {report['frames_sent']}  (server received {report['server_frames']})")
-        print(f"frames lost     {report['frames_lost']}")
-        print(f"frame-to-result latency  p50 {lat['p50']} ms  p99 {lat['p99']} ms  max {lat['max']} ms")
-        print(f"wall time       {report['seconds']} s")
+        print(f"sessions held   {report['sessions_held']} of {report['sessions']}", file=out)
+        print(f"frames sent     {report['frames_sent']}  (server received {report['server_frames']})", file=out)
+        print(f"frames lost     {report['frames_lost']}", file=out)
+        print(f"frame-to-result latency  p50 {lat['p50']} ms  p99 {lat['p99']} ms  max {lat['max']} ms", file=out)
+        print(f"wall time       {report['seconds']} s", file=out)
         for error in report["errors"]:
-            print(f"error           {error}")
+            print(f"error           {error}", file=out)
     return 0 if report["frames_lost"] == 0 and report["sessions_held"] == report["sessions"] else 1
 
 
@@ -435,16 +452,30 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return args.func(args)
+        status = args.func(args)
+        if sys.stdout is not None:
+            sys.stdout.flush()  # here, so that a failed write is reported like any other
+        return status
     except UsageError as exc:
         print(f"{PROG} {args.command}: {exc}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # e.g. `aws-eventstream dump x | head`
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        _discard_stdout()
         return 0
+    except OSError as exc:  # a write that failed, e.g. on a full disk
+        print(f"{PROG} {args.command}: {exc.strerror or exc}", file=sys.stderr)
+        _discard_stdout()
+        return 1
     except KeyboardInterrupt:
         return 130
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null, so that the flush at exit cannot fail a second time."""
+    if sys.stdout is not None:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 if __name__ == "__main__":
