@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from aws_eventstream import decode, encode
+from aws_eventstream import MAX_FRAME, decode, encode
 from aws_eventstream import transcribe as t
 from aws_eventstream.auth import Credentials
 from conftest import vectors_dir
@@ -307,6 +307,45 @@ def test_a_failed_write_to_stdout(tmp_path, home):
     capture.write_bytes(encode({"a": "b"}, b"payload" * 10000) * 20)
     line = one_line_error(run("dump", str(capture), env=home, redirect=">/dev/full"), 1)
     assert "No space left on device" in line
+
+
+def test_frame_over_the_frame_limit_is_refused_up_front(tmp_path, home):
+    src = tmp_path / "big.raw"
+    src.write_bytes(bytes(6400))
+    dst = tmp_path / "out.es"
+    line = one_line_error(run("frame", str(src), "-o", str(dst), "--ms", "1000000", env=home), 2)
+    assert "--ms" in line and f"limited to {MAX_FRAME} bytes" in line
+    assert not dst.exists()
+
+
+def test_frame_reports_the_frames_it_wrote(tmp_path, home):
+    src = tmp_path / "short.raw"
+    src.write_bytes(bytes(100))
+    out = run("frame", str(src), "-o", str(tmp_path / "out.es"), "--ms", "100", env=home)
+    assert out.returncode == 0, out.stderr
+    assert "1 AudioEvent frame" in out.stderr and "100 bytes" in out.stderr and "3200" not in out.stderr
+
+
+@pytest.mark.parametrize("size, channels", [(3201, 1), (3202, 2), (1, 1)])
+def test_frame_refuses_a_partial_sample(tmp_path, home, size, channels):
+    src = tmp_path / "odd.raw"
+    src.write_bytes(bytes(size))
+    out = run("frame", str(src), "-o", str(tmp_path / "out.es"), "--channels", str(channels), env=home)
+    line = one_line_error(out, 1)
+    assert "partial sample" in line and str(size) in line
+    assert not (tmp_path / "out.es").read_bytes().endswith(t.END_OF_STREAM)
+
+
+def test_frames_never_split_a_sample(tmp_path, home):
+    src = tmp_path / "audio.raw"
+    src.write_bytes(bytes(range(12)))
+    dst = tmp_path / "out.es"
+    # 1500 Hz for 1 ms is 1.5 samples: each frame carries one whole 2-byte sample, not 3 bytes
+    out = run("frame", str(src), "-o", str(dst), "--ms", "1", "--sample-rate", "1500", env=home)
+    assert out.returncode == 0, out.stderr
+    from aws_eventstream import Decoder
+
+    assert [len(m.payload) for m in Decoder().feed(dst.read_bytes())] == [2] * 6 + [0]
 
 
 def test_presign_with_an_unknown_profile(home):

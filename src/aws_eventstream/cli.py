@@ -1,7 +1,8 @@
 """``aws-eventstream``: bench, dump, presign, frame and load.
 
-Exit status: 0 on success, 1 when the input data is bad (``dump`` on a corrupt stream),
-2 for wrong usage or missing credentials.
+Exit status: 0 on success, 1 when the input data is bad (``dump`` on a corrupt stream,
+``frame`` on audio that ends in a partial sample) or a write fails, 2 for wrong usage,
+a closed standard stream, or missing or unusable credentials.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import sys
 import uuid
 from typing import IO, Any, Dict, Iterator, List, Optional, Sequence
 
-from . import BACKEND, CRC_KERNEL, Decoder, Encoder, EventStreamError, __version__
+from . import BACKEND, CRC_KERNEL, MAX_FRAME, Decoder, Encoder, EventStreamError, __version__
 from ._types import Int8, Int16, Int32, Int64, Timestamp
 
 PROG = "aws-eventstream"
@@ -24,6 +25,10 @@ READ_SIZE = 64 * 1024
 
 class UsageError(Exception):
     """Wrong arguments or environment: exit status 2."""
+
+
+class DataError(Exception):
+    """The input data is bad: exit status 1."""
 
 
 # Python sets sys.stdin / sys.stdout to None when it starts with that descriptor closed.
@@ -313,32 +318,45 @@ def cmd_presign(args: argparse.Namespace) -> int:
 def cmd_frame(args: argparse.Namespace) -> int:
     from .transcribe import END_OF_STREAM, audio_event
 
-    size = args.sample_rate * args.ms * args.channels * args.sample_width // 1000
+    sample = args.channels * args.sample_width  # one sample of every channel
+    size = args.sample_rate * args.ms // 1000 * sample  # whole samples: a frame never splits one
     if size <= 0:
         raise UsageError("--ms, --sample-rate, --channels and --sample-width give an empty frame")
+    room = MAX_FRAME - len(END_OF_STREAM)  # what an AudioEvent frame leaves for audio
+    if size > room:
+        raise UsageError(f"--ms {args.ms} makes frames of {size} bytes of audio, but an AudioEvent carries at "
+                         f"most {room} (frames are limited to {MAX_FRAME} bytes): use a smaller --ms")
     to_stdout = args.output == "-"
     if to_stdout and _stdout().isatty():
         raise UsageError("refusing to write binary frames to a terminal: use -o FILE or a pipe")
     source = _open_in(args.input)
+    name = "<stdin>" if args.input == "-" else args.input
     try:
         sink = _stdout().buffer if to_stdout else open(args.output, "wb")
     except OSError as exc:
         raise UsageError(f"cannot write {args.output}: {exc.strerror}") from None
-    frames = 0
+    frames = largest = total = 0
     try:
         pending = b""
         for chunk in _chunks(source):
+            total += len(chunk)
             pending += chunk
             cut = len(pending) - len(pending) % size
             view = memoryview(pending)
             for i in range(0, cut, size):
                 sink.write(audio_event(view[i:i + size]))
                 frames += 1
+                largest = size
             view.release()
             pending = pending[cut:]
+        if len(pending) % sample:
+            raise DataError(f"{name} ends in a partial sample: {total} bytes is not a whole number of "
+                            f"{sample}-byte samples (--sample-width x --channels); no end-of-stream frame "
+                            "was written")
         if pending:
             sink.write(audio_event(pending))
             frames += 1
+            largest = max(largest, len(pending))
         sink.write(END_OF_STREAM)
         sink.flush()
     finally:
@@ -346,8 +364,8 @@ def cmd_frame(args: argparse.Namespace) -> int:
             sink.close()
         if args.input != "-":
             source.close()
-    print(f"{PROG} frame: {frames} AudioEvent frames of up to {size} bytes, then the end-of-stream frame",
-          file=sys.stderr)
+    print(f"{PROG} frame: {frames} AudioEvent frame{'s' if frames != 1 else ''} of up to {largest} bytes "
+          "of audio, then the end-of-stream frame", file=sys.stderr)
     return 0
 
 
@@ -459,6 +477,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except UsageError as exc:
         print(f"{PROG} {args.command}: {exc}", file=sys.stderr)
         return 2
+    except DataError as exc:
+        print(f"{PROG} {args.command}: {exc}", file=sys.stderr)
+        return 1
     except BrokenPipeError:  # e.g. `aws-eventstream dump x | head`
         _discard_stdout()
         return 0
