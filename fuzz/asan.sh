@@ -16,7 +16,11 @@ cd "$work/proj"
 python -m pip install --quiet "setuptools>=64" "Cython>=3.0"
 CFLAGS="-fsanitize=address -fno-omit-frame-pointer -O1 -g" LDFLAGS="-fsanitize=address" \
     AWS_EVENTSTREAM_REQUIRE_EXTENSION=1 python setup.py -q build_ext --inplace >/dev/null
-export LD_PRELOAD="$libasan" ASAN_OPTIONS="detect_leaks=0:abort_on_error=1" PYTHONPATH="$work/proj/src"
+# PYTHONMALLOC=malloc sends every Python object through the sanitizer's allocator, so a
+# use of a freed object is caught too (pymalloc would hand its memory back unseen).
+# allocator_may_return_null: an allocation too large is a MemoryError, as without ASan.
+export LD_PRELOAD="$libasan" PYTHONMALLOC=malloc PYTHONPATH="$work/proj/src"
+export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:allocator_may_return_null=1"
 python -c 'import aws_eventstream._codec_c as c, sys; assert c.__file__.startswith(sys.argv[1]), c.__file__' "$work/proj"
 python fuzz/fuzz_codec.py "${1:-50000}"
 AWS_EVENTSTREAM_VECTORS="${AWS_EVENTSTREAM_VECTORS:-$here/../shared/vectors}" \

@@ -223,6 +223,32 @@ def test_a_callback_may_use_the_codec_while_a_header_is_being_encoded(codec):
     assert codec.decode(frame).headers["t"] == Timestamp(1_704_067_200_000)
 
 
+def test_a_finalizer_that_empties_the_headers_while_an_error_is_made(codec):
+    """Making the error allocates; the collector runs a finalizer that frees the header."""
+    headers = {}
+
+    class Clear:
+        def __del__(self):
+            headers.clear()
+
+    headers["".join(["na", "me"])] = "".join(["\ud800", "x"])  # only the dict holds them
+    junk = Clear()
+    junk.cycle = junk
+    del junk
+    old = gc.get_threshold()
+    try:
+        gc.set_threshold(1)
+        try:
+            frame = codec.encode(headers)
+        except HeaderError as exc:
+            assert str(exc).startswith("header 'name': value is not encodable as UTF-8")
+        else:  # the collector ran before the header was reached
+            assert frame == codec.encode({})
+    finally:
+        gc.set_threshold(*old)
+        gc.collect()
+
+
 # --------------------------------------------------------------------------- objects never initialised
 
 

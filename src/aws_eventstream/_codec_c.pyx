@@ -457,9 +457,13 @@ cdef int _put_headers(Writer *w, object headers) except -1:
             if type(<object>k) is not str or not _is_plain(<object>v):
                 w.n = 0
                 return _put_items(w, PyDict_Items(headers))
-            _put_name(w, <object>k)
-            _put_value(w, <object>k, <object>v)
-            _check_block(w, <object>k)
+            # References of our own: raising an error allocates, the collector may run,
+            # and a finalizer may then take these out of the dict.
+            name = <object>k
+            value = <object>v
+            _put_name(w, name)
+            _put_value(w, name, value)
+            _check_block(w, name)
         return 0
     return _put_items(w, items_of(headers))
 
