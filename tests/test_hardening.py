@@ -287,13 +287,16 @@ def test_reinitialising_an_encoder_while_it_encodes_keeps_its_block_alive(codec)
     enc = codec.Encoder({"first": "x" * 500})
     want = codec.encode({"first": "x" * 500}, b"payload")
 
-    class Payload(bytearray):
+    class Payload:
         def __buffer__(self, flags):
             enc.__init__({"second": "y"})
             gc.collect()
-            return memoryview(bytes(self))
+            return memoryview(b"payload")
 
-    assert enc.encode(Payload(b"payload")) == want or sys.version_info < (3, 12)
+    if sys.version_info < (3, 12):
+        pytest.skip("a Python class can give a buffer only from Python 3.12 on")
+    assert enc.encode(Payload()) == want
+    assert enc.encode(b"payload") == codec.encode({"second": "y"}, b"payload")
 
 
 # --------------------------------------------------------------------------- the Decoder's state
