@@ -324,7 +324,7 @@ def test_a_callback_during_feed_cannot_use_the_same_decoder(codec):
     finally:
         sys.setprofile(None)
     assert msgs == [Message({"id": uuid.UUID(int=4)}, b"x")] * 2
-    assert len(seen) == 3 and all("while a feed() is running" in s for s in seen), seen
+    assert len(seen) == 3 and all("while another call on the same decoder runs" in s for s in seen), seen
     assert dec.feed(frame) == msgs[:1] and dec.offset == 3 * len(frame)
     dec.close()
 
@@ -368,33 +368,34 @@ def test_any_error_inside_feed_leaves_the_decoder_failed_with_the_good_messages(
         dec.feed(good + good + b"\x00" * 16)
     assert len(info.value.messages) == 2
     for call in (lambda: dec.feed(good), dec.close):
-        with pytest.raises(EventStreamError):
+        with pytest.raises(EventStreamError) as again:
             call()
+        assert again.value.messages == () and again.value.__cause__ is info.value
 
 
-_PRELUDE_MEMORY_ERROR = textwrap.dedent("""
-    import resource, sys
+_BUFFER_MEMORY_ERROR = textwrap.dedent("""
+    import resource, struct, zlib
     from aws_eventstream import {module} as codec
-    frame_len = 1 << 30
-    dec = codec.Decoder(max_frame={max_frame})
-    head = codec.encode({{"a": "b"}}, b"x" * 100)
-    import struct, zlib
-    pre = struct.pack(">II", frame_len, 3)
+    pre = struct.pack(">II", 1 << 30, 3)
     prelude = pre + struct.pack(">I", zlib.crc32(pre))
+    dec = codec.Decoder(max_frame={max_frame})
     dec.feed(prelude[:5])
+    dec.feed(prelude[5:])               # the prelude of a 1 GiB frame, in two feeds
+    print("prelude held:", dec.buffered)
+    body = b"z" * (300 << 20)           # made before the limit is set
     soft, hard = resource.getrlimit(resource.RLIMIT_AS)
     with open("/proc/self/statm") as f:
         used = int(f.read().split()[0]) * resource.getpagesize()
-    resource.setrlimit(resource.RLIMIT_AS, (used + (256 << 20), hard))
+    resource.setrlimit(resource.RLIMIT_AS, (used + (200 << 20), hard))
     try:
-        dec.feed(prelude[5:])
+        dec.feed(body)
     except MemoryError:
         print("MemoryError")
     else:
         print("no MemoryError")
     for _ in range(3):
         try:
-            dec.feed(b"z" * 100000)
+            dec.feed(b"z" * 100)
         except MemoryError:
             print("still failed")
         else:
@@ -405,17 +406,105 @@ _PRELUDE_MEMORY_ERROR = textwrap.dedent("""
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS and /proc are Linux's")
 @pytest.mark.parametrize("max_frame", [0xFFFFFFFF, "1 << 31"])
 def test_a_failed_buffer_allocation_fails_the_decoder(codec, max_frame):
-    """The prelude completes across two feeds and the buffer for the frame cannot be had."""
+    """A frame's bytes arrive and its buffer cannot grow to hold them."""
     module = "_codec_c" if codec.__name__.endswith("_codec_c") else "_codec_py"
-    script = _PRELUDE_MEMORY_ERROR.format(module=module, max_frame=max_frame)
+    script = _BUFFER_MEMORY_ERROR.format(module=module, max_frame=max_frame)
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
                          env={**os.environ, "AWS_EVENTSTREAM_PURE_PYTHON": "0"})
     assert out.returncode == 0, out.stderr[-2000:]
-    lines = out.stdout.split("\n")[:4]
-    if module == "_codec_c":  # it makes room for the whole frame once the prelude is in
-        assert lines == ["MemoryError"] + ["still failed"] * 3, out.stdout
-    else:  # a bytearray that grows with what arrives
-        assert lines == ["no MemoryError"] + [f"fed {12 + 100000 * i}" for i in (1, 2, 3)], out.stdout
+    assert out.stdout.split("\n")[:5] == ["prelude held: 12", "MemoryError"] + ["still failed"] * 3, out.stdout
+
+
+def test_a_prelude_reserves_no_memory_for_the_frame_it_announces(codec):
+    """Only bytes that arrived are held: preludes of large frames cost a peer nothing."""
+    import tracemalloc
+
+    frame = codec.encode({"a": "b"}, b"x" * (20 << 20))
+    tracemalloc.start()
+    try:
+        decoders = [codec.Decoder() for _ in range(100)]
+        for dec in decoders:
+            assert dec.feed(frame[:100]) == []
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert held < 1 << 20, held  # 100 x 100 bytes, not 100 x 20 MiB
+    assert decoders[0].feed(frame[100:])[0].payload == b"x" * (20 << 20)
+
+
+def test_a_failed_decoder_delivers_its_good_messages_once(codec):
+    good = codec.encode({"n": 1}, b"good")
+    bad = bytearray(codec.encode({"n": 2}, b"bad"))
+    bad[-1] ^= 1
+    dec = codec.Decoder()
+    delivered = []
+    errors = []
+    for call in (lambda: dec.feed(good + bytes(bad)), lambda: dec.feed(b"more"), dec.close):
+        try:
+            delivered += call()
+        except ChecksumError as exc:
+            delivered += exc.messages
+            errors.append(exc)
+    assert [m.payload for m in delivered] == [b"good"]
+    assert len(errors) == 3 and errors[1].__cause__ is errors[0] and errors[2].__cause__ is errors[0]
+    assert str(errors[1]) == str(errors[0])
+
+
+def test_the_decoder_reads_a_callers_buffer_once(codec):
+    """Code run while a message is built changes the buffer being fed: what was fed counts."""
+    first = codec.encode({"u": uuid.UUID(int=1)}, b"first")
+    second, changed = codec.encode({"n": 2}, b"second"), codec.encode({"n": 3}, b"SECOND")
+    for data in (bytearray(first + second), memoryview(bytearray(first + second))):
+        target = data if isinstance(data, bytearray) else data.obj
+
+        def profile(frame, event, arg):
+            if event == "call" and frame.f_code is uuid.UUID.__init__.__code__:
+                target[len(first):] = changed
+
+        sys.setprofile(profile)
+        try:
+            got = codec.Decoder().feed(data)
+        finally:
+            sys.setprofile(None)
+        assert [m.payload for m in got] == [b"first", b"second"]
+
+
+def test_methods_called_on_the_wrong_object_raise(codec):
+    for call in (lambda: codec.Encoder.encode(None, b"x"), lambda: codec.Decoder.close(None),
+                 lambda: codec.Decoder.feed(bytearray(256), b"\x00" * 20),
+                 lambda: codec.Encoder.__reduce__(object()), lambda: list(map(codec.Encoder.encode, [b"p"]))):
+        with pytest.raises((TypeError, AttributeError)):
+            call()
+
+
+def test_replacing_names_in_the_codec_module_cannot_corrupt_it(codec, monkeypatch):
+    class Other:
+        def __init__(self, headers, payload):
+            self.headers, self.payload = headers, payload
+
+    frame = codec.encode({"a": "b"}, b"x")
+    monkeypatch.setattr(codec, "Message", Other)
+    monkeypatch.setattr(codec, "uuid_bytes", lambda name, value: b"\x01")
+    monkeypatch.setattr(codec, "canonical", lambda name, value: value)
+    msg = codec.decode(frame)
+    assert (msg.headers, msg.payload) == ({"a": "b"}, b"x")
+    for value in (uuid.UUID(int=0), 1.5):
+        try:
+            out = codec.encode({"u": value})
+        except (HeaderError, RecursionError):
+            continue
+        assert codec.decode(out).headers == {"u": value}
+
+
+def test_a_released_view_is_named_in_the_error(codec):
+    view = memoryview(b"abc")
+    view.release()
+    with pytest.raises(ValueError, match="^payload: operation forbidden on released memoryview"):
+        codec.encode({}, view)
+    with pytest.raises(ValueError, match="^frame: "):
+        codec.decode(view)
+    with pytest.raises(HeaderError, match="^header 'v': operation forbidden on released memoryview"):
+        codec.encode({"v": view})
 
 
 # --------------------------------------------------------------------------- bytes read once

@@ -23,7 +23,7 @@ import os
 import uuid
 import warnings
 
-from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
+from cpython.buffer cimport PyBUF_FULL_RO, PyBuffer_IsContiguous, PyBuffer_Release, PyObject_GetBuffer
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_CheckExact, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.dict cimport PyDict_Copy, PyDict_Items, PyDict_Next, PyDict_Size
 from cpython.long cimport PyLong_AsLongLongAndOverflow, PyLong_CheckExact
@@ -36,13 +36,19 @@ from libc.string cimport memcmp, memcpy
 
 cimport cython
 
-from ._common import (canonical, check_limits, crc_start, duplicate_name, first_duplicate,
-                      items_of, not_initialised, out_of_range, reentered, too_big, uuid_bytes)
+from ._common import (canonical, cannot_encode, check_limits, crc_start, duplicate_name,
+                      failed_again, first_duplicate, items_of, not_initialised, out_of_range,
+                      reentered, too_big, uuid_bytes)
 from ._types import Int8, Int16, Int32, Int64, Message, Timestamp
 from .errors import ChecksumError, FrameError, HeaderError
 
+cdef extern from "structmember.h":  # PyMemberDef, T_OBJECT_EX, READONLY before Python 3.12
+    pass
+
 cdef extern from "Python.h":
     const char *PyUnicode_AsUTF8AndSize(object s, Py_ssize_t *size) except NULL
+    bint PyMemoryView_Check(object obj)
+    PyObject *PyMemoryView_GET_BASE(object obj)
     ctypedef struct PyMemberDef:
         const char *name
         int type
@@ -84,8 +90,13 @@ MAX_FRAME = C_MAX_FRAME
 MAX_HEADERS = C_MAX_HEADERS
 MAX_HEADER_VALUE = C_MAX_HEADER_VALUE
 
+# Bound once: what the C code trusts (Message's slot layout, the types a conversion
+# returns) must not change if someone replaces a name in this module.
 cdef object _int_new = int.__new__
 cdef object _UUID = uuid.UUID
+cdef object _Message = Message
+cdef object _canonical = canonical
+cdef object _uuid_bytes = uuid_bytes
 
 aws_es_crc32_init()
 
@@ -158,27 +169,43 @@ cdef struct Input:
     const unsigned char *ptr
     Py_ssize_t len
     bint release
+    bint stable  # immutable: bytes, or a memoryview of bytes; anything else may change
     Py_buffer view
 
 
 cdef int _acquire(object obj, Input *inp, str what) except -1:
-    """Point ``inp`` at the bytes of a bytes-like object; release with ``_release``."""
+    """Point ``inp`` at the bytes of a bytes-like object; release with ``_release``.
+
+    Asks for the buffer as ``memoryview()`` does (the pure twin's way), so an object
+    whose buffer depends on what is asked gives both twins the same bytes.
+    """
+    cdef PyObject *base
     if PyBytes_CheckExact(obj):
         inp.ptr = <const unsigned char *>PyBytes_AS_STRING(obj)
         inp.len = PyBytes_GET_SIZE(obj)
         inp.release = False
+        inp.stable = True
         return 0
     if PyUnicode_Check(obj):
         raise TypeError(f"{what} must be a bytes-like object, not str (encode it first)")
     try:
-        PyObject_GetBuffer(obj, &inp.view, PyBUF_SIMPLE)
+        PyObject_GetBuffer(obj, &inp.view, PyBUF_FULL_RO)
     except BufferError:
         raise TypeError(f"{what} must be a C-contiguous bytes-like object") from None
     except TypeError:
         raise TypeError(f"{what} must be a bytes-like object, not {type(obj).__name__}") from None
+    except ValueError as exc:  # a released memoryview
+        raise ValueError(f"{what}: {exc}") from None
+    inp.release = True
+    if not PyBuffer_IsContiguous(&inp.view, b'C'):
+        _release(inp)
+        raise TypeError(f"{what} must be a C-contiguous bytes-like object")
     inp.ptr = <const unsigned char *>inp.view.buf
     inp.len = inp.view.len
-    inp.release = True
+    inp.stable = False
+    if PyMemoryView_Check(obj):
+        base = PyMemoryView_GET_BASE(obj)
+        inp.stable = base != NULL and PyBytes_CheckExact(<object>base)
     return 0
 
 
@@ -363,7 +390,7 @@ cdef inline bint _is_plain(object value) noexcept:
     return t is str or t is int or t is bytes or value is True or value is False or _fixed_width(t) != 0
 
 
-cdef int _put_value(Writer *w, object name, object value) except -1:
+cdef int _put_value(Writer *w, object name, object value, bint converted=False) except -1:
     cdef Py_ssize_t vlen
     cdef const char *raw
     cdef int size
@@ -387,7 +414,9 @@ cdef int _put_value(Writer *w, object name, object value) except -1:
     if t is bytes:
         return _put_raw(w, 6, <const unsigned char *>PyBytes_AS_STRING(value), PyBytes_GET_SIZE(value), name)
     if t is _UUID:
-        uuid_raw = uuid_bytes(name, value)  # checked: exact bytes, 16 of them
+        uuid_raw = _uuid_bytes(name, value)
+        if not PyBytes_CheckExact(uuid_raw) or PyBytes_GET_SIZE(uuid_raw) != 16:
+            raise cannot_encode(name, value)  # _uuid_bytes checks this; memcpy relies on it
         _reserve(w, 17)
         w.p[w.n] = 9
         memcpy(w.p + w.n + 1, PyBytes_AS_STRING(uuid_raw), 16)
@@ -395,7 +424,9 @@ cdef int _put_value(Writer *w, object name, object value) except -1:
         return 0
     # Subclasses, bytearray, memoryview, datetime: the same conversion as the pure twin;
     # what comes back is one of the exact types above.
-    return _put_value(w, name, canonical(name, value))
+    if converted:
+        raise cannot_encode(name, value)
+    return _put_value(w, name, _canonical(name, value), True)
 
 
 cdef int _put_name(Writer *w, object name) except -1:
@@ -528,6 +559,9 @@ cdef bytes _header_block(object headers):
         _writer_free(&w)
 
 
+# binding=False: methods are plain method descriptors, which check the type of ``self``
+# (Cython's binding functions do not, and Encoder.encode(None) would read through None).
+@cython.binding(False)
 @cython.auto_pickle(False)
 cdef class Encoder:
     """Encodes frames that share one set of headers; the header block is built once."""
@@ -584,9 +618,9 @@ cdef Py_ssize_t _slot_offset(object descriptor):
     return member.offset
 
 
-if Message.__new__ is object.__new__ and type(Message) is type:
-    _headers_slot = _slot_offset(Message.__dict__.get("headers"))
-    _payload_slot = _slot_offset(Message.__dict__.get("payload"))
+if _Message.__new__ is object.__new__ and type(_Message) is type:
+    _headers_slot = _slot_offset(_Message.__dict__.get("headers"))
+    _payload_slot = _slot_offset(_Message.__dict__.get("payload"))
     if not (_headers_slot and _payload_slot):
         _headers_slot = _payload_slot = 0
 
@@ -594,8 +628,8 @@ if Message.__new__ is object.__new__ and type(Message) is type:
 cdef object _new_message(object headers, object payload):
     cdef PyObject **slot
     if not _headers_slot:
-        return Message(headers, payload)
-    m = PyType_GenericAlloc(<PyTypeObject *>Message, 0)  # slots start NULL
+        return _Message(headers, payload)
+    m = PyType_GenericAlloc(<PyTypeObject *>_Message, 0)  # slots start NULL
     Py_INCREF(headers)
     slot = <PyObject **>(<char *><PyObject *>m + _headers_slot)
     slot[0] = <PyObject *>headers
@@ -753,43 +787,46 @@ cdef object _parse(const unsigned char *p, uint32_t total, uint32_t hlen, uint32
                    Py_ssize_t offset, bint stable):
     """Check the message CRC of the frame at ``p`` (prelude already checked) and decode it.
 
-    The payload is copied out while its CRC is computed, in one pass; it is dropped
-    unseen if the CRC fails, and the headers are parsed only after the CRC is good.
-    Unless ``stable`` (an immutable bytes object, or the Decoder's own buffer), ``p`` may
-    be a buffer another thread writes while the GIL is released for a large payload:
-    then the header block is copied as it is checksummed and parsed from that copy, so
-    every byte returned is a byte the CRC covered.
+    Unless ``stable`` (an immutable bytes object, or memory of our own), ``p`` may be a
+    buffer another thread writes while the GIL is released for a large payload: then the
+    header block is copied as it is checksummed and parsed from that copy, and the prelude
+    CRC's bytes are the ones checked, so every byte returned is a byte the CRC covered.
     """
     cdef unsigned char stack[STACK_BLOCK]
     cdef unsigned char pc[4]
-    cdef const unsigned char *block = p + PRELUDE
-    cdef unsigned char *copy = NULL
-    cdef Py_ssize_t plen = total - OVERHEAD - hlen
-    cdef uint32_t expected = _be32(p + total - 4)
-    # The message CRC continues from the prelude CRC over the prelude CRC's own bytes:
-    # those that were checked, not whatever the buffer holds now.
+    cdef unsigned char *heap
+    cdef uint32_t crc
+    if stable:  # the message CRC continues from the prelude CRC, over its bytes onwards
+        return _check_and_build(p, p + PRELUDE, total, hlen, aws_es_crc32(pcrc, p + 8, 4 + hlen), offset)
     _put32(pc, pcrc)
-    cdef uint32_t actual = aws_es_crc32(pcrc, pc, 4)
+    crc = aws_es_crc32(pcrc, pc, 4)
+    if hlen <= STACK_BLOCK:
+        crc = aws_es_crc32_copy(crc, stack, p + PRELUDE, hlen)
+        return _check_and_build(p, stack, total, hlen, crc, offset)
+    heap = <unsigned char *>PyMem_Malloc(hlen)
+    if heap == NULL:
+        raise MemoryError()
     try:
-        if stable:
-            actual = aws_es_crc32(actual, block, hlen)
-        else:
-            if hlen <= STACK_BLOCK:
-                copy = stack
-            else:
-                copy = <unsigned char *>PyMem_Malloc(hlen)
-                if copy == NULL:
-                    raise MemoryError()
-            actual = aws_es_crc32_copy(actual, copy, block, hlen)
-            block = copy
-        payload = PyBytes_FromStringAndSize(NULL, plen)
-        actual = _crc_copy(actual, <unsigned char *>PyBytes_AS_STRING(payload), p + PRELUDE + hlen, plen)
-        if actual != expected:
-            raise ChecksumError("message", expected, actual, offset)
-        return _new_message(_headers_of(block, 0, hlen, offset + PRELUDE), payload)
+        crc = aws_es_crc32_copy(crc, heap, p + PRELUDE, hlen)
+        return _check_and_build(p, heap, total, hlen, crc, offset)
     finally:
-        if copy != NULL and copy != stack:
-            PyMem_Free(copy)
+        PyMem_Free(heap)
+
+
+cdef object _check_and_build(const unsigned char *p, const unsigned char *block, uint32_t total,
+                             uint32_t hlen, uint32_t crc, Py_ssize_t offset):
+    """Finish the message CRC over the payload while copying it out, then build the Message.
+
+    ``crc`` covers the frame up to the payload; ``block`` is the header block it covered.
+    The payload is dropped unseen if the CRC fails, and the headers are parsed only after.
+    """
+    cdef uint32_t expected = _be32(p + total - 4)
+    cdef Py_ssize_t plen = total - OVERHEAD - hlen
+    payload = PyBytes_FromStringAndSize(NULL, plen)
+    crc = _crc_copy(crc, <unsigned char *>PyBytes_AS_STRING(payload), p + PRELUDE + hlen, plen)
+    if crc != expected:
+        raise ChecksumError("message", expected, crc, offset)
+    return _new_message(_headers_of(block, 0, hlen, offset + PRELUDE), payload)
 
 
 def decode(frame):
@@ -812,11 +849,12 @@ def decode(frame):
             raise FrameError(f"truncated frame: {inp.len} bytes of the {total} its prelude announces")
         if inp.len > total:
             raise FrameError(f"trailing bytes: {inp.len - total} after the {total}-byte frame")
-        return _parse(inp.ptr, total, hlen, pcrc, 0, not inp.release)
+        return _parse(inp.ptr, total, hlen, pcrc, 0, inp.stable)
     finally:
         _release(&inp)
 
 
+@cython.binding(False)
 @cython.auto_pickle(False)
 cdef class Decoder:
     """Sans-IO streaming decoder: feed it bytes in any chunking, get whole messages back.
@@ -843,14 +881,18 @@ cdef class Decoder:
     def __init__(self, max_frame=C_MAX_FRAME, max_headers=C_MAX_HEADERS):
         if self._busy:
             raise reentered("__init__")
-        max_frame, max_headers = check_limits(max_frame, max_headers)
-        PyMem_Free(self._buf)
-        self._buf = NULL
-        self._cap = self._have = self._offset = 0
-        self._need = self._hlen = self._pcrc = 0
-        self._max_frame = max_frame
-        self._max_headers = max_headers
-        self._error = None  # last: releasing an old error can run Python code
+        self._busy = True  # check_limits() is Python code: another thread may try to feed
+        try:
+            max_frame, max_headers = check_limits(max_frame, max_headers)
+            PyMem_Free(self._buf)
+            self._buf = NULL
+            self._cap = self._have = self._offset = 0
+            self._need = self._hlen = self._pcrc = 0
+            self._max_frame = max_frame
+            self._max_headers = max_headers
+            self._error = None  # last: releasing an old error can run Python code
+        finally:
+            self._busy = False
 
     def __dealloc__(self):
         PyMem_Free(self._buf)
@@ -873,16 +915,22 @@ cdef class Decoder:
         """Bytes of a partial frame held, waiting for the rest."""
         return self._have
 
-    cdef int _hold(self, Py_ssize_t size) except -1:
-        """Make room for a partial frame of ``size`` bytes (already validated against max_frame)."""
+    cdef int _hold(self, Py_ssize_t size, Py_ssize_t whole) except -1:
+        """Make room for ``size`` bytes of a partial frame of ``whole`` bytes (validated).
+
+        The buffer grows with what arrives (doubling, up to the frame), never with what a
+        prelude announces: a peer that sends preludes of large frames gets no memory for them.
+        """
         cdef unsigned char *q
+        cdef Py_ssize_t cap
         if size <= self._cap:
             return 0
-        q = <unsigned char *>PyMem_Realloc(self._buf, <size_t>size)
+        cap = min(max(size, 2 * self._cap), max(whole, size))
+        q = <unsigned char *>PyMem_Realloc(self._buf, <size_t>cap)
         if q == NULL:
             raise MemoryError()
         self._buf = q
-        self._cap = size
+        self._cap = cap
         return 0
 
     cdef int _done_with_buffer(self) noexcept:
@@ -894,7 +942,8 @@ cdef class Decoder:
             self._cap = 0
         return 0
 
-    cdef int _feed(self, const unsigned char *p, Py_ssize_t n, list out, bint stable) except -1:
+    cdef int _feed(self, const unsigned char *p, Py_ssize_t n, list out) except -1:
+        """Decode from ``p[0:n]``, memory nobody else writes (bytes, or a copy)."""
         cdef Py_ssize_t pos = 0, take
         cdef uint32_t total, hlen, pcrc
         if self._have:
@@ -907,9 +956,9 @@ cdef class Decoder:
                     return 0
                 _check_prelude(self._buf, self._offset, self._max_frame, self._max_headers,
                                &total, &hlen, &pcrc)
-                self._hold(total)  # before _need changes: it says how big the buffer is
                 self._need, self._hlen, self._pcrc = total, hlen, pcrc
             take = min(<Py_ssize_t>self._need - self._have, n - pos)
+            self._hold(self._have + take, self._need)  # before anything is copied in
             memcpy(self._buf + self._have, p + pos, <size_t>take)
             self._have += take
             pos += take
@@ -922,14 +971,14 @@ cdef class Decoder:
             _check_prelude(p + pos, self._offset, self._max_frame, self._max_headers,
                            &total, &hlen, &pcrc)
             if n - pos < total:
-                self._hold(total)
+                self._hold(n - pos, total)
                 self._need, self._hlen, self._pcrc = total, hlen, pcrc
                 break
-            out.append(_parse(p + pos, total, hlen, pcrc, self._offset, stable))
+            out.append(_parse(p + pos, total, hlen, pcrc, self._offset, True))
             pos += total
             self._offset += total
         if pos < n:
-            self._hold(PRELUDE)
+            self._hold(max(n - pos, PRELUDE), max(self._need, PRELUDE))
             memcpy(self._buf, p + pos, <size_t>(n - pos))
             self._have = n - pos
         return 0
@@ -945,16 +994,25 @@ cdef class Decoder:
         """
         cdef Input inp
         cdef list out
+        cdef unsigned char *copy = NULL
         if self._busy:
             raise reentered("feed")
         if self._error is not None:
-            raise self._error.with_traceback(None)
+            raise failed_again(self._error)
         self._busy = True  # before anything that can run Python code (acquiring data can)
         try:
             out = []
             _acquire(data, &inp, "data")
             try:
-                self._feed(inp.ptr, inp.len, out, not inp.release)
+                if not inp.stable and inp.len:
+                    # Code run while messages are built could change the caller's buffer
+                    # between frames; read it once, as the pure twin does.
+                    copy = <unsigned char *>PyMem_Malloc(<size_t>inp.len)
+                    if copy == NULL:
+                        raise MemoryError()
+                    memcpy(copy, inp.ptr, <size_t>inp.len)
+                    inp.ptr = copy
+                self._feed(inp.ptr, inp.len, out)
             except BaseException as exc:
                 # Part of the input may be consumed and some messages built: the stream
                 # cannot go on, whatever the error was.
@@ -962,6 +1020,7 @@ cdef class Decoder:
                 _attach_messages(exc, out)
                 raise
             finally:
+                PyMem_Free(copy)
                 _release(&inp)
         finally:
             self._busy = False
@@ -976,14 +1035,18 @@ cdef class Decoder:
         if self._busy:
             raise reentered("close")
         if self._error is not None:
-            raise self._error.with_traceback(None)
+            raise failed_again(self._error)
         if self._have:
-            want = self._need if self._need else PRELUDE
-            what = "frame" if self._need else "prelude"
-            self._error = FrameError(
-                f"stream ended inside the frame at byte {self._offset}: "
-                f"{self._have} of its {want} {what} bytes arrived"
-            )
+            self._busy = True  # making the error runs Python code; no feed() meanwhile
+            try:
+                want = self._need if self._need else PRELUDE
+                what = "frame" if self._need else "prelude"
+                self._error = FrameError(
+                    f"stream ended inside the frame at byte {self._offset}: "
+                    f"{self._have} of its {want} {what} bytes arrived"
+                )
+            finally:
+                self._busy = False
             raise self._error
 
     def __repr__(self):

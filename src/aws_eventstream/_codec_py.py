@@ -18,8 +18,9 @@ import uuid
 import zlib
 from typing import Any, List, Optional
 
-from ._common import (canonical, check_limits, crc_start, duplicate_name, first_duplicate,
-                      items_of, not_initialised, out_of_range, reentered, too_big, uuid_bytes)
+from ._common import (canonical, cannot_encode, check_limits, crc_start, duplicate_name,
+                      failed_again, first_duplicate, items_of, not_initialised, out_of_range,
+                      reentered, too_big, uuid_bytes)
 from ._types import Int8, Int16, Int32, Int64, Message, Timestamp
 from .errors import ChecksumError, FrameError, HeaderError
 
@@ -81,6 +82,8 @@ def _view(obj: Any, what: str) -> Any:
         raise TypeError(f"{what} must be a C-contiguous bytes-like object") from None
     except TypeError:
         raise TypeError(f"{what} must be a bytes-like object, not {type(obj).__name__}") from None
+    except ValueError as exc:  # a released memoryview
+        raise ValueError(f"{what}: {exc}") from None
     if not mv.c_contiguous:
         raise TypeError(f"{what} must be a C-contiguous bytes-like object")
     if mv.ndim != 1 or mv.itemsize != 1:
@@ -91,12 +94,13 @@ def _view(obj: Any, what: str) -> Any:
 def _stable(obj: Any, what: str) -> Any:
     """The bytes of a bytes-like object, read once.
 
-    Anything but ``bytes`` may change while it is read (another thread writing a
-    bytearray while zlib runs without the GIL), so it is copied first: every byte
-    checksummed is then a byte returned. Large ``bytes`` come back as a memoryview.
+    Anything but ``bytes`` (or a memoryview of bytes) may change while it is read:
+    another thread writing a bytearray while zlib runs without the GIL, or code run while
+    a message is built. So it is copied first: every byte checksummed is then a byte
+    returned. Large ``bytes`` come back as a memoryview.
     """
     mv = _view(obj, what)
-    if type(obj) is not bytes:
+    if type(obj) is not bytes and not (type(obj) is memoryview and type(obj.obj) is bytes):
         mv = mv.tobytes()
         if len(mv) > _SMALL:
             mv = memoryview(mv)
@@ -126,7 +130,7 @@ def _raw_value(tbyte: bytes, name: Any, raw: bytes) -> bytes:
     return tbyte + _u16.pack(n) + raw
 
 
-def _encode_value(name: Any, value: Any) -> bytes:
+def _encode_value(name: Any, value: Any, converted: bool = False) -> bytes:
     """The type byte and the value bytes of one header."""
     t = type(value)
     if t is str:
@@ -154,10 +158,15 @@ def _encode_value(name: Any, value: Any) -> bytes:
     if t is bytes:
         return _raw_value(b"\x06", name, value)
     if t is uuid.UUID:
-        return b"\x09" + uuid_bytes(name, value)
+        raw = uuid_bytes(name, value)
+        if type(raw) is not bytes or len(raw) != 16:  # uuid_bytes checks this; a frame relies on it
+            raise cannot_encode(name, value)
+        return b"\x09" + raw
     # Subclasses, bytearray, memoryview, datetime: the same conversion as the Cython twin;
     # what comes back is one of the exact types above.
-    return _encode_value(name, canonical(name, value))
+    if converted:
+        raise cannot_encode(name, value)
+    return _encode_value(name, canonical(name, value), True)
 
 
 def _encode_name(name: Any) -> bytes:
@@ -441,15 +450,18 @@ class Decoder:
         return self
 
     def __init__(self, max_frame: int = MAX_FRAME, max_headers: int = MAX_HEADERS) -> None:
-        if self._busy.locked():
+        if not self._busy.acquire(False):
             raise reentered("__init__")
-        self._max_frame, self._max_headers = check_limits(max_frame, max_headers)
-        self._buf = bytearray()  # the partial frame, if any
-        self._need = 0  # its total length once its prelude is in, else 0
-        self._hlen = 0
-        self._pcrc = 0
-        self._offset = 0  # stream offset of the next frame's first byte
-        self._error = None
+        try:
+            self._max_frame, self._max_headers = check_limits(max_frame, max_headers)
+            self._buf = bytearray()  # the partial frame, if any
+            self._need = 0  # its total length once its prelude is in, else 0
+            self._hlen = 0
+            self._pcrc = 0
+            self._offset = 0  # stream offset of the next frame's first byte
+            self._error = None
+        finally:
+            self._busy.release()
 
     @property
     def max_frame(self) -> int:
@@ -482,7 +494,7 @@ class Decoder:
             raise reentered("feed")
         try:
             if self._error is not None:
-                raise self._error.with_traceback(None)
+                raise failed_again(self._error)
             out: List[Message] = []
             mv = _stable(data, "data")
             try:
@@ -539,19 +551,22 @@ class Decoder:
         Raises:
             FrameError: a partial frame is left (the stream was cut inside a frame).
         """
-        if self._busy.locked():
+        if not self._busy.acquire(False):
             raise reentered("close")
-        if self._error is not None:
-            raise self._error.with_traceback(None)
-        if self._buf:
-            have = len(self._buf)
-            want = self._need if self._need else _PRELUDE
-            what = "frame" if self._need else "prelude"
-            self._error = FrameError(
-                f"stream ended inside the frame at byte {self._offset}: "
-                f"{have} of its {want} {what} bytes arrived"
-            )
-            raise self._error
+        try:
+            if self._error is not None:
+                raise failed_again(self._error)
+            if self._buf:
+                have = len(self._buf)
+                want = self._need if self._need else _PRELUDE
+                what = "frame" if self._need else "prelude"
+                self._error = FrameError(
+                    f"stream ended inside the frame at byte {self._offset}: "
+                    f"{have} of its {want} {what} bytes arrived"
+                )
+                raise self._error
+        finally:
+            self._busy.release()
 
     def __repr__(self) -> str:
         state = "failed" if self._error is not None else f"{len(self._buf)} bytes buffered"

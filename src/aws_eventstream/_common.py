@@ -9,6 +9,7 @@ Both twins call the same code here, so they give the same bytes or the same erro
 
 from __future__ import annotations
 
+import copy
 import datetime as _dt
 import operator
 import uuid
@@ -43,7 +44,10 @@ def canonical(name: Any, value: Any) -> Any:
                 return int.__new__(cls, v)
         return v
     if issubclass(t, (bytes, bytearray, memoryview)):
-        return memoryview(value).tobytes()
+        try:
+            return memoryview(value).tobytes()
+        except (ValueError, BufferError, TypeError) as exc:  # a released view, a bad __buffer__
+            raise HeaderError(f"header {name!r}: {exc}") from None
     if issubclass(t, _dt.datetime):
         try:
             return Timestamp.from_datetime(value)
@@ -51,7 +55,12 @@ def canonical(name: Any, value: Any) -> Any:
             raise HeaderError(f"header {name!r}: {exc}") from None
     if issubclass(t, uuid.UUID):
         return uuid.UUID(bytes=uuid_bytes(name, value))
-    raise HeaderError(f"header {name!r}: a value of type {t.__name__} cannot be encoded")
+    raise cannot_encode(name, value)
+
+
+def cannot_encode(name: Any, value: Any) -> HeaderError:
+    """The error for a value no wire type takes."""
+    return HeaderError(f"header {name!r}: a value of type {type(value).__name__} cannot be encoded")
 
 
 def uuid_bytes(name: Any, value: Any) -> bytes:
@@ -155,6 +164,23 @@ def not_initialised(what: str) -> ValueError:
     return ValueError(f"this {what} was never initialised: create it by calling {what}(...)")
 
 
+def failed_again(error: BaseException) -> BaseException:
+    """What a failed Decoder raises on each call after the one that failed.
+
+    A copy of the error without ``messages`` (those were delivered with the first one, and
+    must not be delivered twice), caused by the original.
+    """
+    try:
+        again = copy.copy(error)
+        again.messages = ()  # type: ignore[attr-defined]
+    except Exception:  # an exception type that cannot be copied: the original, messages and all
+        return error.with_traceback(None)
+    again.__cause__ = error
+    return again.with_traceback(None)
+
+
 def reentered(what: str) -> RuntimeError:
     """The error for a Decoder used from two places at once."""
-    return RuntimeError(f"Decoder.{what}() while a feed() is running: one decoder serves one stream at a time")
+    return RuntimeError(
+        f"Decoder.{what}() while another call on the same decoder runs: one decoder serves one stream at a time"
+    )
