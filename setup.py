@@ -30,7 +30,7 @@ def _extensions():
         depends=[os.path.join(PKG, "_crc32.h")],
         extra_compile_args=compile_args,
     )
-    return cythonize([ext], language_level=3, compiler_directives={"embedsignature": True})
+    return cythonize([ext])  # the compiler directives are in the .pyx header
 
 
 class OptionalBuildExt(build_ext):

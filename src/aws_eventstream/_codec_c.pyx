@@ -1,9 +1,10 @@
-# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+# cython: language_level=3, embedsignature=True
 """Cython twin of the event-stream codec.
 
 Same names and behaviour as the pure-Python twin ``_codec_py``; the tests run one
 body against both. Frames are built and parsed on raw pointers: every length is
-validated against the buffer before it is used, which is why bounds checking is off.
+validated against the buffer before it is used (Cython's bounds checks only ever
+apply to Python sequences, and are off only where a function says why).
 
 Rules this module keeps, because Python code can run inside almost any call here (a
 decref that frees an object with a weakref callback or ``__del__``, an allocation
@@ -36,11 +37,15 @@ from libc.string cimport memcmp, memcpy
 
 cimport cython
 
-from ._common import (canonical, cannot_encode, check_limits, crc_start, duplicate_name,
-                      failed_again, first_duplicate, items_of, not_initialised, out_of_range,
-                      reentered, too_big, uuid_bytes)
-from ._types import Int8, Int16, Int32, Int64, Message, Timestamp
-from .errors import ChecksumError, FrameError, HeaderError
+from ._common import canonical, check_limits, crc_start, failed_again, first_duplicate, items_of, uuid_bytes
+from ._types import MAX_FRAME, MAX_HEADER_VALUE, MAX_HEADERS, Int8, Int16, Int32, Int64, Message, Timestamp
+from .errors import (ChecksumError, _block_too_long, _cannot_encode, _duplicate_at, _duplicate_name,
+                     _empty_name, _frame_too_long, _headers_do_not_fit, _headers_over_limit, _length_past_block,
+                     _name_length, _name_not_encodable, _name_not_str, _name_not_utf8, _name_past_block,
+                     _not_bytes_like, _not_contiguous, _not_initialised, _not_picklable, _out_of_range,
+                     _over_limit, _reentered, _stream_cut, _string_not_utf8, _too_big, _trailing, _truncated,
+                     _truncated_prelude, _under_minimum, _unknown_type, _unusable_buffer, _value_not_encodable,
+                     _value_over_limit, _value_past_block, _value_too_long)
 
 cdef extern from "structmember.h":  # PyMemberDef, T_OBJECT_EX, READONLY before Python 3.12
     pass
@@ -86,9 +91,8 @@ cdef enum:
     BLOCK_CACHE_MAX = 512  # longest header block kept in the cache
     STACK_BLOCK = 1024
 
-MAX_FRAME = C_MAX_FRAME
-MAX_HEADERS = C_MAX_HEADERS
-MAX_HEADER_VALUE = C_MAX_HEADER_VALUE
+if (C_MAX_FRAME, C_MAX_HEADERS, C_MAX_HEADER_VALUE) != (MAX_FRAME, MAX_HEADERS, MAX_HEADER_VALUE):
+    raise ImportError("the extension's limits disagree with _types: rebuild it from this source")
 
 # Bound once: what the C code trusts (Message's slot layout, the types a conversion
 # returns) must not change if someone replaces a name in this module.
@@ -187,19 +191,19 @@ cdef int _acquire(object obj, Input *inp, str what) except -1:
         inp.stable = True
         return 0
     if PyUnicode_Check(obj):
-        raise TypeError(f"{what} must be a bytes-like object, not str (encode it first)")
+        raise _not_bytes_like(what, obj)
     try:
         PyObject_GetBuffer(obj, &inp.view, PyBUF_FULL_RO)
     except BufferError:
-        raise TypeError(f"{what} must be a C-contiguous bytes-like object") from None
+        raise _not_contiguous(what) from None
     except TypeError:
-        raise TypeError(f"{what} must be a bytes-like object, not {type(obj).__name__}") from None
+        raise _not_bytes_like(what, obj) from None
     except ValueError as exc:  # a released memoryview
-        raise ValueError(f"{what}: {exc}") from None
+        raise _unusable_buffer(what, exc) from None
     inp.release = True
     if not PyBuffer_IsContiguous(&inp.view, b'C'):
         _release(inp)
-        raise TypeError(f"{what} must be a C-contiguous bytes-like object")
+        raise _not_contiguous(what)
     inp.ptr = <const unsigned char *>inp.view.buf
     inp.len = inp.view.len
     inp.stable = False
@@ -342,7 +346,7 @@ cdef int _put_int(Writer *w, unsigned char tbyte, int64_t v, int size) except -1
 cdef int _put_raw(Writer *w, unsigned char tbyte, const unsigned char *raw, Py_ssize_t n,
                   object name) except -1:
     if n > C_MAX_HEADER_VALUE:
-        raise HeaderError(f"header {name!r}: value is {n} bytes, over the limit of {C_MAX_HEADER_VALUE}")
+        raise _value_too_long(name, n)
     _reserve(w, 3 + n)
     w.p[w.n] = tbyte
     w.p[w.n + 1] = <uint8_t>(n >> 8)
@@ -369,7 +373,7 @@ cdef int _put_int_value(Writer *w, object name, object value, int size) except -
     cdef unsigned char tbyte
     if size == 0:
         if overflow:
-            raise too_big(name, value)
+            raise _too_big(name, value)
         if -2147483648 <= v <= 2147483647:
             return _put_int(w, 4, v, 4)
         return _put_int(w, 5, v, 8)
@@ -378,7 +382,7 @@ cdef int _put_int_value(Writer *w, object name, object value, int size) except -
         if not -hi - 1 <= v <= hi:
             overflow = 1
     if overflow:
-        raise out_of_range(name, value)
+        raise _out_of_range(name, value)
     t = type(value)
     tbyte = 8 if t is Timestamp else 5 if size == 8 else 4 if size == 4 else 3 if size == 2 else 2
     return _put_int(w, tbyte, v, size)
@@ -399,7 +403,7 @@ cdef int _put_value(Writer *w, object name, object value, bint converted=False) 
         try:
             raw = PyUnicode_AsUTF8AndSize(value, &vlen)
         except UnicodeEncodeError as exc:
-            raise HeaderError(f"header {name!r}: value is not encodable as UTF-8 ({exc.reason})") from None
+            raise _value_not_encodable(name, exc.reason) from None
         return _put_raw(w, 7, <const unsigned char *>raw, vlen, name)
     if value is True or value is False:
         _reserve(w, 1)
@@ -416,7 +420,7 @@ cdef int _put_value(Writer *w, object name, object value, bint converted=False) 
     if t is _UUID:
         uuid_raw = _uuid_bytes(name, value)
         if not PyBytes_CheckExact(uuid_raw) or PyBytes_GET_SIZE(uuid_raw) != 16:
-            raise cannot_encode(name, value)  # _uuid_bytes checks this; memcpy relies on it
+            raise _cannot_encode(name, value)  # _uuid_bytes checks this; memcpy relies on it
         _reserve(w, 17)
         w.p[w.n] = 9
         memcpy(w.p + w.n + 1, PyBytes_AS_STRING(uuid_raw), 16)
@@ -425,7 +429,7 @@ cdef int _put_value(Writer *w, object name, object value, bint converted=False) 
     # Subclasses, bytearray, memoryview, datetime: the same conversion as the pure twin;
     # what comes back is one of the exact types above.
     if converted:
-        raise cannot_encode(name, value)
+        raise _cannot_encode(name, value)
     return _put_value(w, name, _canonical(name, value), True)
 
 
@@ -433,13 +437,13 @@ cdef int _put_name(Writer *w, object name) except -1:
     cdef Py_ssize_t nlen
     cdef const char *raw
     if not PyUnicode_Check(name):
-        raise HeaderError(f"header name {name!r} must be str, not {type(name).__name__}")
+        raise _name_not_str(name)
     try:
         raw = PyUnicode_AsUTF8AndSize(name, &nlen)  # a subclass's own characters, no dunders
     except UnicodeEncodeError as exc:
-        raise HeaderError(f"header name {name!r} is not encodable as UTF-8 ({exc.reason})") from None
+        raise _name_not_encodable(name, exc.reason) from None
     if nlen == 0 or nlen > 255:
-        raise HeaderError(f"header name {name!r} is {nlen} bytes; it must be 1..255")
+        raise _name_length(name, nlen)
     _reserve(w, 1 + nlen)
     w.p[w.n] = <uint8_t>nlen
     memcpy(w.p + w.n + 1, raw, <size_t>nlen)
@@ -449,10 +453,12 @@ cdef int _put_name(Writer *w, object name) except -1:
 
 cdef inline int _check_block(Writer *w, object name) except -1:
     if w.n > C_MAX_HEADERS:
-        raise HeaderError(f"header block is over the limit of {C_MAX_HEADERS} bytes at header {name!r}")
+        raise _block_too_long(name)
     return 0
 
 
+@cython.boundscheck(False)  # every pair is a 2-tuple, made by items_of() or PyDict_Items()
+@cython.wraparound(False)
 cdef int _put_items(Writer *w, list items) except -1:
     """Encode a snapshot of (name, value) pairs, checking that no two names are the same.
 
@@ -471,7 +477,7 @@ cdef int _put_items(Writer *w, list items) except -1:
         _check_block(w, name)
     dup = first_duplicate(names, items)
     if dup is not None:
-        raise duplicate_name(dup)
+        raise _duplicate_name(dup)
     return 0
 
 
@@ -513,7 +519,7 @@ cdef bytes _frame(const unsigned char *block, Py_ssize_t hlen, object payload):
     try:
         total = OVERHEAD + hlen + inp.len
         if total > C_MAX_FRAME:
-            raise FrameError(f"frame would be {total} bytes, over the limit of {C_MAX_FRAME}")
+            raise _frame_too_long(total)
         out = PyBytes_FromStringAndSize(NULL, total)
         p = <unsigned char *>PyBytes_AS_STRING(out)
         _put32(p, <uint32_t>total)
@@ -574,7 +580,7 @@ cdef class Encoder:
     cdef bytes _ready(self):
         block = self._block
         if block is None:
-            raise not_initialised("Encoder")
+            raise _not_initialised("Encoder")
         return block
 
     @property
@@ -652,17 +658,13 @@ cdef int _check_prelude(const unsigned char *src, Py_ssize_t offset, Py_ssize_t 
     hlen[0] = _be32(p + 4)
     pcrc[0] = expected
     if total[0] < OVERHEAD:
-        raise FrameError(f"frame at byte {offset}: total length {total[0]} is under the minimum of 16")
+        raise _under_minimum(offset, total[0])
     if total[0] > <uint64_t>max_frame:
-        raise FrameError(f"frame at byte {offset}: total length {total[0]} is over the limit of {max_frame}")
+        raise _over_limit(offset, total[0], max_frame)
     if hlen[0] > total[0] - OVERHEAD:
-        raise FrameError(
-            f"frame at byte {offset}: headers length {hlen[0]} does not fit in total length {total[0]}"
-        )
+        raise _headers_do_not_fit(offset, hlen[0], total[0])
     if hlen[0] > <uint64_t>max_headers:
-        raise HeaderError(
-            f"frame at byte {offset}: headers length {hlen[0]} is over the limit of {max_headers}"
-        )
+        raise _headers_over_limit(offset, hlen[0], max_headers)
     return 0
 
 
@@ -677,34 +679,30 @@ cdef object _decode_headers(const unsigned char *p, Py_ssize_t pos, Py_ssize_t e
         nlen = p[pos]
         pos += 1
         if nlen == 0:
-            raise HeaderError(f"header at byte {at}: name is empty")
+            raise _empty_name(at)
         if pos + nlen + 1 > end:
-            raise HeaderError(f"header at byte {at}: name and type run past the header block")
+            raise _name_past_block(at)
         try:
             name = _decode_str(p + pos, nlen)
         except UnicodeDecodeError as exc:
-            raise HeaderError(f"header at byte {at}: name is not valid UTF-8 ({exc.reason})") from None
+            raise _name_not_utf8(at, exc.reason) from None
         pos += nlen
         t = p[pos]
         pos += 1
         if t == 7 or t == 6:
             if pos + 2 > end:
-                raise HeaderError(f"header {name!r} at byte {at}: value length runs past the header block")
+                raise _length_past_block(at, name)
             vlen = (<Py_ssize_t>p[pos] << 8) | p[pos + 1]
             pos += 2
             if vlen > C_MAX_HEADER_VALUE:
-                raise HeaderError(
-                    f"header {name!r} at byte {at}: value is {vlen} bytes, over the limit of {C_MAX_HEADER_VALUE}"
-                )
+                raise _value_over_limit(at, name, vlen)
             if pos + vlen > end:
-                raise HeaderError(f"header {name!r} at byte {at}: value runs past the header block")
+                raise _value_past_block(at, name)
             if t == 7:
                 try:
                     value = _decode_str(p + pos, vlen)
                 except UnicodeDecodeError as exc:
-                    raise HeaderError(
-                        f"header {name!r} at byte {at}: string value is not valid UTF-8 ({exc.reason})"
-                    ) from None
+                    raise _string_not_utf8(at, name, exc.reason) from None
             else:
                 value = PyBytes_FromStringAndSize(<const char *>p + pos, vlen)
             pos += vlen
@@ -715,7 +713,7 @@ cdef object _decode_headers(const unsigned char *p, Py_ssize_t pos, Py_ssize_t e
         elif t == 2 or t == 3 or t == 4 or t == 5 or t == 8:
             vlen = 1 if t == 2 else 2 if t == 3 else 4 if t == 4 else 8
             if pos + vlen > end:
-                raise HeaderError(f"header {name!r} at byte {at}: value runs past the header block")
+                raise _value_past_block(at, name)
             if t == 2:
                 value = _int_new(Int8, <signed char>p[pos])
             elif t == 3:
@@ -728,15 +726,15 @@ cdef object _decode_headers(const unsigned char *p, Py_ssize_t pos, Py_ssize_t e
             pos += vlen
         elif t == 9:
             if pos + 16 > end:
-                raise HeaderError(f"header {name!r} at byte {at}: value runs past the header block")
+                raise _value_past_block(at, name)
             value = _UUID(bytes=PyBytes_FromStringAndSize(<const char *>p + pos, 16))
             pos += 16
         else:
-            raise HeaderError(f"header {name!r} at byte {at}: unknown value type {t}")
+            raise _unknown_type(at, name, t)
         headers[name] = value
         count += 1
         if PyDict_Size(headers) != count:
-            raise HeaderError(f"header {name!r} at byte {at}: duplicate header name")
+            raise _duplicate_at(at, name)
     return headers
 
 
@@ -843,12 +841,12 @@ def decode(frame):
     _acquire(frame, &inp, "frame")
     try:
         if inp.len < PRELUDE:
-            raise FrameError(f"truncated frame: {inp.len} bytes, the prelude alone is 12")
+            raise _truncated_prelude(inp.len)
         _check_prelude(inp.ptr, 0, C_MAX_FRAME, C_MAX_HEADERS, &total, &hlen, &pcrc)
         if inp.len < total:
-            raise FrameError(f"truncated frame: {inp.len} bytes of the {total} its prelude announces")
+            raise _truncated(inp.len, total)
         if inp.len > total:
-            raise FrameError(f"trailing bytes: {inp.len - total} after the {total}-byte frame")
+            raise _trailing(inp.len, total)
         return _parse(inp.ptr, total, hlen, pcrc, 0, inp.stable)
     finally:
         _release(&inp)
@@ -876,11 +874,11 @@ cdef class Decoder:
 
     def __cinit__(self):
         self._buf = NULL
-        self._error = not_initialised("Decoder")  # until __init__ runs
+        self._error = _not_initialised("Decoder")  # until __init__ runs
 
     def __init__(self, max_frame=C_MAX_FRAME, max_headers=C_MAX_HEADERS):
         if self._busy:
-            raise reentered("__init__")
+            raise _reentered("__init__")
         self._busy = True  # check_limits() is Python code: another thread may try to feed
         try:
             max_frame, max_headers = check_limits(max_frame, max_headers)
@@ -996,7 +994,7 @@ cdef class Decoder:
         cdef list out
         cdef unsigned char *copy = NULL
         if self._busy:
-            raise reentered("feed")
+            raise _reentered("feed")
         if self._error is not None:
             raise failed_again(self._error)
         self._busy = True  # before anything that can run Python code (acquiring data can)
@@ -1033,18 +1031,13 @@ cdef class Decoder:
             FrameError: a partial frame is left (the stream was cut inside a frame).
         """
         if self._busy:
-            raise reentered("close")
+            raise _reentered("close")
         if self._error is not None:
             raise failed_again(self._error)
         if self._have:
             self._busy = True  # making the error runs Python code; no feed() meanwhile
             try:
-                want = self._need if self._need else PRELUDE
-                what = "frame" if self._need else "prelude"
-                self._error = FrameError(
-                    f"stream ended inside the frame at byte {self._offset}: "
-                    f"{self._have} of its {want} {what} bytes arrived"
-                )
+                self._error = _stream_cut(self._offset, self._have, self._need)
             finally:
                 self._busy = False
             raise self._error
@@ -1057,7 +1050,7 @@ cdef class Decoder:
         return f"<Decoder at byte {self._offset}, {state}>"
 
     def __reduce__(self):
-        raise TypeError("a Decoder is tied to one live stream and cannot be pickled or copied")
+        raise _not_picklable()
 
 
 cdef int _attach_messages(object exc, list out) except -1:

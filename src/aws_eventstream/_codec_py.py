@@ -18,20 +18,20 @@ import uuid
 import zlib
 from typing import Any, List, Optional
 
-from ._common import (canonical, cannot_encode, check_limits, crc_start, duplicate_name,
-                      failed_again, first_duplicate, items_of, not_initialised, out_of_range,
-                      reentered, too_big, uuid_bytes)
-from ._types import Int8, Int16, Int32, Int64, Message, Timestamp
-from .errors import ChecksumError, FrameError, HeaderError
+from ._common import canonical, check_limits, crc_start, failed_again, first_duplicate, items_of, uuid_bytes
+from ._types import MAX_FRAME, MAX_HEADER_VALUE, MAX_HEADERS, Int8, Int16, Int32, Int64, Message, Timestamp
+from .errors import (ChecksumError, _block_too_long, _cannot_encode, _duplicate_at, _duplicate_name,
+                     _empty_name, _frame_too_long, _headers_do_not_fit, _headers_over_limit, _length_past_block,
+                     _name_length, _name_not_encodable, _name_not_str, _name_not_utf8, _name_past_block,
+                     _not_bytes_like, _not_contiguous, _not_initialised, _not_picklable, _out_of_range,
+                     _over_limit, _reentered, _stream_cut, _string_not_utf8, _too_big, _trailing, _truncated,
+                     _truncated_prelude, _under_minimum, _unknown_type, _unusable_buffer, _value_not_encodable,
+                     _value_over_limit, _value_past_block, _value_too_long)
 
 __all__ = [
     "encode", "decode", "Encoder", "Decoder", "crc32", "crc_kernels",
     "CRC_KERNEL", "MAX_FRAME", "MAX_HEADERS", "MAX_HEADER_VALUE",
 ]
-
-MAX_FRAME = 24 * 1024 * 1024  # botocore and aws-c-event-stream accept 24 MiB frames
-MAX_HEADERS = 128 * 1024  # header block limit of the AWS implementations
-MAX_HEADER_VALUE = 32767  # byte array / string values: a signed 16-bit length on the wire
 
 CRC_KERNEL = "zlib"  # the pure twin always uses zlib's CRC-32
 
@@ -75,17 +75,17 @@ def _view(obj: Any, what: str) -> Any:
     if type(obj) is bytes and len(obj) <= _SMALL:
         return obj
     if issubclass(type(obj), str):
-        raise TypeError(f"{what} must be a bytes-like object, not str (encode it first)")
+        raise _not_bytes_like(what, obj)
     try:
         mv = memoryview(obj)
     except BufferError:
-        raise TypeError(f"{what} must be a C-contiguous bytes-like object") from None
+        raise _not_contiguous(what) from None
     except TypeError:
-        raise TypeError(f"{what} must be a bytes-like object, not {type(obj).__name__}") from None
+        raise _not_bytes_like(what, obj) from None
     except ValueError as exc:  # a released memoryview
-        raise ValueError(f"{what}: {exc}") from None
+        raise _unusable_buffer(what, exc) from None
     if not mv.c_contiguous:
-        raise TypeError(f"{what} must be a C-contiguous bytes-like object")
+        raise _not_contiguous(what)
     if mv.ndim != 1 or mv.itemsize != 1:
         mv = mv.cast("B")
     return mv
@@ -126,7 +126,7 @@ def crc_kernels() -> tuple:
 def _raw_value(tbyte: bytes, name: Any, raw: bytes) -> bytes:
     n = len(raw)
     if n > MAX_HEADER_VALUE:
-        raise HeaderError(f"header {name!r}: value is {n} bytes, over the limit of {MAX_HEADER_VALUE}")
+        raise _value_too_long(name, n)
     return tbyte + _u16.pack(n) + raw
 
 
@@ -137,7 +137,7 @@ def _encode_value(name: Any, value: Any, converted: bool = False) -> bytes:
         try:
             raw = value.encode("utf-8")
         except UnicodeEncodeError as exc:
-            raise HeaderError(f"header {name!r}: value is not encodable as UTF-8 ({exc.reason})") from None
+            raise _value_not_encodable(name, exc.reason) from None
         return _raw_value(b"\x07", name, raw)
     if value is True:
         return b"\x00"
@@ -148,37 +148,37 @@ def _encode_value(name: Any, value: Any, converted: bool = False) -> bytes:
             return b"\x04" + _i32.pack(value)
         if _INT64_MIN <= value <= _INT64_MAX:
             return b"\x05" + _i64.pack(value)
-        raise too_big(name, value)
+        raise _too_big(name, value)
     fixed = _FIXED_ENCODE.get(id(t))
     if fixed is not None:
         try:
             return fixed[0] + fixed[1].pack(value)
         except struct.error:
-            raise out_of_range(name, value) from None
+            raise _out_of_range(name, value) from None
     if t is bytes:
         return _raw_value(b"\x06", name, value)
     if t is uuid.UUID:
         raw = uuid_bytes(name, value)
         if type(raw) is not bytes or len(raw) != 16:  # uuid_bytes checks this; a frame relies on it
-            raise cannot_encode(name, value)
+            raise _cannot_encode(name, value)
         return b"\x09" + raw
     # Subclasses, bytearray, memoryview, datetime: the same conversion as the Cython twin;
     # what comes back is one of the exact types above.
     if converted:
-        raise cannot_encode(name, value)
+        raise _cannot_encode(name, value)
     return _encode_value(name, canonical(name, value), True)
 
 
 def _encode_name(name: Any) -> bytes:
     """The length byte and UTF-8 bytes of a header name."""
     if not issubclass(type(name), str):
-        raise HeaderError(f"header name {name!r} must be str, not {type(name).__name__}")
+        raise _name_not_str(name)
     try:
         raw = str.encode(name, "utf-8")  # a subclass's own characters, not its encode()
     except UnicodeEncodeError as exc:
-        raise HeaderError(f"header name {name!r} is not encodable as UTF-8 ({exc.reason})") from None
+        raise _name_not_encodable(name, exc.reason) from None
     if not 0 < len(raw) <= 255:
-        raise HeaderError(f"header name {name!r} is {len(raw)} bytes; it must be 1..255")
+        raise _name_length(name, len(raw))
     return bytes((len(raw),)) + raw
 
 
@@ -202,7 +202,7 @@ def _encode_headers(headers: Any) -> bytes:
         part = _encode_name(name) + _encode_value(name, value)
         size += len(part)
         if size > MAX_HEADERS:
-            raise HeaderError(f"header block is over the limit of {MAX_HEADERS} bytes at header {name!r}")
+            raise _block_too_long(name)
         parts.append(part)
     return b"".join(parts)
 
@@ -218,11 +218,11 @@ def _encode_items(items: list) -> bytes:
         part = raw_name + _encode_value(name, value)
         size += len(part)
         if size > MAX_HEADERS:
-            raise HeaderError(f"header block is over the limit of {MAX_HEADERS} bytes at header {name!r}")
+            raise _block_too_long(name)
         parts.append(part)
     dup = first_duplicate(names, items)
     if dup is not None:
-        raise duplicate_name(dup)
+        raise _duplicate_name(dup)
     return b"".join(parts)
 
 
@@ -230,7 +230,7 @@ def _frame(block: bytes, payload: Any) -> bytes:
     pv = _stable(payload, "payload")
     total = _OVERHEAD + len(block) + len(pv)
     if total > MAX_FRAME:
-        raise FrameError(f"frame would be {total} bytes, over the limit of {MAX_FRAME}")
+        raise _frame_too_long(total)
     prelude = _prelude_struct.pack(total, len(block), 0)[:8]
     head = prelude + _u32.pack(zlib.crc32(prelude)) + block
     return b"".join((head, pv, _u32.pack(zlib.crc32(pv, zlib.crc32(head)))))
@@ -263,7 +263,7 @@ class Encoder:
     def _ready(self) -> bytes:
         block = self._block
         if block is None:
-            raise not_initialised("Encoder")
+            raise _not_initialised("Encoder")
         return block
 
     @property
@@ -283,7 +283,7 @@ class Encoder:
     def __reduce__(self):
         # Pickled as its headers: unpickling re-encodes them, so no unchecked block gets in.
         block = self._ready()
-        return (type(self), (_parse_headers(block, 0, len(block), 0),))
+        return (type(self), (_decode_headers(block, 0, len(block), 0),))
 
 
 # --------------------------------------------------------------------------- decoding
@@ -299,17 +299,13 @@ def _check_prelude(buf: Any, pos: int, offset: int, max_frame: int, max_headers:
     if actual != expected:
         raise ChecksumError("prelude", expected, actual, offset)
     if total < _OVERHEAD:
-        raise FrameError(f"frame at byte {offset}: total length {total} is under the minimum of 16")
+        raise _under_minimum(offset, total)
     if total > max_frame:
-        raise FrameError(f"frame at byte {offset}: total length {total} is over the limit of {max_frame}")
+        raise _over_limit(offset, total, max_frame)
     if hlen > total - _OVERHEAD:
-        raise FrameError(
-            f"frame at byte {offset}: headers length {hlen} does not fit in total length {total}"
-        )
+        raise _headers_do_not_fit(offset, hlen, total)
     if hlen > max_headers:
-        raise HeaderError(
-            f"frame at byte {offset}: headers length {hlen} is over the limit of {max_headers}"
-        )
+        raise _headers_over_limit(offset, hlen, max_headers)
     return total, hlen, expected
 
 
@@ -322,7 +318,7 @@ def _parse(buf: Any, pos: int, total: int, hlen: int, prelude_crc: int, offset: 
     if actual != expected:
         raise ChecksumError("message", expected, actual, offset)
     hstart = pos + _PRELUDE
-    headers = _decode_headers(buf, hstart, hstart + hlen, offset - pos)
+    headers = _headers_of(buf, hstart, hstart + hlen, offset - pos)
     return Message(headers, bytes(buf[hstart + hlen:end - 4]))
 
 
@@ -334,21 +330,21 @@ _BLOCK_CACHE_SIZE = 256
 _BLOCK_CACHE_MAX_LEN = 512
 
 
-def _decode_headers(buf: Any, pos: int, end: int, base: int) -> dict:
+def _headers_of(buf: Any, pos: int, end: int, base: int) -> dict:
     """Decode the header block ``buf[pos:end]``; ``base + index`` is the stream offset."""
     if end - pos > _BLOCK_CACHE_MAX_LEN:
-        return _parse_headers(buf, pos, end, base)
+        return _decode_headers(buf, pos, end, base)
     key = bytes(buf[pos:end])
     cached = _BLOCK_CACHE.get(key)
     if cached is None:
-        cached = _parse_headers(buf, pos, end, base)
+        cached = _decode_headers(buf, pos, end, base)
         if len(_BLOCK_CACHE) >= _BLOCK_CACHE_SIZE:
             _BLOCK_CACHE.clear()
         _BLOCK_CACHE[key] = cached
     return cached.copy()
 
 
-def _parse_headers(buf: Any, pos: int, end: int, base: int) -> dict:
+def _decode_headers(buf: Any, pos: int, end: int, base: int) -> dict:
     """Parse the header block ``buf[pos:end]`` byte by byte."""
     headers: dict = {}
     while pos < end:
@@ -356,13 +352,13 @@ def _parse_headers(buf: Any, pos: int, end: int, base: int) -> dict:
         nlen = buf[pos]
         pos += 1
         if nlen == 0:
-            raise HeaderError(f"header at byte {at}: name is empty")
+            raise _empty_name(at)
         if pos + nlen + 1 > end:
-            raise HeaderError(f"header at byte {at}: name and type run past the header block")
+            raise _name_past_block(at)
         try:
             name = str(buf[pos:pos + nlen], "utf-8")
         except UnicodeDecodeError as exc:
-            raise HeaderError(f"header at byte {at}: name is not valid UTF-8 ({exc.reason})") from None
+            raise _name_not_utf8(at, exc.reason) from None
         pos += nlen
         tbyte = buf[pos]
         pos += 1
@@ -371,39 +367,35 @@ def _parse_headers(buf: Any, pos: int, end: int, base: int) -> dict:
         elif tbyte in _FIXED:
             st, cls = _FIXED[tbyte]
             if pos + st.size > end:
-                raise HeaderError(f"header {name!r} at byte {at}: value runs past the header block")
+                raise _value_past_block(at, name)
             value = int.__new__(cls, st.unpack_from(buf, pos)[0])
             pos += st.size
         elif tbyte == 6 or tbyte == 7:
             if pos + 2 > end:
-                raise HeaderError(f"header {name!r} at byte {at}: value length runs past the header block")
+                raise _length_past_block(at, name)
             (vlen,) = _u16.unpack_from(buf, pos)
             pos += 2
             if vlen > MAX_HEADER_VALUE:
-                raise HeaderError(
-                    f"header {name!r} at byte {at}: value is {vlen} bytes, over the limit of {MAX_HEADER_VALUE}"
-                )
+                raise _value_over_limit(at, name, vlen)
             if pos + vlen > end:
-                raise HeaderError(f"header {name!r} at byte {at}: value runs past the header block")
+                raise _value_past_block(at, name)
             if tbyte == 6:
                 value = bytes(buf[pos:pos + vlen])
             else:
                 try:
                     value = str(buf[pos:pos + vlen], "utf-8")
                 except UnicodeDecodeError as exc:
-                    raise HeaderError(
-                        f"header {name!r} at byte {at}: string value is not valid UTF-8 ({exc.reason})"
-                    ) from None
+                    raise _string_not_utf8(at, name, exc.reason) from None
             pos += vlen
         elif tbyte == 9:
             if pos + 16 > end:
-                raise HeaderError(f"header {name!r} at byte {at}: value runs past the header block")
+                raise _value_past_block(at, name)
             value = uuid.UUID(bytes=bytes(buf[pos:pos + 16]))
             pos += 16
         else:
-            raise HeaderError(f"header {name!r} at byte {at}: unknown value type {tbyte}")
+            raise _unknown_type(at, name, tbyte)
         if name in headers:
-            raise HeaderError(f"header {name!r} at byte {at}: duplicate header name")
+            raise _duplicate_at(at, name)
         headers[name] = value
     return headers
 
@@ -420,12 +412,12 @@ def decode(frame: Any) -> Message:
     mv = _stable(frame, "frame")
     n = len(mv)
     if n < _PRELUDE:
-        raise FrameError(f"truncated frame: {n} bytes, the prelude alone is 12")
+        raise _truncated_prelude(n)
     total, hlen, pcrc = _check_prelude(mv, 0, 0, MAX_FRAME, MAX_HEADERS)
     if n < total:
-        raise FrameError(f"truncated frame: {n} bytes of the {total} its prelude announces")
+        raise _truncated(n, total)
     if n > total:
-        raise FrameError(f"trailing bytes: {n - total} after the {total}-byte frame")
+        raise _trailing(n, total)
     return _parse(mv, 0, total, hlen, pcrc, 0)
 
 
@@ -446,12 +438,12 @@ class Decoder:
         # Held for the whole of feed(): a second thread, or a callback run while a
         # message is built, must not see or change a half-updated decoder.
         self._busy = _thread.allocate_lock()
-        self._error: Optional[BaseException] = not_initialised("Decoder")  # until __init__ runs
+        self._error: Optional[BaseException] = _not_initialised("Decoder")  # until __init__ runs
         return self
 
     def __init__(self, max_frame: int = MAX_FRAME, max_headers: int = MAX_HEADERS) -> None:
         if not self._busy.acquire(False):
-            raise reentered("__init__")
+            raise _reentered("__init__")
         try:
             self._max_frame, self._max_headers = check_limits(max_frame, max_headers)
             self._buf = bytearray()  # the partial frame, if any
@@ -491,7 +483,7 @@ class Decoder:
                 with the messages completed before it on ``exc.messages``.
         """
         if not self._busy.acquire(False):
-            raise reentered("feed")
+            raise _reentered("feed")
         try:
             if self._error is not None:
                 raise failed_again(self._error)
@@ -552,18 +544,12 @@ class Decoder:
             FrameError: a partial frame is left (the stream was cut inside a frame).
         """
         if not self._busy.acquire(False):
-            raise reentered("close")
+            raise _reentered("close")
         try:
             if self._error is not None:
                 raise failed_again(self._error)
             if self._buf:
-                have = len(self._buf)
-                want = self._need if self._need else _PRELUDE
-                what = "frame" if self._need else "prelude"
-                self._error = FrameError(
-                    f"stream ended inside the frame at byte {self._offset}: "
-                    f"{have} of its {want} {what} bytes arrived"
-                )
+                self._error = _stream_cut(self._offset, len(self._buf), self._need)
                 raise self._error
         finally:
             self._busy.release()
@@ -573,7 +559,7 @@ class Decoder:
         return f"<Decoder at byte {self._offset}, {state}>"
 
     def __reduce__(self):
-        raise TypeError("a Decoder is tied to one live stream and cannot be pickled or copied")
+        raise _not_picklable()
 
 
 def _attach_messages(exc: BaseException, out: List[Message]) -> None:

@@ -1,4 +1,4 @@
-"""Checks, conversions and error texts both codec twins share; none is on a hot path.
+"""Checks and conversions both codec twins share; none is on a hot path.
 
 Each twin encodes exact built-in values inline. Any other value (a subclass of str,
 int, bytes, ``datetime`` or ``uuid.UUID``, with whatever dunders it overrides, or a
@@ -17,12 +17,11 @@ from collections.abc import Mapping
 from typing import Any, List, Tuple
 
 from ._types import Int8, Int16, Int32, Int64, Timestamp
-from .errors import HeaderError
+from .errors import _bad_uuid, _cannot_encode, _not_int, _out_of_bounds, _value_unusable
 
 # Subclasses are matched most specific first: Timestamp before the plain fixed ints.
 _FIXED = (Timestamp, Int8, Int16, Int32, Int64)
 _U32_MAX = 0xFFFFFFFF
-_SHOWN_BITS = 128  # larger integers are described by size: str() of a huge int can fail
 
 
 def canonical(name: Any, value: Any) -> Any:
@@ -47,20 +46,15 @@ def canonical(name: Any, value: Any) -> Any:
         try:
             return memoryview(value).tobytes()
         except (ValueError, BufferError, TypeError) as exc:  # a released view, a bad __buffer__
-            raise HeaderError(f"header {name!r}: {exc}") from None
+            raise _value_unusable(name, exc) from None
     if issubclass(t, _dt.datetime):
         try:
             return Timestamp.from_datetime(value)
         except (ValueError, TypeError, OverflowError) as exc:
-            raise HeaderError(f"header {name!r}: {exc}") from None
+            raise _value_unusable(name, exc) from None
     if issubclass(t, uuid.UUID):
         return uuid.UUID(bytes=uuid_bytes(name, value))
-    raise cannot_encode(name, value)
-
-
-def cannot_encode(name: Any, value: Any) -> HeaderError:
-    """The error for a value no wire type takes."""
-    return HeaderError(f"header {name!r}: a value of type {type(value).__name__} cannot be encoded")
+    raise _cannot_encode(name, value)
 
 
 def uuid_bytes(name: Any, value: Any) -> bytes:
@@ -69,39 +63,13 @@ def uuid_bytes(name: Any, value: Any) -> bytes:
     Raises:
         HeaderError: ``value.bytes`` fails or is not exactly 16 bytes of type bytes.
     """
-    what = type(value).__name__
     try:
         raw = value.bytes
     except (ValueError, TypeError, OverflowError, AttributeError) as exc:
-        raise HeaderError(f"header {name!r}: {what}.bytes failed ({type(exc).__name__})") from None
-    if type(raw) is not bytes:
-        raise HeaderError(f"header {name!r}: {what}.bytes is a {type(raw).__name__}, not bytes")
-    if len(raw) != 16:
-        raise HeaderError(f"header {name!r}: {what}.bytes is {len(raw)} bytes, not 16")
+        raise _bad_uuid(name, value, failure=exc) from None
+    if type(raw) is not bytes or len(raw) != 16:
+        raise _bad_uuid(name, value, raw)
     return raw
-
-
-def _shown(value: int) -> str:
-    if int.bit_length(value) > _SHOWN_BITS:
-        return f"a {int.bit_length(value)}-bit integer"
-    return int.__repr__(value)
-
-
-def out_of_range(name: Any, value: int) -> HeaderError:
-    """The error for a fixed-width value outside its wire type's range."""
-    return HeaderError(
-        f"header {name!r}: {type(value).__name__}({_shown(value)}) is out of range for its wire type"
-    )
-
-
-def too_big(name: Any, value: int) -> HeaderError:
-    """The error for a plain int that fits in neither 32 nor 64 bits."""
-    return HeaderError(f"header {name!r}: integer {_shown(value)} does not fit in 64 bits")
-
-
-def duplicate_name(name: Any) -> HeaderError:
-    """The error for two headers whose names encode to the same bytes."""
-    return HeaderError(f"header {name!r}: duplicate header name")
 
 
 def items_of(headers: Any) -> List[Tuple[Any, Any]]:
@@ -137,7 +105,7 @@ def crc_start(value: Any) -> int:
     """
     v = operator.index(value)
     if not 0 <= v <= _U32_MAX:
-        raise ValueError(f"value must be in 0..0xFFFFFFFF, got {_shown(v)}")
+        raise _out_of_bounds("value", v, 0, _U32_MAX)
     return v
 
 
@@ -151,17 +119,12 @@ def check_limits(max_frame: Any, max_headers: Any) -> Tuple[int, int]:
     out = []
     for what, v, low in (("max_frame", max_frame, 16), ("max_headers", max_headers, 0)):
         if not issubclass(type(v), int) or type(v) is bool:
-            raise TypeError(f"{what} must be an int, not {type(v).__name__}")
+            raise _not_int(what, v)
         v = int.__index__(v)
         if not low <= v <= _U32_MAX:
-            raise ValueError(f"{what} must be in {low}..{_U32_MAX}, got {_shown(v)}")
+            raise _out_of_bounds(what, v, low, _U32_MAX)
         out.append(v)
     return out[0], out[1]
-
-
-def not_initialised(what: str) -> ValueError:
-    """The error every method of an object whose ``__init__`` never ran raises."""
-    return ValueError(f"this {what} was never initialised: create it by calling {what}(...)")
 
 
 def failed_again(error: BaseException) -> BaseException:
@@ -177,10 +140,3 @@ def failed_again(error: BaseException) -> BaseException:
         return error.with_traceback(None)
     again.__cause__ = error
     return again.with_traceback(None)
-
-
-def reentered(what: str) -> RuntimeError:
-    """The error for a Decoder used from two places at once."""
-    return RuntimeError(
-        f"Decoder.{what}() while another call on the same decoder runs: one decoder serves one stream at a time"
-    )

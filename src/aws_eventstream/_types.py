@@ -12,6 +12,12 @@ from typing import Any, Dict
 
 __all__ = ["Int8", "Int16", "Int32", "Int64", "Timestamp", "Message"]
 
+# Limits of the AWS implementations, for both twins (the extension repeats them as C
+# constants and checks at import that they agree).
+MAX_FRAME = 24 * 1024 * 1024  # botocore and aws-c-event-stream accept 24 MiB frames
+MAX_HEADERS = 128 * 1024  # the header block
+MAX_HEADER_VALUE = 32767  # byte array and string values: a signed 16-bit length on the wire
+
 _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
 _MS = _dt.timedelta(milliseconds=1)
 
