@@ -23,5 +23,4 @@ export LD_PRELOAD="$libasan" PYTHONMALLOC=malloc PYTHONPATH="$work/proj/src"
 export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:allocator_may_return_null=1"
 python -c 'import aws_eventstream._codec_c as c, sys; assert c.__file__.startswith(sys.argv[1]), c.__file__' "$work/proj"
 python fuzz/fuzz_codec.py "${1:-50000}"
-AWS_EVENTSTREAM_VECTORS="${AWS_EVENTSTREAM_VECTORS:-$here/../shared/vectors}" \
-    python -m pytest -q -p no:cacheprovider tests
+python -m pytest -q -p no:cacheprovider tests

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 import aws_eventstream
-from conftest import _PURE_FORCED
+from helpers import PURE_FORCED as _PURE_FORCED
 
 
 @pytest.mark.skipif(_PURE_FORCED, reason="AWS_EVENTSTREAM_PURE_PYTHON forces the pure twin here")

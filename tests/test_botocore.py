@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from botocore.eventstream import EventStreamBuffer  # noqa: E402
 
+from helpers import vectors_dir
 from test_properties import messages  # noqa: E402
 
 
@@ -39,8 +40,6 @@ def test_botocore_decodes_our_frames(codec, msgs, chunk):
 
 
 def test_botocore_and_we_agree_on_the_sdk_vectors(codec):
-    from conftest import vectors_dir
-
     for path in sorted((vectors_dir() / "encoded" / "positive").iterdir()):
         raw = path.read_bytes()
         buf = EventStreamBuffer()

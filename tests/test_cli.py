@@ -13,13 +13,13 @@ import pytest
 from aws_eventstream import MAX_FRAME, decode, encode
 from aws_eventstream import transcribe as t
 from aws_eventstream.auth import Credentials
-from conftest import vectors_dir
+from helpers import vectors_dir
 from sigv4_oracle import assert_signed_like_botocore
 
 
 def run(*args, stdin=None, env=None, check=False, text=True, redirect=""):
     """Run the CLI; ``redirect`` is shell syntax applied first, e.g. ``<&-`` to close stdin."""
-    full = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") or k == "AWS_EVENTSTREAM_VECTORS"}
+    full = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     full["AWS_EC2_METADATA_DISABLED"] = "true"
     full.update(env or {})
     command = [sys.executable, "-m", "aws_eventstream", *args]

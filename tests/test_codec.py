@@ -23,7 +23,7 @@ from aws_eventstream import (
     Message,
     Timestamp,
 )
-from conftest import raw_frame, raw_header
+from helpers import raw_frame, raw_header
 
 AUDIO_HEADERS = {
     ":content-type": "application/octet-stream",

@@ -13,7 +13,7 @@ import crcmod.predefined
 import pytest
 
 from aws_eventstream import ChecksumError, _codec_py
-from conftest import twin
+from helpers import twin
 
 _crcmod = crcmod.predefined.mkCrcFun("crc-32")
 

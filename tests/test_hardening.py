@@ -18,7 +18,7 @@ import weakref
 import pytest
 
 from aws_eventstream import ChecksumError, EventStreamError, HeaderError, Int8, Int16, Message, Timestamp
-from conftest import raw_frame, raw_header
+from helpers import raw_frame, raw_header
 
 
 # --------------------------------------------------------------------------- the header-block cache

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from aws_eventstream import Int8, Int16, Int32, Int64, Timestamp
-from conftest import twin
+from helpers import twin
 
 import tally
 

@@ -20,7 +20,7 @@ from aws_eventstream import (
     Message,
     Timestamp,
 )
-from conftest import TWINS, raw_frame, twin
+from helpers import TWINS, raw_frame, twin
 
 SETTINGS = settings(max_examples=150, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
-import json
 from unittest import mock
 
 import pytest
@@ -20,18 +19,11 @@ from aws_eventstream.auth import (
     sign_request,
     verify_presigned_url,
 )
-from conftest import VECTORS
+from helpers import signing_chains
 
 CREDS = Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
 NOW = dt.datetime(2026, 11, 23, 10, 0, 0, 123456, tzinfo=dt.timezone.utc)
 SEED = "9d9ab996c81f32c9d4e6fc166c92584f3741d1cb5ce325cd11a77d1f962c8de2"
-
-
-def _signing_vectors():
-    path = VECTORS / "signing.json"
-    if not path.exists():
-        pytest.skip(f"signing vectors not found at {path}")
-    return json.loads(path.read_text())["chains"]
 
 
 def _when(text):
@@ -39,7 +31,7 @@ def _when(text):
 
 
 def test_known_answers_chunk_by_chunk():
-    for chain in _signing_vectors():
+    for chain in signing_chains():
         creds = Credentials(chain["access_key"], chain["secret_key"])
         prior = bytes.fromhex(chain["seed_signature_hex"])
         for chunk in chain["chunks"]:
@@ -53,7 +45,7 @@ def test_known_answers_chunk_by_chunk():
 
 def test_known_answer_through_the_signer():
     """The amazon-transcribe vector hashes the encoded :date header: our signer must agree."""
-    chain = next(c for c in _signing_vectors() if "headers_hex" in c["chunks"][0])
+    chain = next(c for c in signing_chains() if "headers_hex" in c["chunks"][0])
     chunk = chain["chunks"][0]
     signer = EventSigner(credentials=Credentials(chain["access_key"], chain["secret_key"]),
                          region=chain["region"], service=chain["service"], seed_signature=chain["seed_signature_hex"])

@@ -1,4 +1,4 @@
-"""The AWS SDK event-stream vectors, read from ../shared/vectors (never copied here)."""
+"""The AWS SDK event-stream vectors (tests/data/eventstream): decode, re-encode, refuse."""
 
 import base64
 import json
@@ -8,24 +8,16 @@ import uuid
 import pytest
 
 from aws_eventstream import ChecksumError, Int8, Int16, Int32, Int64, Timestamp
-from conftest import vectors_dir
+from helpers import vector_names, vectors_dir
 
 _TYPES = {2: Int8, 3: Int16, 4: Int32, 5: Int64, 8: Timestamp}
-
-
-def _names(kind):
-    return sorted(p.name for p in (vectors_dir() / "encoded" / kind).iterdir())
 
 
 def pytest_generate_tests(metafunc):
     for kind in ("positive", "negative"):
         arg = f"{kind}_vector"
         if arg in metafunc.fixturenames:
-            try:
-                names = _names(kind)
-            except BaseException:  # no vectors here: one case that skips or fails with the reason
-                names = ["<missing>"]
-            metafunc.parametrize(arg, names)
+            metafunc.parametrize(arg, vector_names(kind))
 
 
 def _load(kind, name):
@@ -67,7 +59,7 @@ def test_positive_vector_decodes_and_reencodes(codec, positive_vector):
 
 
 def test_positive_vectors_as_one_stream(codec):
-    frames = [_load("positive", n)[0] for n in _names("positive")]
+    frames = [_load("positive", n)[0] for n in vector_names("positive")]
     stream = b"".join(frames)
     dec = codec.Decoder()
     got = []

@@ -1,0 +1,72 @@
+"""What the tests share: the codec twins by name, raw frames built without our codec, the data."""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import zlib
+from pathlib import Path
+from typing import Any, Dict, List
+
+import pytest
+
+from aws_eventstream import _codec_py
+
+try:
+    from aws_eventstream import _codec_c
+except ImportError:  # reported by test_backend; the 'c' cases fail in twin()
+    _codec_c = None
+
+PURE_FORCED = os.environ.get("AWS_EVENTSTREAM_PURE_PYTHON", "").strip().lower() not in (
+    "", "0", "false", "no", "off")
+
+DATA = Path(__file__).resolve().parent / "data"
+
+TWINS = ["c", "py"]
+
+
+def twin(name: str):
+    """The codec module by fixture id (``c`` or ``py``), for tests that cross the twins."""
+    if name == "py":
+        return _codec_py
+    if _codec_c is None:
+        if PURE_FORCED:
+            pytest.skip("the extension is not built and AWS_EVENTSTREAM_PURE_PYTHON is set")
+        pytest.fail("the Cython extension aws_eventstream._codec_c is not built")
+    return _codec_c
+
+
+def vectors_dir() -> Path:
+    """The AWS SDK event-stream vectors (``tests/data/eventstream``)."""
+    return DATA / "eventstream"
+
+
+def vector_names(kind: str) -> List[str]:
+    """The names of the ``positive`` or ``negative`` event-stream vectors, sorted."""
+    return sorted(p.name for p in (vectors_dir() / "encoded" / kind).iterdir())
+
+
+def signing_chains() -> List[Dict[str, Any]]:
+    """The chunk-signature chains of ``tests/data/signing.json``."""
+    return json.loads((DATA / "signing.json").read_text())["chains"]
+
+
+def raw_frame(header_block: bytes, payload: bytes = b"", *, total: int | None = None,
+              hlen: int | None = None) -> bytes:
+    """A frame with valid CRCs around arbitrary bytes, built with zlib, not with our codec.
+
+    ``total``/``hlen`` override the lengths written in the prelude (the CRCs still match).
+    """
+    if total is None:
+        total = 16 + len(header_block) + len(payload)
+    if hlen is None:
+        hlen = len(header_block)
+    prelude = struct.pack(">II", total, hlen)
+    head = prelude + struct.pack(">I", zlib.crc32(prelude)) + header_block + payload
+    return head + struct.pack(">I", zlib.crc32(head))
+
+
+def raw_header(name: bytes, tbyte: int, value: bytes = b"") -> bytes:
+    """One wire header from raw parts."""
+    return bytes([len(name)]) + name + bytes([tbyte]) + value
