@@ -9,8 +9,9 @@ is used when it is built; ``AWS_EVENTSTREAM_PURE_PYTHON=1`` forces the pure twin
 from __future__ import annotations
 
 import os as _os
+from typing import TYPE_CHECKING
 
-from ._types import Int8, Int16, Int32, Int64, Message, Timestamp
+from ._types import BytesLike, Headers, HeaderValue, Int8, Int16, Int32, Int64, Message, Timestamp
 from .errors import ChecksumError, EventStreamError, FrameError, HeaderError, SignatureError
 
 __version__ = "0.1.0"
@@ -23,17 +24,19 @@ def _pure_forced() -> bool:
     return _os.environ.get("AWS_EVENTSTREAM_PURE_PYTHON", "").strip().lower() not in _OFF
 
 
-if _pure_forced():
+# Type checkers see the pure twin: its annotations are the API's, and the extension's
+# stub (_codec_c.pyi) is checked against the built module separately (mypy.stubtest).
+if TYPE_CHECKING or _pure_forced():
     from . import _codec_py as _codec
 
     BACKEND = "python"
 else:
     try:
-        from . import _codec_c as _codec  # type: ignore[no-redef]
+        from . import _codec_c as _codec
 
         BACKEND = "cython"
     except ImportError:  # not built (no compiler at install time): same API, slower
-        from . import _codec_py as _codec  # type: ignore[no-redef]
+        from . import _codec_py as _codec
 
         BACKEND = "python"
 
@@ -63,6 +66,9 @@ __all__ = [
     "Int32",
     "Int64",
     "Timestamp",
+    "HeaderValue",
+    "Headers",
+    "BytesLike",
     "EventStreamError",
     "ChecksumError",
     "FrameError",

@@ -16,10 +16,11 @@ import _thread
 import struct
 import uuid
 import zlib
-from typing import Any, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from ._common import canonical, check_limits, crc_start, failed_again, first_duplicate, items_of, uuid_bytes
-from ._types import MAX_FRAME, MAX_HEADER_VALUE, MAX_HEADERS, Int8, Int16, Int32, Int64, Message, Timestamp
+from ._types import (MAX_FRAME, MAX_HEADER_VALUE, MAX_HEADERS, BytesLike, Headers, Int8, Int16, Int32, Int64,
+                     Message, Timestamp)
 from .errors import (ChecksumError, _block_too_long, _cannot_encode, _duplicate_at, _duplicate_name,
                      _empty_name, _frame_too_long, _headers_do_not_fit, _headers_over_limit, _length_past_block,
                      _name_length, _name_not_encodable, _name_not_str, _name_not_utf8, _name_past_block,
@@ -107,7 +108,7 @@ def _stable(obj: Any, what: str) -> Any:
     return mv
 
 
-def crc32(data: Any, value: int = 0) -> int:
+def crc32(data: BytesLike, value: int = 0) -> int:
     """The CRC-32 of ``data`` (zlib's polynomial), continuing from ``value``."""
     mv = _view(data, "data")
     if type(value) is not int or not 0 <= value <= _U32_MAX:
@@ -115,7 +116,7 @@ def crc32(data: Any, value: int = 0) -> int:
     return zlib.crc32(mv, value)
 
 
-def crc_kernels() -> tuple:
+def crc_kernels() -> Tuple[str, ...]:
     """Names of the CRC-32 kernels available to this twin."""
     return (CRC_KERNEL,)
 
@@ -207,7 +208,7 @@ def _encode_headers(headers: Any) -> bytes:
     return b"".join(parts)
 
 
-def _encode_items(items: list) -> bytes:
+def _encode_items(items: List[Tuple[Any, Any]]) -> bytes:
     """Encode a snapshot of (name, value) pairs; two names may be the same only here."""
     parts: List[bytes] = []
     names: List[bytes] = []
@@ -236,7 +237,7 @@ def _frame(block: bytes, payload: Any) -> bytes:
     return b"".join((head, pv, _u32.pack(zlib.crc32(pv, zlib.crc32(head)))))
 
 
-def encode(headers: Any, payload: Any = b"") -> bytes:
+def encode(headers: Headers, payload: BytesLike = b"") -> bytes:
     """One complete frame carrying ``headers`` (name -> value, in order) and ``payload``.
 
     Raises:
@@ -251,13 +252,14 @@ class Encoder:
     """Encodes frames that share one set of headers; the header block is built once."""
 
     __slots__ = ("_block",)
+    _block: Optional[bytes]
 
     def __new__(cls, *args: Any, **kwargs: Any) -> "Encoder":
         self = super().__new__(cls)
         self._block = None  # until __init__ runs
         return self
 
-    def __init__(self, headers: Any) -> None:
+    def __init__(self, headers: Headers) -> None:
         self._block = _encode_headers(headers)
 
     def _ready(self) -> bytes:
@@ -271,7 +273,7 @@ class Encoder:
         """The encoded header block every frame carries."""
         return self._ready()
 
-    def encode(self, payload: Any = b"") -> bytes:
+    def encode(self, payload: BytesLike = b"") -> bytes:
         """One frame with this encoder's headers and ``payload``; same bytes as :func:`encode`."""
         return _frame(self._ready(), payload)
 
@@ -280,7 +282,7 @@ class Encoder:
             return "<Encoder (not initialised)>"
         return f"<Encoder ({len(self._block)}-byte header block)>"
 
-    def __reduce__(self):
+    def __reduce__(self) -> Tuple[Any, Tuple[Dict[str, Any]]]:
         # Pickled as its headers: unpickling re-encodes them, so no unchecked block gets in.
         block = self._ready()
         return (type(self), (_decode_headers(block, 0, len(block), 0),))
@@ -289,7 +291,8 @@ class Encoder:
 # --------------------------------------------------------------------------- decoding
 
 
-def _check_prelude(buf: Any, pos: int, offset: int, max_frame: int, max_headers: int):
+def _check_prelude(buf: Any, pos: int, offset: int, max_frame: int,
+                   max_headers: int) -> Tuple[int, int, int]:
     """Validate the prelude at ``buf[pos:pos+12]`` (frame at stream ``offset``).
 
     Returns (total length, headers length, prelude CRC).
@@ -325,12 +328,12 @@ def _parse(buf: Any, pos: int, total: int, hlen: int, prelude_crc: int, offset: 
 # Most streams repeat the same few header blocks frame after frame (":event-type",
 # ":content-type", ":message-type"). Blocks that decoded cleanly are remembered, raw
 # bytes to dict; every value type is immutable, so only the dict itself is copied.
-_BLOCK_CACHE: dict = {}
+_BLOCK_CACHE: Dict[bytes, Dict[str, Any]] = {}
 _BLOCK_CACHE_SIZE = 256
 _BLOCK_CACHE_MAX_LEN = 512
 
 
-def _headers_of(buf: Any, pos: int, end: int, base: int) -> dict:
+def _headers_of(buf: Any, pos: int, end: int, base: int) -> Dict[str, Any]:
     """Decode the header block ``buf[pos:end]``; ``base + index`` is the stream offset."""
     if end - pos > _BLOCK_CACHE_MAX_LEN:
         return _decode_headers(buf, pos, end, base)
@@ -344,9 +347,9 @@ def _headers_of(buf: Any, pos: int, end: int, base: int) -> dict:
     return cached.copy()
 
 
-def _decode_headers(buf: Any, pos: int, end: int, base: int) -> dict:
+def _decode_headers(buf: Any, pos: int, end: int, base: int) -> Dict[str, Any]:
     """Parse the header block ``buf[pos:end]`` byte by byte."""
-    headers: dict = {}
+    headers: Dict[str, Any] = {}
     while pos < end:
         at = base + pos
         nlen = buf[pos]
@@ -400,7 +403,7 @@ def _decode_headers(buf: Any, pos: int, end: int, base: int) -> dict:
     return headers
 
 
-def decode(frame: Any) -> Message:
+def decode(frame: BytesLike) -> Message:
     """Decode exactly one whole frame.
 
     Raises:
@@ -430,6 +433,15 @@ class Decoder:
 
     __slots__ = ("_max_frame", "_max_headers", "_buf", "_need", "_hlen", "_pcrc", "_offset",
                  "_error", "_busy")
+    _max_frame: int
+    _max_headers: int
+    _buf: bytearray
+    _need: int
+    _hlen: int
+    _pcrc: int
+    _offset: int
+    _error: Optional[BaseException]
+    _busy: "_thread.LockType"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> "Decoder":
         self = super().__new__(cls)
@@ -438,7 +450,7 @@ class Decoder:
         # Held for the whole of feed(): a second thread, or a callback run while a
         # message is built, must not see or change a half-updated decoder.
         self._busy = _thread.allocate_lock()
-        self._error: Optional[BaseException] = _not_initialised("Decoder")  # until __init__ runs
+        self._error = _not_initialised("Decoder")  # until __init__ runs
         return self
 
     def __init__(self, max_frame: int = MAX_FRAME, max_headers: int = MAX_HEADERS) -> None:
@@ -473,7 +485,7 @@ class Decoder:
         """Bytes of a partial frame held, waiting for the rest."""
         return len(self._buf)
 
-    def feed(self, data: Any) -> List[Message]:
+    def feed(self, data: BytesLike) -> List[Message]:
         """Add bytes; return every message completed by them, in order.
 
         Raises:
@@ -558,7 +570,7 @@ class Decoder:
         state = "failed" if self._error is not None else f"{len(self._buf)} bytes buffered"
         return f"<Decoder at byte {self._offset}, {state}>"
 
-    def __reduce__(self):
+    def __reduce__(self) -> Any:
         raise _not_picklable()
 
 

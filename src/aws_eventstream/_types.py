@@ -8,15 +8,29 @@ from __future__ import annotations
 
 import datetime as _dt
 import operator
-from typing import Any, Dict
+import uuid
+from typing import TYPE_CHECKING, Any, Dict, Mapping, Tuple, Union
 
-__all__ = ["Int8", "Int16", "Int32", "Int64", "Timestamp", "Message"]
+__all__ = ["Int8", "Int16", "Int32", "Int64", "Timestamp", "Message", "BytesLike", "HeaderValue", "Headers"]
 
 # Limits of the AWS implementations, for both twins (the extension repeats them as C
 # constants and checks at import that they agree).
 MAX_FRAME = 24 * 1024 * 1024  # botocore and aws-c-event-stream accept 24 MiB frames
 MAX_HEADERS = 128 * 1024  # the header block
 MAX_HEADER_VALUE = 32767  # byte array and string values: a signed 16-bit length on the wire
+
+if TYPE_CHECKING:
+    # Any object with a C-contiguous buffer (PEP 688): bytes, bytearray, memoryview,
+    # array.array, mmap... Only type checkers read it; typing_extensions comes with them.
+    from typing_extensions import Buffer as BytesLike  # noqa: F401 - re-exported below
+else:
+    BytesLike = Union[bytes, bytearray, memoryview]  # the same idea, for readers at run time
+
+#: A header value ``encode`` takes (Int8...Int64 and Timestamp are ints; decoding gives
+#: back bool, Int8...Int64, bytes, str, Timestamp and uuid.UUID).
+HeaderValue = Union[bool, int, bytes, bytearray, memoryview, str, _dt.datetime, uuid.UUID]
+#: The headers ``encode`` and ``Encoder`` take: names to values, written in the mapping's order.
+Headers = Mapping[str, HeaderValue]
 
 _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
 _MS = _dt.timedelta(milliseconds=1)
@@ -38,7 +52,7 @@ class _FixedInt(int):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({int(self)})"
 
-    def __reduce__(self):
+    def __reduce__(self) -> Tuple[Any, Tuple[int]]:
         return (type(self), (int(self),))
 
 
@@ -120,5 +134,5 @@ class Message:
         shown = repr(payload[:64]) + ("..." if len(payload) > 64 else "")
         return f"Message(headers={self.headers!r}, payload={shown} ({len(payload)} bytes))"
 
-    def __reduce__(self):
+    def __reduce__(self) -> Tuple[Any, Tuple[Dict[str, Any], bytes]]:
         return (Message, (self.headers, self.payload))

@@ -10,7 +10,7 @@ and the twins cannot drift apart.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, List, Tuple, Union
 
 from ._types import MAX_FRAME, MAX_HEADER_VALUE, MAX_HEADERS
 
@@ -25,7 +25,7 @@ class EventStreamError(ValueError):
     frame is lost with the error.
     """
 
-    messages: "list | tuple" = ()
+    messages: Union[List[Any], Tuple[Any, ...]] = ()
 
 
 class ChecksumError(EventStreamError):
@@ -48,7 +48,7 @@ class ChecksumError(EventStreamError):
             f"the frame carries 0x{expected:08x}, its bytes give 0x{actual:08x}"
         )
 
-    def __reduce__(self):  # keep pickling (multiprocessing, logging handlers) working
+    def __reduce__(self) -> Tuple[Any, Tuple[str, int, int, int]]:  # multiprocessing, logging handlers
         return (type(self), (self.kind, self.expected, self.actual, self.offset))
 
 
