@@ -13,7 +13,7 @@ trap 'rm -rf "$work"' EXIT
 mkdir "$work/proj"
 (cd "$here" && git ls-files -z | xargs -0 tar cf - | tar xf - -C "$work/proj")
 cd "$work/proj"
-python -m pip install --quiet "setuptools>=64" "Cython>=3.0"
+python -m pip install --quiet "setuptools>=77" "Cython>=3.0"
 CFLAGS="-fsanitize=address -fno-omit-frame-pointer -O1 -g" LDFLAGS="-fsanitize=address" \
     AWS_EVENTSTREAM_REQUIRE_EXTENSION=1 python setup.py -q build_ext --inplace >/dev/null
 # PYTHONMALLOC=malloc sends every Python object through the sanitizer's allocator, so a
