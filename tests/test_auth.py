@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
 import json
 import os
@@ -12,6 +13,7 @@ import textwrap
 
 import pytest
 
+from aws_eventstream import auth
 from aws_eventstream.auth import Credentials, presign_url, resolve_credentials, signing_key
 from sigv4_oracle import assert_signed_like_botocore, query
 
@@ -298,3 +300,25 @@ def test_botocore_failures_are_value_errors(aws_home, monkeypatch, setup, match)
         resolve_credentials()
     assert info.value.__cause__ is None and "botocore" in str(info.value)
     _assert_says_nothing_of_the_secret(str(info.value))
+
+
+_CODEC = {"_codec_c", "_codec_py", "encode", "decode", "Encoder", "Decoder"}
+
+
+def test_auth_does_not_import_the_codec():
+    """SigV4 and credentials stand below the codec: auth.py imports none of it, anywhere.
+
+    Checked in the source, because importing the package imports the codec anyway.
+    """
+    tree = ast.parse(open(auth.__file__, encoding="utf-8").read())
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [a.name for a in node.names if set(a.name.split(".")) & _CODEC]
+        elif isinstance(node, ast.ImportFrom):
+            module = node.module or ""
+            if set(module.split(".")) & _CODEC:
+                found.append(module)
+            elif (node.level == 1 and not module) or module == "aws_eventstream":  # the package root
+                found += [a.name for a in node.names if a.name in _CODEC]
+    assert found == []

@@ -9,16 +9,9 @@ from unittest import mock
 import pytest
 
 from aws_eventstream import EventStreamError, Message, SignatureError, Timestamp, decode, encode
-from aws_eventstream.auth import (
-    STREAMING_PAYLOAD,
-    Credentials,
-    EventSigner,
-    EventVerifier,
-    chunk_signature,
-    presign_url,
-    sign_request,
-    verify_presigned_url,
-)
+from aws_eventstream import auth, signing
+from aws_eventstream.auth import STREAMING_PAYLOAD, Credentials, presign_url, sign_request, verify_presigned_url
+from aws_eventstream.signing import EventSigner, EventVerifier, chunk_signature
 from helpers import signing_chains
 
 CREDS = Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
@@ -101,6 +94,16 @@ def test_chain_detects_tampering_reordering_and_drops():
 
 def test_signature_error_is_an_event_stream_error():
     assert issubclass(SignatureError, EventStreamError)
+
+
+def test_auth_re_exports_the_signing_names():
+    """``from aws_eventstream.auth import EventSigner`` goes on working, with the same objects."""
+    for name in signing.__all__:
+        assert getattr(auth, name) is getattr(signing, name)
+        assert name in dir(auth)
+    assert set(signing.__all__) - {"PAYLOAD_ALGORITHM"} <= set(auth.__all__)
+    with pytest.raises(AttributeError, match="no_such_name"):
+        auth.no_such_name  # noqa: B018
 
 
 @pytest.mark.parametrize("headers", [

@@ -1,7 +1,9 @@
-"""AWS credentials and Signature Version 4 query presigning.
+"""AWS credentials and Signature Version 4: presigned URLs, signed requests, their checks.
 
-One implementation of SigV4 for the package: the presigned URLs here, and the
-event-stream signing built on the same primitives.
+One implementation of SigV4 for the package. :class:`Credentials` and their resolution
+are defined in ``_credentials``; the event-stream chunk signing built on this module lives
+in :mod:`aws_eventstream.signing` (it needs the codec, this module does not). Both are
+re-exported here.
 """
 
 from __future__ import annotations
@@ -9,22 +11,25 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import hmac
-import logging
 import math
 import numbers
-import os
 import re
 from functools import lru_cache
-from typing import Any, Callable, Dict, Iterable, Mapping, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
-from . import Encoder, Message, Timestamp, decode, encode
+from ._credentials import Credentials, ResolvedCredentials, resolve_credential_parts, resolve_credentials
 from .errors import SignatureError
+
+if TYPE_CHECKING:
+    from .signing import PAYLOAD_ALGORITHM as PAYLOAD_ALGORITHM
+    from .signing import EventSigner, EventVerifier, chunk_signature
 
 __all__ = [
     "Credentials",
     "ResolvedCredentials",
     "resolve_credentials",
+    "resolve_credential_parts",
     "presign_url",
     "signing_key",
     "credential_scope",
@@ -40,199 +45,11 @@ __all__ = [
     "EventVerifier",
 ]
 
-logger = logging.getLogger(__name__)
-
 ALGORITHM = "AWS4-HMAC-SHA256"
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
-_DEFAULT_REGION = "us-east-1"
 _DEFAULT_PORTS = {"https": 443, "wss": 443, "http": 80, "ws": 80}
 _REGION_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _SERVICE_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{0,62}$")
-
-
-class Credentials:
-    """An access key, its secret and an optional session token; immutable.
-
-    ``repr`` and ``str`` show the access key id and whether a token is present, never
-    the secret key or the token.
-    """
-
-    __slots__ = ("access_key", "secret_key", "session_token")
-
-    access_key: str
-    secret_key: str
-    session_token: Optional[str]
-
-    def __init__(self, access_key: str, secret_key: str, session_token: Optional[str] = None) -> None:
-        for what, value in (("access_key", access_key), ("secret_key", secret_key)):
-            if not isinstance(value, str):
-                raise TypeError(f"{what} must be str, not {type(value).__name__}")
-            if not value:
-                raise ValueError(f"{what} is empty")
-        if session_token is not None and not isinstance(session_token, str):
-            raise TypeError(f"session_token must be str or None, not {type(session_token).__name__}")
-        for what, text in (("access_key", access_key), ("secret_key", secret_key),
-                           ("session_token", session_token)):
-            if text:
-                _check_text(what, text)
-        object.__setattr__(self, "access_key", access_key)
-        object.__setattr__(self, "secret_key", secret_key)
-        object.__setattr__(self, "session_token", session_token or None)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError("Credentials are immutable")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError("Credentials are immutable")
-
-    def __repr__(self) -> str:
-        token = "present" if self.session_token else "absent"
-        return f"Credentials(access_key={self.access_key!r}, secret_key=<hidden>, session_token=<{token}>)"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Credentials):
-            return NotImplemented
-        return (self.access_key, self.secret_key, self.session_token) == (
-            other.access_key, other.secret_key, other.session_token)
-
-    def __hash__(self) -> int:
-        return hash((self.access_key, self.secret_key, self.session_token))
-
-    def __reduce__(self):
-        return (Credentials, (self.access_key, self.secret_key, self.session_token))
-
-
-def _check_text(where: str, value: str) -> None:
-    """Refuse a credential that cannot be what AWS issued, saying where it came from.
-
-    The message names the parameter or variable and what is wrong, never a character or
-    a position: Python's own encoding errors quote both, and here they belong to a secret.
-    """
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:  # bytes the locale could not decode, kept as surrogates
-        raise ValueError(f"{where} is not valid UTF-8 text") from None
-    if not value.isprintable():
-        raise ValueError(f"{where} contains a control or other non-printable character "
-                         "(a stray newline or tab?)")
-
-
-class ResolvedCredentials:
-    """What :func:`resolve_credentials` found: the credentials (or None), the region, and where."""
-
-    __slots__ = ("credentials", "region", "source")
-
-    credentials: Optional[Credentials]
-    region: str
-    source: str
-
-    def __init__(self, credentials: Optional[Credentials], region: str, source: str) -> None:
-        object.__setattr__(self, "credentials", credentials)
-        object.__setattr__(self, "region", region)
-        object.__setattr__(self, "source", source)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError("ResolvedCredentials are immutable")
-
-    def __repr__(self) -> str:
-        return f"ResolvedCredentials({self.credentials!r}, region={self.region!r}, source={self.source!r})"
-
-
-def _from_botocore() -> Tuple[Optional[str], Optional[str], Optional[str], str]:
-    """Credentials from botocore's default chain (profiles, SSO, container and instance roles)."""
-    try:
-        import botocore.session
-    except ImportError:
-        logger.debug("botocore is not installed: the default credential chain is skipped")
-        return None, None, None, "none"
-    from botocore.exceptions import BotoCoreError
-
-    try:
-        found = botocore.session.Session().get_credentials()
-        if found is None:
-            return None, None, None, "none"
-        frozen = found.get_frozen_credentials()
-    except BotoCoreError as exc:  # an unknown AWS_PROFILE, a config file that does not parse, ...
-        raise ValueError(f"botocore could not load credentials: {exc}") from None
-    source = f"botocore:{found.method}"
-    for what, text in (("access key", frozen.access_key), ("secret key", frozen.secret_key),
-                       ("session token", frozen.token)):
-        if text:
-            _check_text(f"the {what} from {source}", text)
-    return frozen.access_key, frozen.secret_key, frozen.token, source
-
-
-def _from_environment(variable: str) -> Optional[str]:
-    value = os.environ.get(variable) or None
-    if value is not None:
-        _check_text(variable, value)
-    return value
-
-
-def _resolve_parts(
-    access_key: Optional[str], secret_key: Optional[str], session_token: Optional[str],
-    region: Optional[str], default_chain: bool,
-) -> Tuple[Optional[str], Optional[str], Optional[str], str, str]:
-    """The resolution order shared with ``aws_eventstream.utils``.
-
-    Each of key, secret and token: the explicit value, else its environment variable.
-    Region: explicit, ``AWS_REGION``, ``AWS_DEFAULT_REGION``, then ``us-east-1``. Only when
-    both key and secret are still missing is botocore's default chain asked.
-
-    Raises:
-        ValueError: a value read from the environment or botocore is not usable text, or
-            botocore's chain failed (e.g. an unknown profile).
-    """
-    env = os.environ
-    key = access_key or _from_environment("AWS_ACCESS_KEY_ID")
-    secret = secret_key or _from_environment("AWS_SECRET_ACCESS_KEY")
-    token = session_token or _from_environment("AWS_SESSION_TOKEN")
-    where = region or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or _DEFAULT_REGION
-    if key is None and secret is None:
-        if not default_chain:
-            return None, None, None, where, "none"
-        key, secret, token, source = _from_botocore()
-        return key, secret, token, where, source
-    if access_key and secret_key:
-        return key, secret, token, where, "explicit"
-    if not (access_key or secret_key):
-        return key, secret, token, where, "environment"
-    return key, secret, token, where, "explicit+environment"
-
-
-def resolve_credentials(
-    *,
-    access_key: Optional[str] = None,
-    secret_key: Optional[str] = None,
-    session_token: Optional[str] = None,
-    region: Optional[str] = None,
-    default_chain: bool = True,
-) -> ResolvedCredentials:
-    """Find credentials and a region: explicit values, then the environment, then botocore.
-
-    botocore is optional; without it the default chain is skipped (logged at debug level).
-
-    Returns:
-        ResolvedCredentials whose ``credentials`` is None when nothing was found.
-
-    Raises:
-        ValueError: only one of the access key and the secret key was found; a value is
-            not usable text (the message names its variable, never its content); or
-            botocore's chain failed (an unknown profile, a config file that does not parse).
-    """
-    key, secret, token, where, source = _resolve_parts(
-        access_key, secret_key, session_token, region, default_chain)
-    if key is None and secret is None:
-        return ResolvedCredentials(None, where, "none")
-    if key is None or secret is None:
-        missing = "AWS_ACCESS_KEY_ID" if key is None else "AWS_SECRET_ACCESS_KEY"
-        raise ValueError(f"incomplete credentials: {missing} (or its parameter) is missing")
-    return ResolvedCredentials(Credentials(key, secret, token), where, source)
-
-
-# --------------------------------------------------------------------------- SigV4
 
 
 def _utc_now(now: Optional[_dt.datetime]) -> _dt.datetime:
@@ -266,6 +83,7 @@ def credential_scope(datestamp: str, region: str, service: str) -> str:
 
 
 def hmac_sha256(key: bytes, message: Union[str, bytes]) -> bytes:
+    """HMAC-SHA256 of ``message`` (a str is UTF-8 encoded) under ``key``."""
     if isinstance(message, str):
         message = message.encode("utf-8")
     return hmac.new(key, message, hashlib.sha256).digest()
@@ -321,9 +139,13 @@ def _max_skew(value: object, *, optional: bool) -> Optional[float]:
     return seconds
 
 
-def _check_name(what: str, value: str, pattern: "re.Pattern[str]") -> None:
-    if not isinstance(value, str) or not pattern.match(value):
-        raise ValueError(f"{what} {value!r} is not a valid AWS {what}")
+def _check_scope(credentials: object, region: object, service: object) -> None:
+    """Refuse what cannot sign: credentials of another type, a bad region or service name."""
+    if not isinstance(credentials, Credentials):
+        raise TypeError(f"credentials must be Credentials, not {type(credentials).__name__}")
+    for what, value, pattern in (("region", region, _REGION_RE), ("service", service, _SERVICE_RE)):
+        if not isinstance(value, str) or not pattern.match(value):
+            raise ValueError(f"{what} {value!r} is not a valid AWS {what}")
 
 
 def _host(parts) -> str:
@@ -368,10 +190,7 @@ def presign_url(
     Returns:
         The URL with its canonical (sorted, RFC 3986 encoded) query and ``X-Amz-Signature``.
     """
-    if not isinstance(credentials, Credentials):
-        raise TypeError(f"credentials must be Credentials, not {type(credentials).__name__}")
-    _check_name("region", region, _REGION_RE)
-    _check_name("service", service, _SERVICE_RE)
+    _check_scope(credentials, region, service)
     if isinstance(expires, bool) or not isinstance(expires, int) or not 1 <= expires <= 604800:
         raise ValueError(f"expires must be an int from 1 to 604800 seconds, got {expires!r}")
     parts = urlsplit(url)
@@ -443,10 +262,7 @@ def sign_request(
     ``payload_hash=STREAMING_PAYLOAD``; its signature then seeds :class:`EventSigner`.
     An ``X-Amz-Content-SHA256`` header, if given, is used as the payload hash.
     """
-    if not isinstance(credentials, Credentials):
-        raise TypeError(f"credentials must be Credentials, not {type(credentials).__name__}")
-    _check_name("region", region, _REGION_RE)
-    _check_name("service", service, _SERVICE_RE)
+    _check_scope(credentials, region, service)
     parts = urlsplit(url)
     if not parts.scheme or not parts.hostname:
         raise ValueError(f"url {url!r} needs a scheme and a host")
@@ -561,159 +377,21 @@ def verify_presigned_url(
     return {k: v for k, v in params.items() if not k.startswith("X-Amz-")}
 
 
-# --------------------------------------------------------------------------- signed event streams
+# --------------------------------------------------------------------------- event-stream signing
 
-PAYLOAD_ALGORITHM = "AWS4-HMAC-SHA256-PAYLOAD"
-
-
-def chunk_signature(prior: bytes, headers: bytes, payload: bytes, *, credentials: Credentials,
-                    region: str, service: str, when: _dt.datetime) -> bytes:
-    """The signature of one event-stream chunk, chained to ``prior`` (raw bytes).
-
-    String to sign: ``AWS4-HMAC-SHA256-PAYLOAD``, the timestamp, the scope, the hex prior
-    signature, and the hex SHA-256 of ``headers`` (the encoded ``:date`` header) and of
-    ``payload`` (the inner frame).
-    """
-    stamp, datestamp = amz_date(when)
-    string_to_sign = "\n".join((
-        PAYLOAD_ALGORITHM, stamp, credential_scope(datestamp, region, service), bytes(prior).hex(),
-        hashlib.sha256(headers).hexdigest(), hashlib.sha256(payload).hexdigest(),
-    ))
-    return hmac.new(signing_key(credentials.secret_key, datestamp, region, service),
-                    string_to_sign.encode("utf-8"), hashlib.sha256).digest()
+_SIGNING_NAMES = ("PAYLOAD_ALGORITHM", "chunk_signature", "EventSigner", "EventVerifier")
 
 
-def _seed(seed_signature: Union[str, bytes]) -> bytes:
-    if isinstance(seed_signature, str):
-        try:
-            return bytes.fromhex(seed_signature)
-        except ValueError:
-            raise ValueError("seed_signature must be hex (the opening request's signature)") from None
-    return bytes(seed_signature)
+def __getattr__(name: str) -> Any:
+    # Imported on first use: aws_eventstream.signing imports the codec and this module,
+    # so importing it from here at load time would be circular, and would tie the
+    # SigV4 layer to the codec.
+    if name in _SIGNING_NAMES:
+        from . import signing
+
+        return getattr(signing, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def _date_header(ms: int) -> bytes:
-    return Encoder({":date": Timestamp(ms)}).header_block
-
-
-def _ms(when: _dt.datetime) -> int:
-    return int(Timestamp.from_datetime(when))
-
-
-class EventSigner:
-    """Signs each frame of an HTTP/2 event stream into a ``:date`` / ``:chunk-signature`` envelope.
-
-    Seeded with the signature of the request that opened the stream; each signature chains
-    to the one before it. The credentials are fixed for the whole stream: rotating them
-    mid-stream would break the chain.
-    """
-
-    def __init__(self, *, credentials: Credentials, region: str, service: str,
-                 seed_signature: Union[str, bytes]) -> None:
-        if not isinstance(credentials, Credentials):
-            raise TypeError(f"credentials must be Credentials, not {type(credentials).__name__}")
-        _check_name("region", region, _REGION_RE)
-        _check_name("service", service, _SERVICE_RE)
-        self._credentials = credentials
-        self._region = region
-        self._service = service
-        self._prior = _seed(seed_signature)
-        self._ended = False
-
-    @property
-    def prior_signature(self) -> bytes:
-        """The last signature in the chain (the seed before the first frame)."""
-        return self._prior
-
-    @property
-    def ended(self) -> bool:
-        return self._ended
-
-    def sign(self, frame: Any, now: Optional[_dt.datetime] = None) -> bytes:
-        """The envelope frame around ``frame`` (an encoded event-stream frame).
-
-        Raises:
-            ValueError: the stream was already ended with :meth:`end`.
-        """
-        if self._ended:
-            raise ValueError("the event stream has ended; nothing can be signed after its end")
-        when = _utc_now(now)
-        ms = _ms(when)
-        payload = bytes(frame)
-        sig = chunk_signature(self._prior, _date_header(ms), payload, credentials=self._credentials,
-                              region=self._region, service=self._service,
-                              when=_dt.datetime.fromtimestamp(ms // 1000, _dt.timezone.utc))
-        self._prior = sig
-        if not payload:
-            self._ended = True
-        return encode({":date": Timestamp(ms), ":chunk-signature": sig}, payload)
-
-    def end(self, now: Optional[_dt.datetime] = None) -> bytes:
-        """The signed empty envelope that ends the stream."""
-        return self.sign(b"", now)
-
-    def __repr__(self) -> str:
-        return f"<EventSigner {self._service}/{self._region} {self._credentials!r} ended={self._ended}>"
-
-
-class EventVerifier:
-    """Checks a chain of signed envelopes as a service would; returns the inner frames.
-
-    ``max_skew`` is how far (seconds, finite and >= 0) each ``:date`` may be from the
-    clock; None turns that check off.
-    """
-
-    def __init__(self, *, credentials: Credentials, region: str, service: str,
-                 seed_signature: Union[str, bytes], max_skew: Optional[float] = 300.0) -> None:
-        if not isinstance(credentials, Credentials):
-            raise TypeError(f"credentials must be Credentials, not {type(credentials).__name__}")
-        _check_name("region", region, _REGION_RE)
-        _check_name("service", service, _SERVICE_RE)
-        self._credentials = credentials
-        self._region = region
-        self._service = service
-        self._prior = _seed(seed_signature)
-        self._max_skew = _max_skew(max_skew, optional=True)
-        self._count = 0
-        self._ended = False
-
-    @property
-    def ended(self) -> bool:
-        """True once the empty end-of-stream envelope has verified."""
-        return self._ended
-
-    def verify(self, envelope: Any, now: Optional[_dt.datetime] = None) -> bytes:
-        """Check one envelope (a :class:`Message` or its frame bytes); return its inner frame.
-
-        Raises:
-            SignatureError: a missing or malformed signature header, a signature that does
-                not continue the chain, a frame after the end, or a ``:date`` too far off.
-        """
-        msg = envelope if isinstance(envelope, Message) else decode(envelope)
-        n = self._count
-        if self._ended:
-            raise SignatureError(f"envelope {n}: the stream already ended")
-        date = msg.headers.get(":date")
-        sig = msg.headers.get(":chunk-signature")
-        if type(date) is not Timestamp or not isinstance(sig, bytes) or len(sig) != 32 \
-                or set(msg.headers) != {":date", ":chunk-signature"}:
-            raise SignatureError(f"envelope {n}: needs exactly a :date timestamp and a 32-byte :chunk-signature")
-        try:
-            when = date.to_datetime()
-        except (OverflowError, ValueError):  # a wire timestamp may lie far outside the years 1 to 9999
-            raise SignatureError(f"envelope {n}: :date {int(date)} ms is outside the calendar's range") from None
-        if self._max_skew is not None:
-            skew = abs((when - _utc_now(now)).total_seconds())
-            if skew > self._max_skew:
-                raise SignatureError(f"envelope {n}: :date is {skew:.0f} s off the clock")
-        expected = chunk_signature(self._prior, _date_header(int(date)), msg.payload,
-                                   credentials=self._credentials, region=self._region, service=self._service,
-                                   when=when.replace(microsecond=0))
-        if not hmac.compare_digest(expected, sig):
-            raise SignatureError(f"envelope {n}: the signature does not continue the chain "
-                                 "(altered, reordered, dropped or signed with other credentials)")
-        self._prior = sig
-        self._count += 1
-        if not msg.payload:
-            self._ended = True
-        return msg.payload
+def __dir__() -> List[str]:
+    return sorted([*globals(), *_SIGNING_NAMES])

@@ -25,7 +25,8 @@ from typing import Any, Dict, List, Optional
 from urllib.parse import parse_qsl, urlsplit
 
 from . import MAX_FRAME, Decoder, EventStreamError, Message, decode, encode
-from .auth import Credentials, EventVerifier, _max_skew, verify_presigned_url
+from .auth import Credentials, _max_skew, verify_presigned_url
+from .signing import EventVerifier
 from .transcribe import (
     MEDIA_ENCODINGS,
     MEDICAL_STREAM_PATH,

@@ -14,9 +14,9 @@ from typing import Any, Dict, Optional, Tuple
 from urllib.parse import urlsplit
 
 from . import Encoder, decode
-from .auth import ALGORITHM, Credentials, _resolve_parts, amz_date, credential_scope, presign_url
+from .auth import ALGORITHM, Credentials, amz_date, credential_scope, presign_url, resolve_credential_parts
 from .errors import ChecksumError
-from .transcribe import STREAM_PATH, _AUDIO
+from .transcribe import STREAM_PATH, audio_event
 
 __all__ = [
     "AWSCredentials",
@@ -75,7 +75,7 @@ def resolve_credentials(
         ValueError: a value from the environment is not usable text (the message names the
             variable, never the value), or botocore's chain failed (e.g. an unknown profile).
     """
-    key, secret, token, where, _ = _resolve_parts(
+    key, secret, token, where, _ = resolve_credential_parts(
         aws_access_key_id, aws_secret_access_key, aws_session_token, region, True)
     return AWSCredentials(access_key=key, secret_key=secret, session_token=token, region=where)
 
@@ -218,7 +218,7 @@ def get_headers(header_name: str, header_value: str) -> bytearray:
 def build_event_message(payload: bytes) -> bytes:
     """An AudioEvent frame carrying ``payload`` (headers ``:content-type``,
     ``:event-type``, ``:message-type``, in that order)."""
-    return _AUDIO.encode(payload)
+    return audio_event(payload)
 
 
 class EventChecksumError(ChecksumError, AssertionError):
