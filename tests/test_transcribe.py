@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import subprocess
+import sys
+import textwrap
 
 import pytest
 
@@ -145,6 +148,27 @@ def test_medical_url():
 
 def test_url_never_contains_the_secret():
     assert CREDS.secret_key not in _url(language_code="en-US")
+
+
+def test_the_sans_io_part_imports_without_websockets():
+    """URLs, frames and events need no websockets; only a session's connect asks for it."""
+    code = textwrap.dedent("""
+        import asyncio, sys
+        sys.modules["websockets"] = None  # any import of websockets now fails
+        from aws_eventstream import transcribe as t
+        from aws_eventstream.auth import Credentials
+        url = t.presigned_url(region="us-west-2", credentials=Credentials("AKID", "secret"),
+                              language_code="en-US")
+        (event,) = t.TranscriptStream().feed(t.audio_event(b"pcm"))
+        assert url.startswith("wss://") and event.event_type == "AudioEvent"
+        try:
+            asyncio.run(t.TranscribeSession(url).connect())
+        except ImportError as exc:
+            print(exc)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "websockets" in out.stdout and "pip install" in out.stdout
 
 
 # --------------------------------------------------------------------------- audio frames

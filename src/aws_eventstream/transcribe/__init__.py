@@ -1,0 +1,96 @@
+"""Amazon Transcribe streaming over WebSocket, on top of the codec and SigV4.
+
+- :func:`presigned_url` / :func:`medical_presigned_url`: the ``wss://`` URL that opens a
+  stream, with every query parameter the WebSocket API takes, validated (``_url``).
+- :func:`audio_event` / :data:`END_OF_STREAM`: AudioEvent frames (header block built once);
+  :func:`parse_message` and :class:`TranscriptStream`: server frames to typed results, and
+  ``exception`` / ``error`` frames to typed errors. Nothing is dropped silently (``_events``).
+- The errors, each defined once (``_errors``).
+- :class:`TranscribeSession`: the asyncio WebSocket client (``_session``), the only part
+  that needs ``websockets``; everything else here is sans-IO and imports without it.
+"""
+
+from __future__ import annotations
+
+from .. import MAX_FRAME
+from ._errors import (
+    BadRequestException,
+    ConflictException,
+    InternalFailureException,
+    LimitExceededException,
+    ServiceUnavailableException,
+    TranscribeAuthError,
+    TranscribeConnectionError,
+    TranscribeError,
+    TranscribeErrorFrame,
+    TranscribeHandshakeError,
+    TranscribeProtocolError,
+    TranscribeServiceError,
+    UnknownServiceException,
+)
+from ._events import (
+    AUDIO_HEADERS,
+    END_OF_STREAM,
+    Alternative,
+    Item,
+    Result,
+    TranscriptEvent,
+    TranscriptStream,
+    UnknownEvent,
+    audio_event,
+    parse_message,
+)
+from ._session import TranscribeSession
+from ._url import (
+    FILTER_METHODS,
+    MAX_EXPIRES,
+    MEDIA_ENCODINGS,
+    MEDICAL_SPECIALTIES,
+    MEDICAL_STREAM_PATH,
+    MEDICAL_TYPES,
+    SERVICE,
+    STABILITY,
+    STREAM_PATH,
+    endpoint_for,
+    medical_presigned_url,
+    presigned_url,
+)
+
+__all__ = [
+    "presigned_url",
+    "medical_presigned_url",
+    "endpoint_for",
+    "audio_event",
+    "END_OF_STREAM",
+    "AUDIO_HEADERS",
+    "parse_message",
+    "TranscriptStream",
+    "TranscriptEvent",
+    "Result",
+    "Alternative",
+    "Item",
+    "UnknownEvent",
+    "TranscribeError",
+    "TranscribeServiceError",
+    "BadRequestException",
+    "LimitExceededException",
+    "InternalFailureException",
+    "ConflictException",
+    "ServiceUnavailableException",
+    "UnknownServiceException",
+    "TranscribeErrorFrame",
+    "TranscribeProtocolError",
+    "TranscribeHandshakeError",
+    "TranscribeAuthError",
+    "TranscribeConnectionError",
+    "TranscribeSession",
+    "SERVICE",
+    "STREAM_PATH",
+    "MEDICAL_STREAM_PATH",
+    "MAX_EXPIRES",
+    "MEDIA_ENCODINGS",
+    "STABILITY",
+    "FILTER_METHODS",
+    "MEDICAL_SPECIALTIES",
+    "MEDICAL_TYPES",
+]
