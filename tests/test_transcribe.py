@@ -12,7 +12,8 @@ import pytest
 
 from aws_eventstream import FrameError, Int32, Message
 from aws_eventstream import transcribe as t
-from aws_eventstream.auth import Credentials
+from aws_eventstream.auth import Credentials, check_region, presign_url, sign_request
+from aws_eventstream.signing import EventSigner
 from sigv4_oracle import assert_signed_like_botocore, query
 
 CREDS = Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "session/token+=")
@@ -148,6 +149,38 @@ def test_medical_url():
 
 def test_url_never_contains_the_secret():
     assert CREDS.secret_key not in _url(language_code="en-US")
+
+
+# Names auth.py took and transcribe.py refused when each had its own region check: real
+# regions of newer partitions, and shapes that name no region.
+@pytest.mark.parametrize("region, ok", [
+    ("us-west-2", True), ("us-gov-west-1", True), ("cn-north-1", True), ("us-isob-east-1", True),
+    ("eu-isoe-west-1", True), ("eusc-de-east-1", True), ("region-name", True),
+    ("nowhere", False), ("local", False), ("us-east-1-", False), ("us--east-1", False),
+    ("US-EAST-1", False), ("us_east_1", False), ("us-east-1/../x", False), ("", False), (None, False),
+])
+def test_one_region_check_for_signing_and_endpoints(region, ok):
+    def outcome(call):
+        try:
+            call()
+        except ValueError as exc:
+            assert "region" in str(exc)
+            return False
+        return True
+
+    local = "ws://127.0.0.1:8765"
+    answers = {
+        "check_region": outcome(lambda: check_region(region)),
+        "presign_url": outcome(lambda: presign_url(local, service="transcribe", region=region, credentials=CREDS)),
+        "sign_request": outcome(lambda: sign_request("GET", local, service="transcribe", region=region,
+                                                     credentials=CREDS)),
+        "EventSigner": outcome(lambda: EventSigner(credentials=CREDS, region=region, service="transcribe",
+                                                   seed_signature=b"")),
+        "endpoint_for": outcome(lambda: t.endpoint_for(region)),
+        "presigned_url": outcome(lambda: _url(region=region, language_code="en-US")),
+        "presigned_url to an endpoint": outcome(lambda: _url(region=region, language_code="en-US", endpoint=local)),
+    }
+    assert answers == dict.fromkeys(answers, ok)
 
 
 def test_the_sans_io_part_imports_without_websockets():

@@ -34,6 +34,7 @@ __all__ = [
     "signing_key",
     "credential_scope",
     "canonical_query_string",
+    "check_region",
     "ALGORITHM",
     "EMPTY_SHA256",
     "STREAMING_PAYLOAD",
@@ -48,7 +49,10 @@ __all__ = [
 ALGORITHM = "AWS4-HMAC-SHA256"
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 _DEFAULT_PORTS = {"https": 443, "wss": 443, "http": 80, "ws": 80}
-_REGION_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+# A region names a host (transcribestreaming.<region>.amazonaws.com) and a credential
+# scope; every partition's regions have this shape: us-west-2, us-gov-west-1, cn-north-1,
+# us-isob-east-1, eu-isoe-west-1, eusc-de-east-1.
+_REGION_RE = re.compile(r"^(?=.{1,63}$)[a-z0-9]+(?:-[a-z0-9]+)+$")
 _SERVICE_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{0,62}$")
 
 
@@ -139,13 +143,28 @@ def _max_skew(value: object, *, optional: bool) -> Optional[float]:
     return seconds
 
 
+def check_region(region: object) -> str:
+    """Return ``region`` if it has the shape of an AWS region name.
+
+    The package's one region check: signing here and in :mod:`aws_eventstream.signing`,
+    and the endpoints of :mod:`aws_eventstream.transcribe`, accept the same names.
+
+    Raises:
+        ValueError: ``region`` is not lowercase letters and digits in two or more parts
+            joined by single hyphens, at most 63 characters (``us-west-2``).
+    """
+    if not isinstance(region, str) or not _REGION_RE.match(region):
+        raise ValueError(f"region {region!r} is not an AWS region name (e.g. us-west-2)")
+    return region
+
+
 def _check_scope(credentials: object, region: object, service: object) -> None:
     """Refuse what cannot sign: credentials of another type, a bad region or service name."""
     if not isinstance(credentials, Credentials):
         raise TypeError(f"credentials must be Credentials, not {type(credentials).__name__}")
-    for what, value, pattern in (("region", region, _REGION_RE), ("service", service, _SERVICE_RE)):
-        if not isinstance(value, str) or not pattern.match(value):
-            raise ValueError(f"{what} {value!r} is not a valid AWS {what}")
+    check_region(region)
+    if not isinstance(service, str) or not _SERVICE_RE.match(service):
+        raise ValueError(f"service {service!r} is not a valid AWS service")
 
 
 def _host(parts) -> str:

@@ -12,7 +12,7 @@ import uuid
 from typing import Dict, List, Optional, Sequence, Union
 from urllib.parse import urlsplit
 
-from ..auth import Credentials, presign_url
+from ..auth import Credentials, check_region, presign_url
 
 SERVICE = "transcribe"
 STREAM_PATH = "/stream-transcription-websocket"
@@ -27,13 +27,11 @@ MEDICAL_TYPES = ("CONVERSATION", "DICTATION")
 
 _LANGUAGE_RE = re.compile(r"^[a-z]{2,3}-[A-Z]{2}$")
 _NAME_RE = re.compile(r"^[0-9a-zA-Z._-]{1,200}$")
-_REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d+$")
 
 
 def endpoint_for(region: str, *, medical: bool = False, fips: bool = False) -> str:
     """The streaming WebSocket endpoint of a region (China regions use amazonaws.com.cn)."""
-    if not isinstance(region, str) or not _REGION_RE.match(region):
-        raise ValueError(f"region {region!r} is not an AWS region name (e.g. us-west-2)")
+    check_region(region)
     suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
     host = f"transcribestreaming{'-fips' if fips else ''}.{region}.{suffix}"
     return f"wss://{host}:8443{MEDICAL_STREAM_PATH if medical else STREAM_PATH}"
