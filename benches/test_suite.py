@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from aws_eventstream import _bench
+from aws_eventstream._tools import bench
 
-CASES = _bench.build_cases()
+CASES = bench.build_cases()
 PARAMS = [pytest.param(case, impl, id=f"{case.name} | {impl.name}") for case in CASES for impl in case.impls]
 
 
@@ -18,7 +18,7 @@ PARAMS = [pytest.param(case, impl, id=f"{case.name} | {impl.name}") for case in 
 def test_suite(benchmark, case, impl):
     try:
         fn = impl.make()  # checks the implementation's answer before timing it
-    except _bench.Skip as why:
+    except bench.Skip as why:
         pytest.skip(str(why))
     benchmark.group = case.name
     benchmark.extra_info["bytes"] = case.size

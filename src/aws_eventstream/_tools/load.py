@@ -15,14 +15,14 @@ import statistics
 import time
 from typing import Any, Dict, List, Optional
 
-from .auth import Credentials
+from ..auth import Credentials
 
 _CREDS = ("AKIDLOADBENCH", "load-bench-secret")
 
 
 def _serve(conn: Any, frame_ms: float) -> None:
     """Child process: run the fake server until told to stop, then report what it saw."""
-    from .testing import FakeTranscribeServer
+    from ..testing import FakeTranscribeServer
 
     async def main() -> None:
         async with FakeTranscribeServer(credentials=Credentials(*_CREDS), frame_ms=frame_ms,
@@ -39,7 +39,7 @@ def _serve(conn: Any, frame_ms: float) -> None:
 
 async def _session(index: int, endpoint: str, *, sessions: int, frames: int, ms: float, frame_bytes: int,
                    ramp: float) -> Dict[str, Any]:
-    from . import transcribe
+    from .. import transcribe
 
     await asyncio.sleep(ramp * index / max(sessions, 1))  # spread the connects over the ramp
     url = transcribe.presigned_url(region="us-east-1", credentials=Credentials(*_CREDS), language_code="en-US",

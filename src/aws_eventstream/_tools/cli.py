@@ -1,0 +1,395 @@
+"""``aws-eventstream``: bench, dump, presign, frame and load.
+
+Exit status: 0 on success, 1 when the input data is bad (``dump`` on a corrupt stream,
+``frame`` on audio that ends in a partial sample) or a write fails, 2 for wrong usage,
+a closed standard stream, or missing or unusable credentials.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import sys
+import uuid
+from typing import IO, Any, Dict, Iterator, Optional, Sequence
+
+from .. import (BACKEND, CRC_KERNEL, MAX_FRAME, Decoder, Encoder, EventStreamError, Int8, Int16, Int32, Int64,
+                Timestamp, __version__, transcribe)
+from ..auth import resolve_credentials
+
+PROG = "aws-eventstream"
+READ_SIZE = 64 * 1024
+
+
+class UsageError(Exception):
+    """Wrong arguments or environment: exit status 2."""
+
+
+class DataError(Exception):
+    """The input data is bad: exit status 1."""
+
+
+# Python sets sys.stdin / sys.stdout to None when it starts with that descriptor closed.
+def _stdin() -> IO[bytes]:
+    if sys.stdin is None:
+        raise UsageError("cannot read <stdin>: standard input is closed")
+    return sys.stdin.buffer
+
+
+def _stdout() -> IO[str]:
+    if sys.stdout is None:
+        raise UsageError("cannot write the output: standard output is closed")
+    return sys.stdout
+
+
+def _open_in(path: str) -> IO[bytes]:
+    if path == "-":
+        return _stdin()
+    try:
+        return open(path, "rb")
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def _chunks(stream: IO[bytes]) -> Iterator[bytes]:
+    while True:
+        chunk = stream.read(READ_SIZE)
+        if not chunk:
+            return
+        yield chunk
+
+
+# --------------------------------------------------------------------------- bench
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from . import bench
+
+    _stdout()
+    cases = bench.build_cases()
+    if args.case:
+        cases = [c for c in cases if any(s.lower() in c.name.lower() for s in args.case)]
+        if not cases:
+            raise UsageError(f"no case matches {args.case}")
+    rows = bench.run(cases, quick=args.quick, progress=bench.progress(sys.stderr))
+    ratios = bench.ratios(rows)
+    skipped = sorted({f"{r.impl.name}: {r.skipped}" for r in rows if r.skipped})
+    if args.json:
+        json.dump({
+            **bench.environment(), "quick": args.quick,
+            "results": [{
+                "case": r.case.name, "group": r.case.group, "bytes": r.case.size,
+                "implementation": r.impl.name, "ours": r.impl.ours, "reference": r.impl.reference,
+                "seconds": r.seconds, "throughput": r.throughput, "skipped": r.skipped,
+                "speedup": ratios.get(i, {}),
+            } for i, r in enumerate(rows)],
+        }, sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    else:
+        env = bench.environment()
+        print(f"{PROG} {env['version']} bench{' --quick' if args.quick else ''}: backend {env['backend']}, "
+              f"CRC kernel {env['crc_kernel']}, Python {env['python']}, {env['machine']}, {env['cpus']} CPUs\n")
+        print(bench.table(rows, ratios))
+        if skipped:
+            print("\nskipped:\n" + "\n".join(f"  {line}" for line in skipped))
+    if args.plot:
+        try:
+            bench.plot(rows, args.plot)
+        except ImportError as exc:  # matplotlib is an optional extra
+            raise UsageError(str(exc)) from None
+        print(f"plot written to {args.plot}", file=sys.stderr)
+    return 0
+
+
+# --------------------------------------------------------------------------- dump
+
+_TYPE_NAMES = ((bool, "bool"), (Int8, "byte"), (Int16, "short"), (Int32, "integer"), (Int64, "long"),
+               (Timestamp, "timestamp"), (bytes, "bytes"), (str, "string"), (uuid.UUID, "uuid"))
+
+
+def _header_json(name: str, value: Any) -> Dict[str, Any]:
+    kind = next(n for t, n in _TYPE_NAMES if isinstance(value, t))
+    if kind == "bytes":
+        shown: Any = base64.b64encode(value).decode("ascii")
+    elif kind == "uuid":
+        shown = str(value)
+    elif kind == "bool":
+        shown = value
+    elif kind == "string":
+        shown = value
+    else:
+        shown = int(value)
+    out = {"name": name, "type": kind, "value": shown}
+    if kind == "timestamp":
+        try:
+            out["iso"] = value.to_datetime().isoformat()
+        except (OverflowError, ValueError):
+            pass
+    return out
+
+
+def _payload_json(payload: bytes) -> Dict[str, Any]:
+    if payload:
+        try:
+            return {"payload": json.loads(payload), "payload_encoding": "json"}
+        except ValueError:
+            pass
+    try:
+        return {"payload": payload.decode("utf-8"), "payload_encoding": "text"}
+    except UnicodeDecodeError:
+        return {"payload": base64.b64encode(payload).decode("ascii"), "payload_encoding": "base64"}
+
+
+def cmd_dump(args: argparse.Namespace) -> int:
+    out = _stdout()
+    source = _open_in(args.file)
+    name = "<stdin>" if args.file == "-" else args.file
+    decoder = Decoder()
+    offset = 0
+
+    def emit(messages) -> None:
+        nonlocal offset
+        for msg in messages:
+            # decoding round-trips byte for byte, so the header block re-encodes to its wire length
+            length = 16 + len(Encoder(msg.headers).header_block) + len(msg.payload)
+            record = {"offset": offset, "length": length,
+                      "headers": [_header_json(k, v) for k, v in msg.headers.items()],
+                      **_payload_json(msg.payload)}
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            offset += length
+
+    try:
+        for chunk in _chunks(source):
+            emit(decoder.feed(chunk))
+        decoder.close()
+    except EventStreamError as exc:
+        emit(exc.messages)
+        out.flush()
+        print(f"{PROG} dump: {name}: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if args.file != "-":
+            source.close()
+    return 0
+
+
+# --------------------------------------------------------------------------- presign
+
+
+def cmd_presign(args: argparse.Namespace) -> int:
+    out = _stdout()
+    try:
+        found = resolve_credentials(region=args.region)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if found.credentials is None:
+        raise UsageError("no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
+                         "or configure a profile")
+    common = dict(region=found.region, credentials=found.credentials, media_encoding=args.media_encoding,
+                  sample_rate=args.sample_rate, number_of_channels=args.channels,
+                  enable_channel_identification=args.channel_identification,
+                  show_speaker_label=args.speaker_labels, vocabulary_name=args.vocabulary_name,
+                  session_id=args.session_id, expires=args.expires, endpoint=args.endpoint, fips=args.fips)
+    try:
+        if args.medical:
+            url = transcribe.medical_presigned_url(
+                specialty=args.specialty, type=args.type, language_code=args.language_code or "en-US", **common)
+        else:
+            options = args.language_options.split(",") if args.language_options else None
+            url = transcribe.presigned_url(
+                language_code=args.language_code, identify_language=args.identify_language,
+                identify_multiple_languages=args.identify_multiple_languages,
+                language_options=options, preferred_language=args.preferred_language,
+                enable_partial_results_stabilization=args.stability is not None,
+                partial_results_stability=args.stability, **common)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    print(url, file=out)
+    return 0
+
+
+# --------------------------------------------------------------------------- frame
+
+
+def cmd_frame(args: argparse.Namespace) -> int:
+    sample = args.channels * args.sample_width  # one sample of every channel
+    size = args.sample_rate * args.ms // 1000 * sample  # whole samples: a frame never splits one
+    if size <= 0:
+        raise UsageError("--ms, --sample-rate, --channels and --sample-width give an empty frame")
+    room = MAX_FRAME - len(transcribe.END_OF_STREAM)  # what an AudioEvent frame leaves for audio
+    if size > room:
+        raise UsageError(f"--ms {args.ms} makes frames of {size} bytes of audio, but an AudioEvent carries at "
+                         f"most {room} (frames are limited to {MAX_FRAME} bytes): use a smaller --ms")
+    to_stdout = args.output == "-"
+    if to_stdout and _stdout().isatty():
+        raise UsageError("refusing to write binary frames to a terminal: use -o FILE or a pipe")
+    source = _open_in(args.input)
+    name = "<stdin>" if args.input == "-" else args.input
+    try:
+        sink = _stdout().buffer if to_stdout else open(args.output, "wb")
+    except OSError as exc:
+        raise UsageError(f"cannot write {args.output}: {exc.strerror}") from None
+    frames = largest = total = 0
+    try:
+        pending = b""
+        for chunk in _chunks(source):
+            total += len(chunk)
+            pending += chunk
+            cut = len(pending) - len(pending) % size
+            view = memoryview(pending)
+            for i in range(0, cut, size):
+                sink.write(transcribe.audio_event(view[i:i + size]))
+                frames += 1
+                largest = size
+            view.release()
+            pending = pending[cut:]
+        if len(pending) % sample:
+            raise DataError(f"{name} ends in a partial sample: {total} bytes is not a whole number of "
+                            f"{sample}-byte samples (--sample-width x --channels); no end-of-stream frame "
+                            "was written")
+        if pending:
+            sink.write(transcribe.audio_event(pending))
+            frames += 1
+            largest = max(largest, len(pending))
+        sink.write(transcribe.END_OF_STREAM)
+        sink.flush()
+    finally:
+        if not to_stdout:
+            sink.close()
+        if args.input != "-":
+            source.close()
+    print(f"{PROG} frame: {frames} AudioEvent frame{'s' if frames != 1 else ''} of up to {largest} bytes "
+          "of audio, then the end-of-stream frame", file=sys.stderr)
+    return 0
+
+
+# --------------------------------------------------------------------------- load
+
+
+def cmd_load(args: argparse.Namespace) -> int:
+    try:
+        import websockets  # noqa: F401
+    except ImportError:
+        raise UsageError('load needs websockets: pip install "aws-eventstream[websockets]"') from None
+    from .load import run_load
+
+    out = _stdout()
+    print(f"{PROG} load: {args.sessions} sessions x {args.frames} frames of {args.ms} ms, at real time, "
+          "against the fake Transcribe server on 127.0.0.1 ...", file=sys.stderr)
+    report = run_load(sessions=args.sessions, frames=args.frames, ms=args.ms, ramp=args.ramp)
+    if args.json:
+        print(json.dumps(report, indent=1), file=out)
+    else:
+        lat = report["latency_ms"]
+        print(f"sessions held   {report['sessions_held']} of {report['sessions']}", file=out)
+        print(f"frames sent     {report['frames_sent']}  (server received {report['server_frames']})", file=out)
+        print(f"frames lost     {report['frames_lost']}", file=out)
+        print(f"frame-to-result latency  p50 {lat['p50']} ms  p99 {lat['p99']} ms  max {lat['max']} ms", file=out)
+        print(f"wall time       {report['seconds']} s", file=out)
+        for error in report["errors"]:
+            print(f"error           {error}", file=out)
+    return 0 if report["frames_lost"] == 0 and report["sessions_held"] == report["sessions"] else 1
+
+
+# --------------------------------------------------------------------------- main
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROG, description="AWS event-stream framing: benchmarks and tools.")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__} ({BACKEND}, {CRC_KERNEL})")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("bench", help="benchmark both twins against every peer installed")
+    p.add_argument("--quick", action="store_true", help="short measurements (seconds, for CI and a first look)")
+    p.add_argument("--json", action="store_true", help="machine-readable results on stdout")
+    p.add_argument("--plot", metavar="FILE.png", help="plot throughput against size (needs the 'plot' extra)")
+    p.add_argument("--case", action="append", metavar="TEXT", help="only cases whose name contains TEXT")
+    p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("dump", help="print each frame of an event-stream capture as one JSON line")
+    p.add_argument("file", help="capture file, or - for stdin")
+    p.set_defaults(func=cmd_dump)
+
+    p = sub.add_parser("presign", help="print a presigned Amazon Transcribe streaming URL")
+    p.add_argument("--region", help="AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, us-east-1)")
+    p.add_argument("-l", "--language-code", help="e.g. en-US")
+    p.add_argument("--identify-language", action="store_true")
+    p.add_argument("--identify-multiple-languages", action="store_true")
+    p.add_argument("--language-options", metavar="A,B", help="comma-separated language codes")
+    p.add_argument("--preferred-language")
+    p.add_argument("--sample-rate", type=int, default=16000)
+    p.add_argument("--media-encoding", default="pcm", choices=("pcm", "ogg-opus", "flac"))
+    p.add_argument("--channels", type=int, default=1)
+    p.add_argument("--channel-identification", action="store_true")
+    p.add_argument("--speaker-labels", action="store_true")
+    p.add_argument("--stability", choices=("low", "medium", "high"),
+                   help="enable partial-results stabilization at this level")
+    p.add_argument("--vocabulary-name")
+    p.add_argument("--session-id")
+    p.add_argument("--expires", type=int, default=300, help="seconds, 1 to 300")
+    p.add_argument("--medical", action="store_true", help="Transcribe Medical endpoint")
+    p.add_argument("--specialty", default="PRIMARYCARE")
+    p.add_argument("--type", default="CONVERSATION")
+    p.add_argument("--endpoint", help="override the endpoint, e.g. ws://127.0.0.1:8765")
+    p.add_argument("--fips", action="store_true")
+    p.set_defaults(func=cmd_presign)
+
+    p = sub.add_parser("load", help="N concurrent Transcribe sessions against the fake server (loopback)")
+    p.add_argument("--sessions", type=_positive, default=100)
+    p.add_argument("--frames", type=_positive, default=50, help="frames per session")
+    p.add_argument("--ms", type=_positive, default=100, help="audio per frame, sent at real time")
+    p.add_argument("--ramp", type=float, default=2.0, help="seconds over which sessions connect")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_load)
+
+    p = sub.add_parser("frame", help="cut raw PCM into AudioEvent frames")
+    p.add_argument("input", help="raw PCM file, or - for stdin")
+    p.add_argument("-o", "--output", default="-", help="output file (default: stdout)")
+    p.add_argument("--ms", type=_positive, default=100, help="milliseconds of audio per frame")
+    p.add_argument("--sample-rate", type=_positive, default=16000)
+    p.add_argument("--channels", type=_positive, default=1)
+    p.add_argument("--sample-width", type=_positive, default=2, help="bytes per sample")
+    p.set_defaults(func=cmd_frame)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        status = args.func(args)
+        if sys.stdout is not None:
+            sys.stdout.flush()  # here, so that a failed write is reported like any other
+        return status
+    except UsageError as exc:
+        print(f"{PROG} {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except DataError as exc:
+        print(f"{PROG} {args.command}: {exc}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:  # e.g. `aws-eventstream dump x | head`
+        _discard_stdout()
+        return 0
+    except OSError as exc:  # a write that failed, e.g. on a full disk
+        print(f"{PROG} {args.command}: {exc.strerror or exc}", file=sys.stderr)
+        _discard_stdout()
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null, so that the flush at exit cannot fail a second time."""
+    if sys.stdout is not None:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
