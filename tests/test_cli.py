@@ -207,6 +207,16 @@ def test_presign(tmp_path):
     assert "identify-language=true" in ident.stdout and "language-options=en-US%2Ces-US" in ident.stdout
 
 
+def test_presign_offers_the_values_transcribe_accepts():
+    """The choices are transcribe's own constants, so the two cannot drift apart."""
+    usage = " ".join(run("presign", "--help", check=True).stdout.split())
+    for values in (t.MEDIA_ENCODINGS, t.STABILITY, t.MEDICAL_SPECIALTIES, t.MEDICAL_TYPES):
+        assert "{" + ",".join(values) + "}" in usage
+    assert f"1 to {t.MAX_EXPIRES}" in usage
+    out = run("presign", "--medical", "--specialty", "DENTAL", env=KEYS)
+    assert out.returncode == 2 and "invalid choice" in out.stderr and "DENTAL" in out.stderr
+
+
 def test_presign_without_credentials(tmp_path):
     env = {"HOME": str(tmp_path), "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
            "AWS_CONFIG_FILE": str(tmp_path / "none")}

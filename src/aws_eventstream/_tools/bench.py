@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import IO, Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from .. import BACKEND, CRC_KERNEL, __version__, _codec_py
-from .workloads import AUDIO_HEADERS, audio_chunk, chunked, transcript_frame
+from ..transcribe import AUDIO_HEADERS
+from .workloads import audio_chunk, chunked, transcript_frame
 
 BIG = 16 * 1024 * 1024 - 64  # payload of a 16 MiB frame (within every peer's limit)
 STREAM_FRAMES = 1000

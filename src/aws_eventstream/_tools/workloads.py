@@ -5,11 +5,6 @@ from __future__ import annotations
 import json
 from typing import Dict, List
 
-AUDIO_HEADERS: Dict[str, str] = {
-    ":content-type": "application/octet-stream",
-    ":event-type": "AudioEvent",
-    ":message-type": "event",
-}
 TRANSCRIPT_HEADERS: Dict[str, str] = {
     ":event-type": "TranscriptEvent",
     ":content-type": "application/json",
