@@ -15,8 +15,9 @@ import math
 import numbers
 import re
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
-from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
+from typing import (TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Literal, Mapping, Optional, Sequence, Tuple,
+                    Union, overload)
+from urllib.parse import SplitResult, parse_qsl, quote, urlsplit, urlunsplit
 
 from ._credentials import Credentials, ResolvedCredentials, resolve_credential_parts, resolve_credentials
 from .errors import SignatureError
@@ -125,6 +126,10 @@ def _signature(secret_key: str, stamp: str, region: str, service: str,
                     string_to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
+@overload
+def _max_skew(value: object, *, optional: Literal[False]) -> float: ...
+@overload
+def _max_skew(value: object, *, optional: bool) -> Optional[float]: ...
 def _max_skew(value: object, *, optional: bool) -> Optional[float]:
     """``max_skew`` as seconds; None only where the check may be turned off (``optional``)."""
     if value is None and optional:
@@ -167,7 +172,7 @@ def _check_scope(credentials: object, region: object, service: object) -> None:
         raise ValueError(f"service {service!r} is not a valid AWS service")
 
 
-def _host(parts) -> str:
+def _host(parts: SplitResult) -> str:
     host = parts.hostname or ""
     if ":" in host:  # IPv6 literal
         host = f"[{host}]"
