@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Optional, Tuple
+from typing import Optional, Tuple, Type
 
 __all__ = ["Credentials", "ResolvedCredentials", "resolve_credentials", "resolve_credential_parts"]
 
@@ -67,7 +67,7 @@ class Credentials:
     def __hash__(self) -> int:
         return hash((self.access_key, self.secret_key, self.session_token))
 
-    def __reduce__(self):
+    def __reduce__(self) -> Tuple[Type[Credentials], Tuple[str, str, Optional[str]]]:
         return (Credentials, (self.access_key, self.secret_key, self.session_token))
 
 
