@@ -112,8 +112,9 @@ def _service_message(payload: bytes) -> str:
         return payload.decode("utf-8", "replace")
     if isinstance(body, dict):
         for key in ("Message", "message"):
-            if isinstance(body.get(key), str):
-                return body[key]
+            message = body.get(key)
+            if isinstance(message, str):
+                return message
     return payload.decode("utf-8", "replace")
 
 
