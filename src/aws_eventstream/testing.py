@@ -21,7 +21,7 @@ import json
 import uuid
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 from urllib.parse import parse_qsl, urlsplit
 
 from . import MAX_FRAME, Decoder, EventStreamError, Message, decode, encode
@@ -38,8 +38,9 @@ from .transcribe import (
 __all__ = ["FakeTranscribeServer", "SessionRecord", "transcript_event", "exception_frame"]
 
 
-_serve: Any
+_serve: Optional[Callable[..., Server]]
 try:
+    from websockets.asyncio.server import Server
     from websockets.asyncio.server import serve as _serve
     from websockets.exceptions import ConnectionClosed
 except ImportError:  # optional: reported when a server is started
@@ -49,7 +50,7 @@ except ImportError:  # optional: reported when a server is started
         pass
 
 
-def _websockets():
+def _websockets() -> Callable[..., Server]:
     if _serve is None:
         raise ImportError('the fake server needs websockets: pip install "aws-eventstream[websockets]"')
     return _serve
