@@ -13,10 +13,10 @@ import json
 import os
 import sys
 import uuid
-from typing import IO, Any, Dict, Iterator, Optional, Sequence
+from typing import IO, Any, Callable, Dict, Iterable, Iterator, Optional, Sequence, TextIO
 
 from .. import (BACKEND, CRC_KERNEL, MAX_FRAME, Decoder, Encoder, EventStreamError, Int8, Int16, Int32, Int64,
-                Timestamp, __version__, transcribe)
+                Message, Timestamp, __version__, transcribe)
 from ..auth import resolve_credentials
 
 PROG = "aws-eventstream"
@@ -38,7 +38,7 @@ def _stdin() -> IO[bytes]:
     return sys.stdin.buffer
 
 
-def _stdout() -> IO[str]:
+def _stdout() -> TextIO:
     if sys.stdout is None:
         raise UsageError("cannot write the output: standard output is closed")
     return sys.stdout
@@ -149,7 +149,7 @@ def cmd_dump(args: argparse.Namespace) -> int:
     decoder = Decoder()
     offset = 0
 
-    def emit(messages) -> None:
+    def emit(messages: Iterable[Message]) -> None:
         nonlocal offset
         for msg in messages:
             # decoding round-trips byte for byte, so the header block re-encodes to its wire length
@@ -367,7 +367,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        status = args.func(args)
+        command: Callable[[argparse.Namespace], int] = args.func
+        status = command(args)
         if sys.stdout is not None:
             sys.stdout.flush()  # here, so that a failed write is reported like any other
         return status
