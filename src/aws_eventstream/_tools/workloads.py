@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from typing import Dict, List
+from typing import Callable, Dict, List
+
+from .. import Headers
 
 TRANSCRIPT_HEADERS: Dict[str, str] = {
     ":event-type": "TranscriptEvent",
@@ -29,7 +31,7 @@ def transcript_payload() -> bytes:
     return json.dumps(body, separators=(",", ":")).encode()
 
 
-def transcript_frame(encode) -> bytes:
+def transcript_frame(encode: Callable[[Headers, bytes], bytes]) -> bytes:
     """The ~400-byte TranscriptEvent frame, built with the given ``encode``."""
     return encode(TRANSCRIPT_HEADERS, transcript_payload())
 
