@@ -12,9 +12,10 @@ import platform
 import time
 import zlib
 from dataclasses import dataclass, field
-from typing import IO, Any, Callable, Dict, List, Optional, Sequence, Tuple
+from types import ModuleType
+from typing import IO, Any, Callable, Dict, List, Optional, Protocol, Sequence, Tuple
 
-from .. import BACKEND, CRC_KERNEL, __version__, _codec_py
+from .. import BACKEND, CRC_KERNEL, BytesLike, Headers, Message, __version__, _codec_py
 from ..transcribe import AUDIO_HEADERS
 from .workloads import audio_chunk, chunked, transcript_frame
 
@@ -61,7 +62,27 @@ class Row:
 # --------------------------------------------------------------------------- our twins and the peers
 
 
-def _twin(name: str):
+class _Encoder(Protocol):
+    def encode(self, payload: BytesLike = ...) -> bytes: ...
+
+
+class _Decoder(Protocol):
+    def feed(self, data: BytesLike) -> List[Message]: ...
+    def close(self) -> None: ...
+
+
+class _Twin(Protocol):
+    """What the cases use of a codec twin: the ``_codec_py`` and ``_codec_c`` modules."""
+
+    @property
+    def Encoder(self) -> Callable[[Headers], _Encoder]: ...
+    @property
+    def Decoder(self) -> Callable[[], _Decoder]: ...
+    def crc32(self, data: BytesLike, value: int = ...) -> int: ...
+    def decode(self, frame: BytesLike) -> Message: ...
+
+
+def _twin(name: str) -> _Twin:
     if name == "py":
         return _codec_py
     try:
@@ -81,7 +102,7 @@ def _twin_label(name: str) -> str:
     return f"aws-eventstream (cython, {_codec_c.CRC_KERNEL})"
 
 
-def _need(module: str, package: str):
+def _need(module: str, package: str) -> ModuleType:
     import importlib
 
     try:
@@ -100,15 +121,16 @@ def _check(got: Any, want: Any, who: str) -> None:
 def _crc_impls(data: bytes) -> List[Impl]:
     want = zlib.crc32(data)
 
-    def ours(twin):
-        def make():
+    def ours(twin: str) -> Callable[[], Callable[[], int]]:
+        def make() -> Callable[[], int]:
             fn = _twin(twin).crc32
             _check(fn(data), want, twin)
             return lambda: fn(data)
         return make
 
-    def peer(module, attr, package, wrap=None):
-        def make():
+    def peer(module: str, attr: str, package: str,
+             wrap: Optional[Callable[[Any], Any]] = None) -> Callable[[], Callable[[], Any]]:
+        def make() -> Callable[[], Any]:
             fn = getattr(_need(module, package), attr)
             if wrap:
                 fn = wrap(fn)
@@ -128,19 +150,19 @@ def _crc_impls(data: bytes) -> List[Impl]:
 def _encode_impls(payload: bytes) -> List[Impl]:
     want = _codec_py.encode(AUDIO_HEADERS, payload)
 
-    def ours(twin):
-        def make():
+    def ours(twin: str) -> Callable[[], Callable[[], bytes]]:
+        def make() -> Callable[[], bytes]:
             enc = _twin(twin).Encoder(AUDIO_HEADERS)
             _check(enc.encode(payload), want, twin)
             return lambda: enc.encode(payload)
         return make
 
-    def pipecat():
+    def pipecat() -> Callable[[], Any]:
         fn = _need("pipecat.services.aws.utils", "pipecat-ai").build_event_message
         _check(fn(payload), want, "pipecat-ai")
         return lambda: fn(payload)
 
-    def amazon_transcribe():
+    def amazon_transcribe() -> Callable[[], Any]:
         ser = _need("amazon_transcribe.eventstream", "amazon-transcribe").EventStreamMessageSerializer()
         _check(ser.serialize(AUDIO_HEADERS, payload), want, "amazon-transcribe")
         return lambda: ser.serialize(AUDIO_HEADERS, payload)
@@ -153,11 +175,11 @@ def _encode_impls(payload: bytes) -> List[Impl]:
     ]
 
 
-def _buffer_decoder(module: str, package: str):
+def _buffer_decoder(module: str, package: str) -> Callable[[bytes], Any]:
     """A one-frame decode through a peer's EventStreamBuffer (botocore and amazon-transcribe)."""
     cls = _need(module, package).EventStreamBuffer
 
-    def run(frame: bytes):
+    def run(frame: bytes) -> Any:
         buf = cls()
         buf.add_data(frame)
         return next(iter(buf))
@@ -167,15 +189,15 @@ def _buffer_decoder(module: str, package: str):
 def _decode_impls(frame: bytes, payload_is_json: bool) -> List[Impl]:
     want = _codec_py.decode(frame)
 
-    def ours(twin):
-        def make():
+    def ours(twin: str) -> Callable[[], Callable[[], Message]]:
+        def make() -> Callable[[], Message]:
             fn = _twin(twin).decode
             _check(fn(frame), want, twin)
             return lambda: fn(frame)
         return make
 
-    def peer(module, package):
-        def make():
+    def peer(module: str, package: str) -> Callable[[], Callable[[], Any]]:
+        def make() -> Callable[[], Any]:
             run = _buffer_decoder(module, package)
             got = run(frame)
             _check((dict(got.headers), got.payload), (want.headers, want.payload), package)
@@ -189,12 +211,12 @@ def _decode_impls(frame: bytes, payload_is_json: bool) -> List[Impl]:
         Impl("amazon-transcribe EventStreamBuffer", peer("amazon_transcribe.eventstream", "amazon-transcribe")),
     ]
     if payload_is_json:
-        def pipecat():
+        def pipecat() -> Callable[[], Any]:
             fn = _need("pipecat.services.aws.utils", "pipecat-ai").decode_event
             _check(fn(frame)[0], want.headers, "pipecat-ai")
             return lambda: fn(frame)
 
-        def ours_json():
+        def ours_json() -> Callable[[], Tuple[Dict[str, Any], Any]]:
             from ..utils import decode_event
 
             return lambda: decode_event(frame)
@@ -205,11 +227,11 @@ def _decode_impls(frame: bytes, payload_is_json: bool) -> List[Impl]:
 
 
 def _stream_impls(chunks: List[bytes], count: int) -> List[Impl]:
-    def ours(twin):
-        def make():
+    def ours(twin: str) -> Callable[[], Callable[[], int]]:
+        def make() -> Callable[[], int]:
             cls = _twin(twin).Decoder
 
-            def run():
+            def run() -> int:
                 dec = cls()
                 n = 0
                 for chunk in chunks:
@@ -220,11 +242,11 @@ def _stream_impls(chunks: List[bytes], count: int) -> List[Impl]:
             return run
         return make
 
-    def peer(module, package):
-        def make():
+    def peer(module: str, package: str) -> Callable[[], Callable[[], int]]:
+        def make() -> Callable[[], int]:
             cls = _need(module, package).EventStreamBuffer
 
-            def run():
+            def run() -> int:
                 buf = cls()
                 n = 0
                 for chunk in chunks:
@@ -245,7 +267,7 @@ def _stream_impls(chunks: List[bytes], count: int) -> List[Impl]:
 
 
 def _copy_reference(payload: bytes) -> Impl:
-    def make():
+    def make() -> Callable[[], bytes]:
         src = bytearray(payload)
         return lambda: bytes(src)
     return Impl("plain copy of the payload (reference)", make, reference=True)
