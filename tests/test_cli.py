@@ -19,7 +19,9 @@ from sigv4_oracle import assert_signed_like_botocore
 
 def run(*args, stdin=None, env=None, check=False, text=True, redirect=""):
     """Run the CLI; ``redirect`` is shell syntax applied first, e.g. ``<&-`` to close stdin."""
-    full = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    # No AWS settings of the caller's (credentials, profiles); this package's own stay.
+    full = {k: v for k, v in os.environ.items()
+            if not k.startswith("AWS_") or k.startswith("AWS_EVENTSTREAM_")}
     full["AWS_EC2_METADATA_DISABLED"] = "true"
     full.update(env or {})
     command = [sys.executable, "-m", "aws_eventstream", *args]
