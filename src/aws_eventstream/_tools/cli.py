@@ -65,7 +65,7 @@ def _chunks(stream: IO[bytes]) -> Iterator[bytes]:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from . import bench
+    from . import bench, report
 
     _stdout()
     cases = bench.build_cases()
@@ -73,12 +73,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
         cases = [c for c in cases if any(s.lower() in c.name.lower() for s in args.case)]
         if not cases:
             raise UsageError(f"no case matches {args.case}")
-    rows = bench.run(cases, quick=args.quick, progress=bench.progress(sys.stderr))
+    rows = bench.run(cases, quick=args.quick, progress=report.progress(sys.stderr))
     ratios = bench.ratios(rows)
     skipped = sorted({f"{r.impl.name}: {r.skipped}" for r in rows if r.skipped})
     if args.json:
         json.dump({
-            **bench.environment(), "quick": args.quick,
+            **report.environment(), "quick": args.quick,
             "results": [{
                 "case": r.case.name, "group": r.case.group, "bytes": r.case.size,
                 "implementation": r.impl.name, "ours": r.impl.ours, "reference": r.impl.reference,
@@ -88,15 +88,15 @@ def cmd_bench(args: argparse.Namespace) -> int:
         }, sys.stdout, indent=1)
         sys.stdout.write("\n")
     else:
-        env = bench.environment()
+        env = report.environment()
         print(f"{PROG} {env['version']} bench{' --quick' if args.quick else ''}: backend {env['backend']}, "
               f"CRC kernel {env['crc_kernel']}, Python {env['python']}, {env['machine']}, {env['cpus']} CPUs\n")
-        print(bench.table(rows, ratios))
+        print(report.table(rows, ratios))
         if skipped:
             print("\nskipped:\n" + "\n".join(f"  {line}" for line in skipped))
     if args.plot:
         try:
-            bench.plot(rows, args.plot)
+            report.plot(rows, args.plot)
         except ImportError as exc:  # matplotlib is an optional extra
             raise UsageError(str(exc)) from None
         print(f"plot written to {args.plot}", file=sys.stderr)
