@@ -1,0 +1,508 @@
+"""Our Decoder under the event streams of botocore, boto3 and aiobotocore.
+
+botocore parses every event-stream response (Bedrock ``converse_stream``, S3
+``select_object_content``, Kinesis ``subscribe_to_shard``, Lambda
+``invoke_with_response_stream``...) through ``botocore.eventstream.EventStreamBuffer``,
+which copies its whole buffer again for every event it takes off the front. The
+:class:`EventStreamBuffer` here has the same interface and gives the same events and the
+same errors, decoded by :class:`aws_eventstream.Decoder` in time linear in the bytes fed.
+
+Two ways to use it:
+
+* process-wide: :func:`install` (or the :func:`installed` context manager) puts it in
+  place of botocore's class in ``botocore.eventstream`` and ``aiobotocore.eventstream``,
+  the two places the event streams look it up; :func:`uninstall` puts botocore's back.
+* per client, touching no global state: :func:`enable` makes one botocore, boto3 or
+  aiobotocore client's event streams use it; every other client keeps botocore's.
+
+What stays as botocore does it:
+
+* Messages are ``botocore.eventstream.EventStreamMessage`` instances with botocore's header
+  value types: ``bool``, ``int`` for byte, short, integer, long and timestamp headers
+  (timestamps in milliseconds), ``bytes`` for byte arrays, ``str``, and the 16 raw bytes
+  of a uuid. ``.prelude`` (a ``MessagePrelude``) and ``.crc``, which botocore itself never
+  reads, are computed when first read.
+* A partial frame left when the data ends is silently kept, never an error: iteration
+  stops, as botocore's does, until more data is added.
+* Limits are botocore's (``_MAX_HEADERS_LENGTH`` for the header block,
+  ``_MAX_PAYLOAD_LENGTH`` for the payload), checked as soon as a frame's prelude arrives.
+* Every error is an instance of botocore's ``ParserError`` class for it
+  (``ChecksumMismatch``, ``InvalidHeadersLength``, ``InvalidPayloadLength``,
+  ``DuplicateHeader``) and of our :class:`~aws_eventstream.EventStreamError`
+  subclass for it, so both kinds of ``except`` clause catch it. It is raised from
+  ``next()`` after the good messages before the bad frame, and again on every later call.
+  Frames botocore reads without checking (a total length under 16, a header block that
+  runs past its frame, an unknown header type) raise :class:`InvalidFrame` or
+  :class:`InvalidHeader`, both ``ParserError`` subclasses, where botocore would fail with
+  an unrelated exception or yield garbage.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import struct
+import sys
+import threading
+import types
+import uuid
+import zlib
+from collections import deque
+from typing import Any, Deque, Dict, Iterator, List, Optional, Tuple
+
+try:
+    import botocore.eventstream as _be
+except ImportError as _exc:  # pragma: no cover - exercised in a venv without botocore
+    raise ImportError(
+        'aws_eventstream.botocore needs botocore: pip install "aws-eventstream[botocore]"'
+    ) from _exc
+
+from . import Decoder, Message, encode
+from .errors import ChecksumError, EventStreamError, FrameError, HeaderError
+
+__all__ = [
+    "EventStreamBuffer",
+    "EventStreamMessage",
+    "ChecksumMismatch",
+    "InvalidHeadersLength",
+    "InvalidPayloadLength",
+    "DuplicateHeader",
+    "InvalidFrame",
+    "InvalidHeader",
+    "install",
+    "uninstall",
+    "installed",
+    "is_installed",
+    "enable",
+    "disable",
+]
+
+#: botocore's limits, read from botocore itself so that a change there carries over.
+MAX_HEADERS_LENGTH: int = getattr(_be, "_MAX_HEADERS_LENGTH", 128 * 1024)
+MAX_PAYLOAD_LENGTH: int = getattr(_be, "_MAX_PAYLOAD_LENGTH", 24 * 1024 * 1024)
+# The largest frame botocore accepts: the largest header block beside the largest payload.
+_MAX_FRAME = MAX_PAYLOAD_LENGTH + MAX_HEADERS_LENGTH + 16
+
+_ORIGINAL_BUFFER: Any = _be.EventStreamBuffer  # botocore's class, whatever install() does later
+_prelude = struct.Struct(">III")
+_u16 = struct.Struct(">H")
+_u32 = struct.Struct(">I")
+
+
+# --------------------------------------------------------------------------- errors
+
+
+class ChecksumMismatch(_be.ChecksumMismatch, ChecksumError):  # type: ignore[misc]
+    """A prelude or message CRC-32 does not match: botocore's ChecksumMismatch and our ChecksumError."""
+
+    def __init__(self, kind: str, expected: int, actual: int, offset: int = 0) -> None:
+        # botocore's text, from botocore's class: its __init__ cannot run here, as its
+        # super() call would reach ChecksumError's __init__ next in this class's MRO.
+        Exception.__init__(self, *_be.ChecksumMismatch(expected, actual).args)
+        self.kind = kind
+        self.expected = expected
+        self.actual = actual
+        self.offset = offset
+
+
+class InvalidHeadersLength(_be.InvalidHeadersLength, HeaderError):  # type: ignore[misc]
+    """A header block over botocore's limit: botocore's InvalidHeadersLength and our HeaderError."""
+
+    def __init__(self, length: int) -> None:
+        Exception.__init__(self, *_be.InvalidHeadersLength(length).args)  # botocore's text
+        self.length = length
+
+    def __reduce__(self) -> Tuple[Any, Tuple[int]]:
+        return (type(self), (self.length,))
+
+
+class InvalidPayloadLength(_be.InvalidPayloadLength, FrameError):  # type: ignore[misc]
+    """A payload over botocore's limit: botocore's InvalidPayloadLength and our FrameError."""
+
+    def __init__(self, length: int) -> None:
+        Exception.__init__(self, *_be.InvalidPayloadLength(length).args)  # botocore's text
+        self.length = length
+
+    def __reduce__(self) -> Tuple[Any, Tuple[int]]:
+        return (type(self), (self.length,))
+
+
+class DuplicateHeader(_be.DuplicateHeader, HeaderError):  # type: ignore[misc]
+    """Two headers of one frame share a name: botocore's DuplicateHeader and our HeaderError."""
+
+    def __init__(self, header: str) -> None:
+        Exception.__init__(self, *_be.DuplicateHeader(header).args)  # botocore's text
+        self.header = header
+
+    def __reduce__(self) -> Tuple[Any, Tuple[str]]:
+        return (type(self), (self.header,))
+
+
+class InvalidFrame(_be.ParserError, FrameError):  # type: ignore[misc]
+    """Framing botocore does not check (lengths that disagree): its ParserError and our FrameError."""
+
+
+class InvalidHeader(_be.ParserError, HeaderError):  # type: ignore[misc]
+    """A header botocore cannot read either (unknown type, bad UTF-8): its ParserError and our HeaderError."""
+
+
+def _header_names(block: bytes) -> Iterator[str]:
+    """The names in a header block, in order, as far as the block can be walked."""
+    sizes = {0: 0, 1: 0, 2: 1, 3: 2, 4: 4, 5: 8, 8: 8, 9: 16}
+    pos, end = 0, len(block)
+    while pos < end:
+        nlen = block[pos]
+        name_end = pos + 1 + nlen
+        if nlen == 0 or name_end >= end:
+            return
+        try:
+            name = block[pos + 1:name_end].decode("utf-8")
+        except UnicodeDecodeError:
+            return
+        yield name
+        tbyte = block[name_end]
+        pos = name_end + 1
+        if tbyte in (6, 7):
+            if pos + 2 > end:
+                return
+            pos += 2 + _u16.unpack_from(block, pos)[0]
+        elif tbyte in sizes:
+            pos += sizes[tbyte]
+        else:
+            return
+
+
+def _translate(exc: EventStreamError, frame: bytes) -> EventStreamError:
+    """The error botocore raises for the frame starting at ``frame[0]``, where our Decoder raised ``exc``.
+
+    ``frame`` holds the bad frame's bytes received so far (its prelude at least).
+    """
+    if len(frame) >= 12:
+        total, hlen, pcrc = _prelude.unpack_from(frame)
+        actual = zlib.crc32(frame[:8])
+        offset = getattr(exc, "offset", 0)
+        # botocore's order of checks on a prelude: its CRC, then the header length, then the payload length.
+        if actual != pcrc:
+            return ChecksumMismatch("prelude", pcrc, actual, offset)
+        if hlen > MAX_HEADERS_LENGTH:
+            return InvalidHeadersLength(hlen)
+        if total - hlen - 16 > MAX_PAYLOAD_LENGTH:
+            return InvalidPayloadLength(total - hlen - 16)
+        if isinstance(exc, HeaderError) and len(frame) >= 12 + hlen:
+            seen = set()
+            for name in _header_names(frame[12:12 + hlen]):
+                if name in seen:
+                    return DuplicateHeader(name)
+                seen.add(name)
+    if isinstance(exc, ChecksumError):
+        return ChecksumMismatch(exc.kind, exc.expected, exc.actual, exc.offset)
+    if isinstance(exc, HeaderError):
+        return InvalidHeader(str(exc))
+    return InvalidFrame(str(exc))
+
+
+# --------------------------------------------------------------------------- messages
+
+
+class EventStreamMessage(_be.EventStreamMessage):  # type: ignore[misc]
+    """A decoded message, as botocore's ``EventStreamMessage`` gives it.
+
+    ``headers`` and ``payload`` are set at once; ``prelude`` and ``crc`` are worked out
+    from the message the first time they are read (botocore's own readers never do), by
+    encoding it again: decoding and encoding round-trip byte for byte.
+    """
+
+    def __init__(self, headers: Dict[str, Any], payload: bytes, source: Message) -> None:
+        # botocore's __init__ is not called: it would need the prelude and CRC up front.
+        self.headers = headers
+        self.payload = payload
+        self._source = source
+        self._frame: Optional[Tuple[Any, int]] = None
+
+    def _frame_info(self) -> Tuple[Any, int]:
+        if self._frame is None:
+            raw = encode(self._source.headers, self._source.payload)
+            total, hlen, pcrc = _prelude.unpack_from(raw)
+            self._frame = (_be.MessagePrelude(total, hlen, pcrc), _u32.unpack_from(raw, total - 4)[0])
+        return self._frame
+
+    @property
+    def prelude(self) -> Any:
+        """The message's ``botocore.eventstream.MessagePrelude``."""
+        return self._frame_info()[0]
+
+    @prelude.setter
+    def prelude(self, value: Any) -> None:
+        self._frame = (value, self._frame_info()[1])
+
+    @property
+    def crc(self) -> int:
+        """The message CRC-32 the frame carried."""
+        return self._frame_info()[1]
+
+    @crc.setter
+    def crc(self, value: int) -> None:
+        self._frame = (self._frame_info()[0], value)
+
+
+def _botocore_value(value: Any) -> Any:
+    """A header value as botocore decodes it."""
+    t = type(value)
+    if t is str or t is bool or t is bytes:
+        return value
+    if t is uuid.UUID:
+        return value.bytes
+    return int(value)  # Int8...Int64 and Timestamp: botocore gives plain ints
+
+
+def _message(m: Message) -> EventStreamMessage:
+    """botocore's view of one of our messages: plain ints, and uuids as their 16 bytes."""
+    headers = m.headers
+    for value in headers.values():
+        t = type(value)
+        if t is not str and t is not bool and t is not bytes:
+            return EventStreamMessage({k: _botocore_value(v) for k, v in headers.items()}, m.payload, m)
+    # The dict given out may be changed by its reader; the source keeps its own copy.
+    return EventStreamMessage(headers, m.payload, Message(headers.copy(), m.payload))
+
+
+# --------------------------------------------------------------------------- the buffer
+
+
+class EventStreamBuffer:
+    """Drop-in for ``botocore.eventstream.EventStreamBuffer``: add bytes, iterate messages.
+
+    Bytes added are decoded when the messages are asked for, so errors come out of
+    ``next()`` as they do from botocore's buffer.
+    """
+
+    def __init__(self) -> None:
+        self._decoder = Decoder(max_frame=_MAX_FRAME, max_headers=MAX_HEADERS_LENGTH)
+        self._unfed: Deque[bytes] = deque()  # added, not decoded yet
+        self._ready: Deque[Message] = deque()  # decoded, not handed out yet
+        self._error: Optional[EventStreamError] = None  # raised once _ready is empty
+        self._fed = 0  # stream offset just past the bytes fed to the decoder
+        # The chunks holding the decoder's partial frame, from stream offset _held_at: the
+        # bytes an error is explained from, without asking the decoder for its buffer.
+        self._held: List[bytes] = []
+        self._held_at = 0
+        self._peeked = -1  # offset of the partial frame whose payload length was checked
+
+    def add_data(self, data: Any) -> None:
+        """Add bytes to the buffer (any bytes-like object; it is copied unless it is bytes).
+
+        Raises:
+            TypeError: ``data`` is not bytes-like.
+        """
+        if type(data) is not bytes:
+            data = bytes(memoryview(data))  # the caller may reuse its buffer, as with botocore's
+        if data:
+            self._unfed.append(data)
+
+    def next(self) -> EventStreamMessage:
+        """The next complete message.
+
+        Raises:
+            StopIteration: no complete message is buffered (yet).
+            botocore.eventstream.ParserError: the stream is corrupt (see the module docstring).
+        """
+        ready = self._ready
+        while not ready:
+            if self._error is not None:
+                raise self._error
+            if not self._unfed:
+                raise StopIteration()
+            self._feed(self._unfed.popleft())
+        return _message(ready.popleft())
+
+    __next__ = next
+
+    def __iter__(self) -> "EventStreamBuffer":
+        return self
+
+    def _bytes_from(self, offset: int, chunk: bytes, n: int) -> bytes:
+        """Up to ``n`` stream bytes from ``offset``, out of the held chunks and ``chunk``."""
+        parts = self._held + [chunk]
+        skip = offset - self._held_at
+        out = b"".join(parts)[skip:skip + n]
+        return out
+
+    def _feed(self, chunk: bytes) -> None:
+        decoder = self._decoder
+        start = self._fed
+        self._fed += len(chunk)
+        try:
+            got = decoder.feed(chunk)
+        except EventStreamError as exc:
+            got = list(exc.messages)
+            bad = decoder.offset  # where the frame that failed starts
+            self._error = _translate(exc, self._bytes_from(bad, chunk, _MAX_FRAME))
+        else:
+            partial = decoder.buffered
+            if not partial:
+                self._held, self._held_at = [], self._fed
+            elif partial <= len(chunk):
+                self._held, self._held_at = [chunk], start
+            else:
+                self._held.append(chunk)
+            at = decoder.offset
+            if partial >= 12 and self._peeked != at:
+                # botocore refuses a payload over its limit as soon as the prelude is in;
+                # the Decoder's own limit is on the whole frame, header block included.
+                self._peeked = at
+                total, hlen, _ = _prelude.unpack_from(self._bytes_from(at, b"", 12))
+                if total - hlen - 16 > MAX_PAYLOAD_LENGTH:
+                    self._error = InvalidPayloadLength(total - hlen - 16)
+        if len(chunk) > MAX_PAYLOAD_LENGTH:
+            # Only a chunk this large can complete, in one feed, a frame whose prelude was never peeked.
+            for i, m in enumerate(got):
+                if len(m.payload) > MAX_PAYLOAD_LENGTH:
+                    self._error = InvalidPayloadLength(len(m.payload))
+                    del got[i:]
+                    break
+        self._ready.extend(got)
+
+
+# --------------------------------------------------------------------------- install
+
+
+_lock = threading.RLock()
+_installed = False
+
+
+def _async_module() -> Any:
+    """``aiobotocore.eventstream`` if it is already imported, else None.
+
+    aiobotocore copies the name when it is imported: imported while we are installed it
+    copies ours, and :func:`uninstall` then gives it botocore's class back.
+    """
+    return sys.modules.get("aiobotocore.eventstream")
+
+
+def is_installed() -> bool:
+    """True while :func:`install` is in effect."""
+    return _installed
+
+
+def install() -> None:
+    """Make botocore's and aiobotocore's event streams decode with our buffer, process-wide.
+
+    Replaces ``EventStreamBuffer`` in ``botocore.eventstream`` (looked up there by
+    ``EventStream``) and in ``aiobotocore.eventstream`` (looked up there by
+    ``AioEventStream``). Calling it again does nothing; it is thread-safe.
+    """
+    global _installed
+    with _lock:
+        _be.EventStreamBuffer = EventStreamBuffer
+        aio = _async_module()
+        if aio is not None and getattr(aio, "EventStreamBuffer", None) is _ORIGINAL_BUFFER:
+            aio.EventStreamBuffer = EventStreamBuffer
+        _installed = True
+
+
+def uninstall() -> None:
+    """Put botocore's own ``EventStreamBuffer`` back wherever :func:`install` put ours.
+
+    A name someone else has replaced since is left as they set it. Calling it when not
+    installed does nothing.
+    """
+    global _installed
+    with _lock:
+        for module in (_be, _async_module()):
+            if module is not None and getattr(module, "EventStreamBuffer", None) is EventStreamBuffer:
+                module.EventStreamBuffer = _ORIGINAL_BUFFER
+        _installed = False
+
+
+@contextlib.contextmanager
+def installed() -> Iterator[None]:
+    """:func:`install` for the duration of a ``with`` block.
+
+    On exit it uninstalls only if it was the one that installed: nested blocks, and blocks
+    inside an explicit :func:`install`, leave the outer state as it was.
+    """
+    with _lock:
+        was = _installed
+        install()
+    try:
+        yield
+    finally:
+        with _lock:
+            if not was:
+                uninstall()
+
+
+# --------------------------------------------------------------------------- per client
+
+# Rebound copies of botocore's and aiobotocore's raw-event generators, keyed by the
+# original function: the same code, with our buffer under the name it looks up.
+_rebound: Dict[Any, Any] = {}
+
+
+def _with_our_buffer(func: Any) -> Any:
+    code = getattr(func, "__code__", None)
+    if code is None or "EventStreamBuffer" not in code.co_names:
+        return None
+    with _lock:
+        copy = _rebound.get(func)
+        if copy is None:
+            namespace = dict(func.__globals__)
+            namespace["EventStreamBuffer"] = EventStreamBuffer
+            copy = types.FunctionType(code, namespace, func.__name__, func.__defaults__, func.__closure__)
+            _rebound[func] = copy
+    return copy
+
+
+def _retarget(stream: Any) -> Any:
+    """Give one EventStream (or AioEventStream) a raw-event generator built on our buffer."""
+    generator = _with_our_buffer(getattr(type(stream), "_create_raw_event_generator", None))
+    if generator is not None:
+        # The generator __init__ made has not started: nothing was read from the body yet.
+        stream._event_generator = generator(stream)
+    return stream
+
+
+def enable(client: Any) -> Any:
+    """Make one client's event streams decode with our buffer; no global state changes.
+
+    Works with botocore and boto3 clients and with aiobotocore clients. The client's
+    response parser (``client._response_parser``) gets an instance-level
+    ``_create_event_stream`` that builds the event stream as before (botocore's
+    ``EventStream``, aiobotocore's ``AioEventStream``) and then gives it a raw-event
+    generator that runs the class's own ``_create_raw_event_generator`` code with this
+    module's :class:`EventStreamBuffer` in place of botocore's. Other clients, and
+    botocore's modules, are untouched. Calling it again does nothing.
+
+    Args:
+        client: a client from ``boto3.client``, ``botocore.session.Session.create_client``
+            or aiobotocore's ``AioSession.create_client``.
+
+    Returns:
+        The same client, for chaining.
+
+    Raises:
+        TypeError: the object has no botocore response parser.
+    """
+    parser = getattr(client, "_response_parser", None)
+    if parser is None or not hasattr(parser, "_create_event_stream"):
+        raise TypeError(f"{type(client).__name__} is not a botocore client (no response parser)")
+    if "_create_event_stream" in vars(parser):
+        return client
+    original = parser._create_event_stream  # the class's method, bound to this parser
+
+    def _create_event_stream(response: Any, shape: Any) -> Any:
+        return _retarget(original(response, shape))
+
+    parser._create_event_stream = _create_event_stream
+    return client
+
+
+def disable(client: Any) -> Any:
+    """Undo :func:`enable` on one client: its next event streams use botocore's buffer again.
+
+    Returns:
+        The same client.
+    """
+    parser = getattr(client, "_response_parser", None)
+    if parser is not None and "_create_event_stream" in vars(parser):
+        del parser._create_event_stream
+    return client
