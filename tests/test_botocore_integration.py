@@ -1,0 +1,862 @@
+"""aws_eventstream.botocore under botocore, boto3 and aiobotocore: nothing a caller sees changes.
+
+The differential tests build frames from the event-stream shapes of botocore's own service
+models and parse them with botocore's real parsers, stock and with our buffer (installed
+process-wide, or enabled on one parser), whole and in random chunkings; the results must be
+equal: the same events, the same initial response, the same error at the same place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import gzip
+import http.server
+import json
+import os
+import pathlib
+import struct
+import subprocess
+import sys
+import threading
+import uuid
+import zlib
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+botocore = pytest.importorskip("botocore", reason="botocore is not installed (the [botocore] extra)")
+
+import botocore.eventstream as be  # noqa: E402
+import botocore.session  # noqa: E402
+from botocore.exceptions import EventStreamError as BotocoreEventStreamError  # noqa: E402
+from botocore.parsers import create_parser  # noqa: E402
+
+from aws_eventstream import (ChecksumError, EventStreamError, FrameError, HeaderError, Int8,  # noqa: E402
+                             Int16, Int32, Int64, Timestamp, encode)
+from aws_eventstream import botocore as ours  # noqa: E402
+
+HERE = pathlib.Path(__file__).parent
+NAMED = {("bedrock-runtime", "ConverseStream"), ("bedrock-runtime", "InvokeModelWithResponseStream"),
+         ("s3", "SelectObjectContent"), ("kinesis", "SubscribeToShard"), ("lambda", "InvokeWithResponseStream")}
+
+
+# --------------------------------------------------------------------------- the models
+
+
+def _eventstream_services():
+    """Services whose newest model has an event-stream shape, found by scanning botocore's data."""
+    data = pathlib.Path(botocore.__file__).parent / "data"
+    found = []
+    for d in sorted(data.iterdir()):
+        versions = sorted(p for p in d.iterdir() if p.is_dir()) if d.is_dir() else []
+        if not versions:
+            continue
+        for name in ("service-2.json.gz", "service-2.json"):
+            f = versions[-1] / name
+            if f.exists():
+                raw = f.read_bytes()
+                if name.endswith(".gz"):
+                    raw = gzip.decompress(raw)
+                if b'"eventstream":true' in raw:
+                    found.append(d.name)
+                break
+    return found
+
+
+_SESSION = botocore.session.get_session()
+
+
+def _operations():
+    out = []
+    for service in _eventstream_services():
+        model = _SESSION.get_service_model(service)
+        for name in model.operation_names:
+            op = model.operation_model(name)
+            if op.has_event_stream_output:
+                out.append((service, name))
+    return out
+
+
+OPERATIONS = _operations()
+
+
+def _op(service, name):
+    model = _SESSION.get_service_model(service)
+    return model.protocol, model.operation_model(name)
+
+
+def test_the_named_operations_are_found():
+    assert NAMED <= set(OPERATIONS)
+
+
+# --------------------------------------------------------------------------- sample values
+
+
+def _json_value(shape, depth=0):
+    """A value of ``shape`` as it appears in a JSON body (None: leave the member out)."""
+    t = shape.type_name
+    if t == "structure":
+        if depth > 3:
+            return None
+        return _json_struct(shape, depth + 1)
+    if t == "list":
+        v = _json_value(shape.member, depth + 1)
+        return [] if v is None else [v]
+    if t == "map":
+        v = _json_value(shape.value, depth + 1)
+        return {} if v is None else {"k": v}
+    if t == "string":
+        return shape.enum[0] if shape.enum else "text \u00e9"
+    if t in ("integer", "long", "short", "byte"):
+        return 7
+    if t in ("float", "double"):
+        return 1.5
+    if t == "boolean":
+        return True
+    if t == "blob":
+        return base64.b64encode(b"\x00blob\xff").decode()
+    if t == "timestamp":
+        return 1700000000
+    return None  # documents and anything new: left out
+
+
+def _json_struct(shape, depth=0):
+    body = {}
+    for name, member in shape.members.items():
+        if member.serialization.get("eventheader") or member.serialization.get("eventstream"):
+            continue
+        v = _json_value(member, depth)
+        if v is not None:
+            body[member.serialization.get("name", name)] = v
+            if shape.metadata.get("union"):
+                break  # a union carries one member
+    return body
+
+
+def _xml_value(shape, depth=0):
+    t = shape.type_name
+    if t == "structure":
+        return None if depth > 3 else _xml_struct(shape, depth + 1)
+    if t == "string":
+        return shape.enum[0] if shape.enum else "text"
+    if t in ("integer", "long"):
+        return "7"
+    if t == "boolean":
+        return "true"
+    if t == "blob":
+        return base64.b64encode(b"blob").decode()
+    if t == "timestamp":
+        return "2024-01-02T03:04:05Z"
+    return None
+
+
+def _xml_struct(shape, depth=0):
+    parts = []
+    for name, member in shape.members.items():
+        if member.serialization.get("eventheader"):
+            continue
+        v = _xml_value(member, depth)
+        if v is not None:
+            tag = member.serialization.get("name", name)
+            parts.append(f"<{tag}>{v}</{tag}>")
+    return "".join(parts)
+
+
+def _body(protocol, shape):
+    if protocol == "rest-xml":
+        return f"<Body>{_xml_struct(shape)}</Body>".encode()
+    return json.dumps(_json_struct(shape)).encode()
+
+
+_HEADER_VALUES = {"string": "hv", "integer": Int32(-5), "long": Int64(1 << 40), "boolean": False,
+                  "blob": b"\x01\x02", "timestamp": Timestamp(1700000000123), "byte": Int8(-1),
+                  "short": Int16(300)}
+
+
+def _event_frame(protocol, name, shape):
+    """One ``:message-type event`` frame for the event member ``name``."""
+    content_type = "text/xml" if protocol == "rest-xml" else "application/json"
+    headers = {":message-type": "event", ":event-type": name, ":content-type": content_type}
+    payload = None
+    for mname, member in shape.members.items():
+        ser = member.serialization
+        if ser.get("eventheader") and member.type_name in _HEADER_VALUES:
+            headers[mname] = _HEADER_VALUES[member.type_name]
+        elif ser.get("eventpayload"):
+            if member.type_name == "blob":
+                payload = b"\x00raw payload \xff"
+                headers[":content-type"] = "application/octet-stream"
+            elif member.type_name == "string":
+                payload = "a string payload \u00e9".encode()
+            else:
+                payload = _body(protocol, member)
+    if payload is None:
+        payload = _body(protocol, shape) if shape.members else b""
+    return encode(headers, payload)
+
+
+def _exception_frame(protocol, name, shape):
+    content_type = "text/xml" if protocol == "rest-xml" else "application/json"
+    headers = {":message-type": "exception", ":exception-type": name, ":content-type": content_type}
+    return encode(headers, _body(protocol, shape))
+
+
+def _error_frame():
+    return encode({":message-type": "error", ":error-code": "InternalFailure", ":error-message": "it broke"})
+
+
+def _initial_frame(protocol, output_shape):
+    if protocol != "json":
+        return b""
+    headers = {":message-type": "event", ":event-type": "initial-response",
+               ":content-type": "application/x-amz-json-1.1"}
+    return encode(headers, json.dumps(_json_struct(output_shape)).encode())
+
+
+def _stream_shape(op):
+    out = op.output_shape
+    return out.members[out.event_stream_name]
+
+
+def _events(protocol, op):
+    shape = _stream_shape(op)
+    return [_event_frame(protocol, n, m) for n, m in shape.members.items() if not m.metadata.get("exception")]
+
+
+def _exceptions(protocol, op):
+    shape = _stream_shape(op)
+    return [_exception_frame(protocol, n, m) for n, m in shape.members.items() if m.metadata.get("exception")]
+
+
+def _flip(frame, at):
+    b = bytearray(frame)
+    b[at % len(b)] ^= 0x20
+    return bytes(b)
+
+
+def _scenarios(protocol, op):
+    """name -> stream bytes: good streams, modeled exceptions, error frames, corruption, truncation."""
+    head = _initial_frame(protocol, op.output_shape)
+    events = _events(protocol, op)
+    first = events[0] if events else _error_frame()
+    out = {
+        "events": head + b"".join(events + events[::-1]),
+        "error-frame": head + first + _error_frame() + first,
+        "truncated": head + b"".join(events) + first[:len(first) // 2],
+        "bad-message-crc": head + first + _flip(first, -7) + first,
+        "bad-prelude-crc": head + first + _flip(first, 5) + first,
+        "empty": b"",
+    }
+    for i, exc in enumerate(_exceptions(protocol, op)[:3]):
+        out[f"exception-{i}"] = head + first + exc + first
+    if protocol == "json":
+        out["no-initial-response"] = b"".join(events)
+    return out
+
+
+# --------------------------------------------------------------------------- running botocore
+
+
+class _Raw:
+    """The urllib3 response an EventStream reads: ``stream()`` yields the chunks."""
+
+    def __init__(self, chunks):
+        self._chunks = chunks
+
+    def stream(self):
+        yield from self._chunks
+
+    def close(self):
+        pass
+
+
+class _AioContent:
+    def __init__(self, chunks):
+        self._chunks = chunks
+
+    async def iter_chunks(self):
+        for c in self._chunks:
+            yield c, True
+
+
+class _AioRaw:
+    """The aiohttp response an AioEventStream reads: ``content.iter_chunks()``."""
+
+    def __init__(self, chunks):
+        self.content = _AioContent(chunks)
+
+    def close(self):
+        pass
+
+
+class _Client:
+    """Just what enable() reads of a client: its response parser."""
+
+    def __init__(self, parser):
+        self._response_parser = parser
+
+
+def _cut(data, sizes):
+    if not sizes:
+        return [data] if data else []
+    out, pos, i = [], 0, 0
+    while pos < len(data):
+        n = sizes[i % len(sizes)]
+        out.append(data[pos:pos + n])
+        pos += n
+        i += 1
+    return out
+
+
+def _uses_ours(event_stream):
+    gen = event_stream._event_generator
+    frame = getattr(gen, "gi_frame", None) or getattr(gen, "ag_frame", None)
+    return frame is not None and frame.f_globals.get("EventStreamBuffer") is ours.EventStreamBuffer
+
+
+def _mode(mode, parser):
+    if mode == "installed":
+        return ours.installed()
+    if mode == "enabled":
+        ours.enable(_Client(parser))
+    return contextlib.nullcontext()
+
+
+def _outcome(initial, events, exc):
+    return {"initial": initial, "events": events, "error": exc}
+
+
+def _split(parsed, op):
+    name = op.output_shape.event_stream_name
+    stream = parsed[name]
+    initial = {k: v for k, v in parsed.items() if k not in (name, "ResponseMetadata")}
+    return initial, stream
+
+
+def run_sync(protocol, op, data, sizes, mode):
+    """What botocore's parser and EventStream give for ``data`` cut into ``sizes``."""
+    parser = create_parser(protocol)
+    response = {"status_code": 200, "headers": {}, "body": _Raw(_cut(data, sizes)),
+                "context": {"operation_name": op.name}}
+    initial, events = None, []
+    with _mode(mode, parser):
+        try:
+            parsed = parser.parse(response, op.output_shape)
+            initial, stream = _split(parsed, op)
+            assert _uses_ours(stream) == (mode != "stock") or stream._event_generator.gi_frame is None
+            for event in stream:
+                events.append(event)
+        except Exception as exc:  # every failure is part of the outcome compared
+            return _outcome(initial, events, exc)
+    return _outcome(initial, events, None)
+
+
+def run_async(protocol, op, data, sizes, mode):
+    """The same through aiobotocore's parser and AioEventStream."""
+    from aiobotocore.parsers import create_parser as aio_create_parser
+
+    async def go():
+        parser = aio_create_parser(protocol)
+        response = {"status_code": 200, "headers": {}, "body": _AioRaw(_cut(data, sizes)),
+                    "context": {"operation_name": op.name}}
+        initial, events = None, []
+        with _mode(mode, parser):
+            try:
+                parsed = await parser.parse(response, op.output_shape)
+                initial, stream = _split(parsed, op)
+                assert _uses_ours(stream) == (mode != "stock") or stream._event_generator.ag_frame is None
+                async for event in stream:
+                    events.append(event)
+            except Exception as exc:
+                return _outcome(initial, events, exc)
+        return _outcome(initial, events, None)
+
+    return asyncio.run(go())
+
+
+def assert_same(stock, other, decoded_by_us=True):
+    assert other["initial"] == stock["initial"]
+    assert other["events"] == stock["events"]
+    a, b = stock["error"], other["error"]
+    if a is None:
+        assert b is None, repr(b)
+        return
+    assert isinstance(b, type(a)), (a, b)  # ours are subclasses of botocore's classes
+    assert str(b) == str(a)
+    assert getattr(b, "response", None) == getattr(a, "response", None)
+    if decoded_by_us and isinstance(a, be.ParserError):
+        assert isinstance(b, EventStreamError)
+
+
+_IDS = [f"{s}.{o}" for s, o in OPERATIONS]
+_chunkings = st.lists(st.integers(1, 97), min_size=0, max_size=12)
+
+
+@pytest.mark.parametrize("service, operation", OPERATIONS, ids=_IDS)
+def test_differential_whole_and_by_byte(service, operation):
+    protocol, op = _op(service, operation)
+    for name, data in _scenarios(protocol, op).items():
+        for sizes in ([], [1], [3, 11], [len(data) or 1]):
+            stock = run_sync(protocol, op, data, sizes, "stock")
+            for mode in ("installed", "enabled"):
+                assert_same(stock, run_sync(protocol, op, data, sizes, mode))
+
+
+@pytest.mark.parametrize("service, operation", OPERATIONS, ids=_IDS)
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(sizes=_chunkings, which=st.integers(0, 100))
+def test_differential_random_chunks(service, operation, sizes, which):
+    protocol, op = _op(service, operation)
+    scenarios = _scenarios(protocol, op)
+    name = sorted(scenarios)[which % len(scenarios)]
+    data = scenarios[name]
+    stock = run_sync(protocol, op, data, sizes, "stock")
+    assert_same(stock, run_sync(protocol, op, data, sizes, "installed"))
+    assert_same(stock, run_sync(protocol, op, data, sizes, "enabled"))
+
+
+def test_the_scenarios_reach_what_they_mean_to():
+    """The differential tests are only as good as their streams: each case does what it says."""
+    protocol, op = _op("bedrock-runtime", "ConverseStream")
+    s = _scenarios(protocol, op)
+    assert len(run_sync(protocol, op, s["events"], [], "stock")["events"]) == 12
+    assert isinstance(run_sync(protocol, op, s["error-frame"], [], "stock")["error"], BotocoreEventStreamError)
+    assert isinstance(run_sync(protocol, op, s["exception-0"], [], "stock")["error"], BotocoreEventStreamError)
+    assert isinstance(run_sync(protocol, op, s["bad-message-crc"], [], "stock")["error"], be.ChecksumMismatch)
+    assert isinstance(run_sync(protocol, op, s["bad-prelude-crc"], [], "stock")["error"], be.ChecksumMismatch)
+    assert run_sync(protocol, op, s["truncated"], [], "stock")["error"] is None
+    protocol, op = _op("kinesis", "SubscribeToShard")
+    s = _scenarios(protocol, op)
+    assert run_sync(protocol, op, s["events"], [], "stock")["initial"] is not None
+    assert run_sync(protocol, op, s["no-initial-response"], [], "stock")["error"] is not None
+
+
+# --------------------------------------------------------------------------- aiobotocore
+
+
+@pytest.mark.parametrize("service, operation", sorted(NAMED), ids=[f"{s}.{o}" for s, o in sorted(NAMED)])
+def test_aiobotocore_differential(service, operation):
+    pytest.importorskip("aiobotocore", reason="aiobotocore is not installed (the [aiobotocore] extra)")
+    protocol, op = _op(service, operation)
+    for name, data in _scenarios(protocol, op).items():
+        for sizes in ([], [1], [5, 17]):
+            stock = run_sync(protocol, op, data, sizes, "stock")
+            assert_same(stock, run_async(protocol, op, data, sizes, "stock"), decoded_by_us=False)
+            assert_same(stock, run_async(protocol, op, data, sizes, "installed"))
+            assert_same(stock, run_async(protocol, op, data, sizes, "enabled"))
+
+
+def test_install_patches_aiobotocore_and_uninstall_restores_it():
+    aio = pytest.importorskip("aiobotocore.eventstream", reason="aiobotocore is not installed")
+    original = be.EventStreamBuffer
+    assert aio.EventStreamBuffer is original
+    with ours.installed():
+        assert aio.EventStreamBuffer is ours.EventStreamBuffer
+    assert aio.EventStreamBuffer is original
+
+
+def test_aiobotocore_imported_while_installed_is_restored_to_botocores_class():
+    code = (
+        "import botocore.eventstream as be\n"
+        "from aws_eventstream import botocore as ours\n"
+        "original = be.EventStreamBuffer\n"
+        "ours.install()\n"
+        "import aiobotocore.eventstream as aio\n"
+        "assert aio.EventStreamBuffer is ours.EventStreamBuffer\n"
+        "ours.uninstall()\n"
+        "assert aio.EventStreamBuffer is original and be.EventStreamBuffer is original\n"
+    )
+    pytest.importorskip("aiobotocore", reason="aiobotocore is not installed")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# --------------------------------------------------------------------------- the buffer itself
+
+
+_ALL_TYPES = {"t": True, "f": False, "b": Int8(-2), "s": Int16(-300), "i": Int32(70000), "l": Int64(-(1 << 40)),
+              "a": b"\x00bytes", "u": "utf8 \u00e9", "ts": Timestamp(1700000000123),
+              "id": uuid.UUID("0123456789abcdef0123456789abcdef")}
+
+
+def _both(data, sizes=()):
+    """(botocore's messages or error, ours) for ``data`` cut into ``sizes``."""
+    out = []
+    for cls in (ours._ORIGINAL_BUFFER, ours.EventStreamBuffer):
+        buf, got, err = cls(), [], None
+        try:
+            for chunk in _cut(data, list(sizes)):
+                buf.add_data(chunk)
+                got.extend(buf)
+        except Exception as exc:
+            err = exc
+        out.append((got, err))
+    return out
+
+
+def _fields(m):
+    return (m.headers, m.payload, m.crc, m.prelude.total_length, m.prelude.headers_length, m.prelude.crc,
+            m.prelude.payload_length, m.to_response_dict(), m.to_response_dict(201))
+
+
+def test_every_header_type_as_botocore_gives_it():
+    frame = encode(_ALL_TYPES, b"payload")
+    (theirs, _), (mine, _) = _both(frame)
+    assert [_fields(m) for m in mine] == [_fields(m) for m in theirs]
+    for k, v in mine[0].headers.items():
+        assert type(v) is type(theirs[0].headers[k]), k  # plain int, never Int8 or Timestamp
+    assert mine[0].headers["id"] == _ALL_TYPES["id"].bytes
+    assert isinstance(mine[0], be.EventStreamMessage)
+    assert isinstance(mine[0].prelude, be.MessagePrelude)
+
+
+@settings(max_examples=60, deadline=None)
+@given(sizes=_chunkings, n=st.integers(0, 6), cut=st.integers(0, 200))
+def test_buffer_matches_botocore_in_any_chunking(sizes, n, cut):
+    frames = [encode({":event-type": f"e{i}", "n": Int32(i)}, b"x" * (i * 37)) for i in range(n)]
+    data = b"".join(frames) + encode(_ALL_TYPES, b"tail")[:cut]
+    (theirs, e1), (mine, e2) = _both(data, sizes)
+    assert e1 is None and e2 is None
+    assert [_fields(m) for m in mine] == [_fields(m) for m in theirs]
+
+
+def _raw_frame(block, payload, hlen=None, total=None):
+    """A frame with valid CRCs around whatever lengths it is given."""
+    hlen = len(block) if hlen is None else hlen
+    total = 16 + len(block) + len(payload) if total is None else total
+    pre = struct.pack(">II", total, hlen)
+    pre += struct.pack(">I", zlib.crc32(pre))
+    body = pre + block + payload
+    return body + struct.pack(">I", zlib.crc32(body))
+
+
+_GOOD = encode({":event-type": "a"}, b"good")
+_BAD = {
+    "prelude-crc": (_flip(_GOOD, 9), ours.ChecksumMismatch, ChecksumError),
+    "message-crc": (_flip(_GOOD, -6), ours.ChecksumMismatch, ChecksumError),
+    "duplicate": (_raw_frame(b"\x01a\x07\x00\x01b\x01a\x07\x00\x01c", b"p"), ours.DuplicateHeader, HeaderError),
+    "headers-length": (_raw_frame(b"", b"", hlen=200 * 1024, total=300 * 1024), ours.InvalidHeadersLength,
+                       HeaderError),
+    "payload-length": (_raw_frame(b"", b"", total=ours.MAX_PAYLOAD_LENGTH + 17), ours.InvalidPayloadLength,
+                       FrameError),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_BAD))
+@pytest.mark.parametrize("sizes", [(), (1,), (7, 13), (4096,)], ids=["whole", "bytes", "odd", "4k"])
+def test_errors_are_botocores_and_ours(case, sizes):
+    data, cls, base = _BAD[case]
+    data = _GOOD + data + _GOOD
+    if case in ("headers-length", "payload-length") and sizes == (1,):
+        sizes = (5,)  # a byte at a time through a 24 MiB stream is slow and proves nothing more
+    (theirs, e1), (mine, e2) = _both(data, sizes)
+    assert [_fields(m) for m in mine] == [_fields(m) for m in theirs]
+    assert type(e2) is cls and isinstance(e2, type(e1)) and isinstance(e2, base)
+    assert isinstance(e2, EventStreamError) and isinstance(e2, be.ParserError)
+    assert str(e2) == str(e1)
+
+
+def test_an_error_is_raised_again_on_every_later_call():
+    buf = ours.EventStreamBuffer()
+    buf.add_data(_GOOD + _flip(_GOOD, -6))
+    assert len([next(buf)]) == 1
+    for _ in range(3):
+        with pytest.raises(ours.ChecksumMismatch):
+            next(buf)
+    buf.add_data(_GOOD)
+    with pytest.raises(ours.ChecksumMismatch):
+        buf.next()
+
+
+def test_oversized_payload_is_refused_from_its_prelude_alone():
+    frame = _raw_frame(b"", b"", total=ours.MAX_PAYLOAD_LENGTH + 17)
+    for cls in (be.EventStreamBuffer, ours.EventStreamBuffer):
+        buf = cls()
+        buf.add_data(frame[:12])
+        with pytest.raises(be.InvalidPayloadLength):
+            list(buf)
+
+
+def test_frames_botocore_reads_unchecked_raise_parser_errors():
+    short = _raw_frame(b"", b"", total=12)
+    buf = ours.EventStreamBuffer()
+    buf.add_data(short + b"\x00" * 20)
+    with pytest.raises(ours.InvalidFrame) as info:
+        next(buf)
+    assert isinstance(info.value, be.ParserError) and isinstance(info.value, FrameError)
+    buf = ours.EventStreamBuffer()
+    buf.add_data(_raw_frame(b"\x01a\x0f", b""))  # unknown type byte 15
+    with pytest.raises(ours.InvalidHeader):
+        next(buf)
+
+
+def test_add_data_copies_a_reused_buffer_and_refuses_str():
+    scratch = bytearray(_GOOD)
+    buf = ours.EventStreamBuffer()
+    buf.add_data(scratch)
+    scratch[:] = b"\x00" * len(scratch)
+    assert next(buf).payload == b"good"
+    with pytest.raises(TypeError):
+        buf.add_data("text")
+    with pytest.raises(StopIteration):
+        next(buf)
+
+
+def test_message_fields_can_be_set_like_botocores():
+    buf = ours.EventStreamBuffer()
+    buf.add_data(_GOOD)
+    m = next(buf)
+    m.crc = 5
+    m.prelude = be.MessagePrelude(1, 2, 3)
+    assert m.crc == 5 and m.prelude.total_length == 1
+    m.headers["x"] = "changed by its reader"
+    fresh = ours.EventStreamBuffer()
+    fresh.add_data(_GOOD)
+    assert next(fresh).prelude.total_length == len(_GOOD)
+
+
+def test_errors_pickle():
+    import pickle
+
+    for exc in (ours.ChecksumMismatch("message", 1, 2, 3), ours.DuplicateHeader("h"),
+                ours.InvalidHeadersLength(5), ours.InvalidPayloadLength(6), ours.InvalidFrame("x")):
+        again = pickle.loads(pickle.dumps(exc))
+        assert type(again) is type(exc) and str(again) == str(exc)
+
+
+# --------------------------------------------------------------------------- install
+
+
+def test_install_is_idempotent_and_uninstall_restores_the_original():
+    original = be.EventStreamBuffer
+    assert not ours.is_installed()
+    ours.install()
+    ours.install()
+    try:
+        assert be.EventStreamBuffer is ours.EventStreamBuffer
+        assert ours.is_installed()
+    finally:
+        ours.uninstall()
+    ours.uninstall()
+    assert be.EventStreamBuffer is original and not ours.is_installed()
+
+
+def test_installed_nests_and_keeps_an_outer_install():
+    original = be.EventStreamBuffer
+    with ours.installed():
+        with ours.installed():
+            assert be.EventStreamBuffer is ours.EventStreamBuffer
+        assert be.EventStreamBuffer is ours.EventStreamBuffer
+    assert be.EventStreamBuffer is original
+    ours.install()
+    try:
+        with ours.installed():
+            pass
+        assert be.EventStreamBuffer is ours.EventStreamBuffer
+    finally:
+        ours.uninstall()
+    assert be.EventStreamBuffer is original
+
+
+def test_uninstall_leaves_a_later_patch_alone():
+    original = be.EventStreamBuffer
+
+    class Theirs(original):
+        pass
+
+    ours.install()
+    be.EventStreamBuffer = Theirs
+    try:
+        ours.uninstall()
+        assert be.EventStreamBuffer is Theirs
+    finally:
+        be.EventStreamBuffer = original
+
+
+def test_install_from_many_threads():
+    original = be.EventStreamBuffer
+    barrier = threading.Barrier(8)
+
+    def churn(i):
+        barrier.wait()
+        for _ in range(200):
+            with ours.installed():
+                assert be.EventStreamBuffer is ours.EventStreamBuffer
+
+    threads = [threading.Thread(target=churn, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # Blocks from different threads interleave: the last one out restores botocore's class.
+    assert be.EventStreamBuffer in (original, ours.EventStreamBuffer)
+    ours.uninstall()
+    assert be.EventStreamBuffer is original
+
+
+def test_enable_touches_only_that_client():
+    boto3 = pytest.importorskip("boto3", reason="boto3 is not installed")
+    kw = dict(region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
+    a, b = boto3.client("bedrock-runtime", **kw), boto3.client("bedrock-runtime", **kw)
+    original = be.EventStreamBuffer
+    assert ours.enable(a) is a
+    ours.enable(a)
+    assert be.EventStreamBuffer is original
+    assert "_create_event_stream" in vars(a._response_parser)
+    assert "_create_event_stream" not in vars(b._response_parser)
+    ours.disable(a)
+    assert "_create_event_stream" not in vars(a._response_parser)
+    with pytest.raises(TypeError):
+        ours.enable(object())
+
+
+def test_importing_without_botocore_names_the_extra():
+    code = ("import sys; sys.modules['botocore'] = None\n"
+            "try:\n    import aws_eventstream.botocore\n"
+            "except ImportError as exc:\n    print(exc)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert 'pip install "aws-eventstream[botocore]"' in out
+
+
+# --------------------------------------------------------------------------- botocore's own tests
+
+
+def test_botocores_own_eventstream_tests_pass_with_our_buffer():
+    cache = os.environ.get("AWS_EVENTSTREAM_BOTOCORE_SDIST")
+    if not cache:
+        pytest.skip("set AWS_EVENTSTREAM_BOTOCORE_SDIST to a directory holding botocore's sdist "
+                    "(tests/run_botocore_eventstream_tests.py downloads it there)")
+    proc = subprocess.run([sys.executable, str(HERE / "run_botocore_eventstream_tests.py"), "--cache", cache,
+                           "--no-download"], capture_output=True, text=True)
+    if proc.returncode == 3:
+        pytest.skip(proc.stdout.strip().splitlines()[-1])
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+# --------------------------------------------------------------------------- a real client, over HTTP
+
+
+def _converse_frames(kind):
+    ev = lambda name, body: encode({":message-type": "event", ":event-type": name,  # noqa: E731
+                                    ":content-type": "application/json"}, json.dumps(body).encode())
+    frames = [ev("messageStart", {"role": "assistant"})]
+    frames += [ev("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": f"word {i} "}}) for i in range(40)]
+    if kind == "exception":
+        frames.append(encode({":message-type": "exception", ":exception-type": "modelStreamErrorException",
+                              ":content-type": "application/json"},
+                             json.dumps({"message": "model fell over", "originalStatusCode": 500}).encode()))
+    elif kind == "error":
+        frames.append(_error_frame())
+    elif kind == "corrupt":
+        frames.append(_flip(frames[-1], -9))
+    elif kind == "truncated":
+        frames.append(frames[-1][:20])
+    frames += [ev("contentBlockStop", {"contentBlockIndex": 0}), ev("messageStop", {"stopReason": "end_turn"}),
+               ev("metadata", {"usage": {"inputTokens": 1, "outputTokens": 2, "totalTokens": 3},
+                               "metrics": {"latencyMs": 4}})]
+    return b"".join(frames)
+
+
+def _invoke_frames(kind):
+    chunk = lambda i: encode({":message-type": "event", ":event-type": "chunk",  # noqa: E731
+                              ":content-type": "application/json"},
+                             json.dumps({"bytes": base64.b64encode(b'{"i": %d}' % i).decode()}).encode())
+    frames = [chunk(i) for i in range(30)]
+    if kind == "exception":
+        frames.insert(10, encode({":message-type": "exception", ":exception-type": "throttlingException",
+                                  ":content-type": "application/json"}, b'{"message": "slow down"}'))
+    elif kind == "error":
+        frames.insert(10, _error_frame())
+    elif kind == "corrupt":
+        frames.insert(10, _flip(frames[10], 3))
+    elif kind == "truncated":
+        frames.append(frames[0][:-1])
+    return b"".join(frames)
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        model = self.path.split("/")[2]  # /model/<kind>/converse-stream
+        body = _converse_frames(model) if self.path.endswith("converse-stream") else _invoke_frames(model)
+        self.send_response(200)
+        self.send_header("Content-Type", "application/vnd.amazon.eventstream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("x-amzn-RequestId", "req-1")
+        self.send_header("X-Amzn-Bedrock-Content-Type", "application/json")
+        self.end_headers()
+        for i in range(0, len(body), 333):  # chunks that cut frames anywhere
+            piece = body[i:i + 333]
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+
+    def handle_error(self, request, client_address):
+        pass  # a client that stops reading at an error drops its connection: expected here
+
+
+@pytest.fixture(scope="module")
+def endpoint():
+    server = _Server(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def _client(endpoint):
+    boto3 = pytest.importorskip("boto3", reason="boto3 is not installed")
+    from botocore.config import Config
+
+    return boto3.client("bedrock-runtime", endpoint_url=endpoint, region_name="us-east-1",
+                        aws_access_key_id="x", aws_secret_access_key="y",
+                        config=Config(retries={"max_attempts": 1}))
+
+
+def _call(client, operation, kind):
+    events = []
+    try:
+        if operation == "converse_stream":
+            response = client.converse_stream(modelId=kind, messages=[{"role": "user", "content": [{"text": "hi"}]}])
+            stream = response["stream"]
+        else:
+            response = client.invoke_model_with_response_stream(modelId=kind, body=b"{}")
+            stream = response["body"]
+        for event in stream:
+            events.append(event)
+    except Exception as exc:
+        return events, exc
+    return events, None
+
+
+@pytest.mark.parametrize("kind", ["ok", "exception", "error", "corrupt", "truncated"])
+@pytest.mark.parametrize("operation", ["converse_stream", "invoke_model_with_response_stream"])
+def test_a_real_client_over_http(endpoint, operation, kind):
+    stock = _call(_client(endpoint), operation, kind)
+    with ours.installed():
+        installed = _call(_client(endpoint), operation, kind)
+    enabled = _call(ours.enable(_client(endpoint)), operation, kind)
+    assert stock[0], "the stream gave no events: the server or the request is wrong"
+    for events, exc in (installed, enabled):
+        assert events == stock[0]
+        if stock[1] is None:
+            assert exc is None
+        else:
+            assert isinstance(exc, type(stock[1])) and str(exc) == str(stock[1])
+    if kind in ("exception", "error"):
+        assert isinstance(stock[1], BotocoreEventStreamError)
+    if kind == "exception":
+        assert type(installed[1]) is type(stock[1])  # the client's modeled exception class
