@@ -366,21 +366,43 @@ class EventStreamBuffer:
 
 
 _lock = threading.RLock()
-_installed = False
+_explicit = False  # install() called, uninstall() not since
+_blocks = 0  # installed() blocks running, in any thread
+# What each patched module held before install: restored exactly by uninstall().
+_saved: Dict[str, Any] = {}
 
 
 def _async_module() -> Any:
     """``aiobotocore.eventstream`` if it is already imported, else None.
 
-    aiobotocore copies the name when it is imported: imported while we are installed it
-    copies ours, and :func:`uninstall` then gives it botocore's class back.
+    It is not imported here (it brings aiohttp): aiobotocore copies the name from
+    botocore when it is imported, so imported while we are installed it copies ours, and
+    :func:`uninstall` then gives it what botocore held before.
     """
     return sys.modules.get("aiobotocore.eventstream")
 
 
+def _patch() -> None:
+    for module in (_be, _async_module()):
+        if module is None:
+            continue
+        current = getattr(module, "EventStreamBuffer", None)
+        if current is not EventStreamBuffer:
+            _saved[module.__name__] = current
+            module.EventStreamBuffer = EventStreamBuffer
+
+
+def _restore() -> None:
+    before = _saved.get(_be.__name__, _ORIGINAL_BUFFER)
+    for module in (_be, _async_module()):
+        if module is not None and getattr(module, "EventStreamBuffer", None) is EventStreamBuffer:
+            module.EventStreamBuffer = _saved.get(module.__name__, before)
+    _saved.clear()
+
+
 def is_installed() -> bool:
-    """True while :func:`install` is in effect."""
-    return _installed
+    """True while botocore's event streams use our buffer (:func:`install` or :func:`installed`)."""
+    return _be.EventStreamBuffer is EventStreamBuffer
 
 
 def install() -> None:
@@ -390,45 +412,42 @@ def install() -> None:
     ``EventStream``) and in ``aiobotocore.eventstream`` (looked up there by
     ``AioEventStream``). Calling it again does nothing; it is thread-safe.
     """
-    global _installed
+    global _explicit
     with _lock:
-        _be.EventStreamBuffer = EventStreamBuffer
-        aio = _async_module()
-        if aio is not None and getattr(aio, "EventStreamBuffer", None) is _ORIGINAL_BUFFER:
-            aio.EventStreamBuffer = EventStreamBuffer
-        _installed = True
+        _explicit = True
+        _patch()
 
 
 def uninstall() -> None:
-    """Put botocore's own ``EventStreamBuffer`` back wherever :func:`install` put ours.
+    """Put back what :func:`install` replaced, at once (even inside an :func:`installed` block).
 
     A name someone else has replaced since is left as they set it. Calling it when not
     installed does nothing.
     """
-    global _installed
+    global _explicit
     with _lock:
-        for module in (_be, _async_module()):
-            if module is not None and getattr(module, "EventStreamBuffer", None) is EventStreamBuffer:
-                module.EventStreamBuffer = _ORIGINAL_BUFFER
-        _installed = False
+        _explicit = False
+        _restore()
 
 
 @contextlib.contextmanager
 def installed() -> Iterator[None]:
-    """:func:`install` for the duration of a ``with`` block.
+    """Our buffer under botocore's event streams for the duration of a ``with`` block.
 
-    On exit it uninstalls only if it was the one that installed: nested blocks, and blocks
-    inside an explicit :func:`install`, leave the outer state as it was.
+    Blocks nest, in one thread or across threads: botocore's class comes back when the
+    last block running exits, unless :func:`install` was called, which outlasts them.
     """
+    global _blocks
     with _lock:
-        was = _installed
-        install()
+        _blocks += 1
+        _patch()
     try:
         yield
     finally:
         with _lock:
-            if not was:
-                uninstall()
+            _blocks -= 1
+            if not _blocks and not _explicit:
+                _restore()
 
 
 # --------------------------------------------------------------------------- per client
