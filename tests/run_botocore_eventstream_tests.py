@@ -107,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
                                str(root / "test_botocore_eventstream.py"), *pytest_args], cwd=tmp, env=env).returncode
         counts = json.loads(counts_file.read_text()) if counts_file.exists() else {}
     under = "botocore's own classes" if args.stock else "aws_eventstream.botocore"
-    print(f"botocore {wanted} {TEST_FILE} with {under}: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+    summary = ", ".join(f"{v} {k}" for k, v in counts.items()) or f"did not run (pytest exit status {code})"
+    print(f"botocore {wanted} {TEST_FILE} with {under}: {summary}")
     return code
 
 
