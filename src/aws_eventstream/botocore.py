@@ -308,7 +308,7 @@ class EventStreamBuffer:
         ready = self._ready
         while not ready:
             if self._error is not None:
-                raise self._error
+                raise self._error.with_traceback(None)  # the same error each time, its traceback fresh
             if not self._unfed:
                 raise StopIteration()
             self._feed(self._unfed.popleft())
@@ -321,10 +321,17 @@ class EventStreamBuffer:
 
     def _bytes_from(self, offset: int, chunk: bytes, n: int) -> bytes:
         """Up to ``n`` stream bytes from ``offset``, out of the held chunks and ``chunk``."""
-        parts = self._held + [chunk]
-        skip = offset - self._held_at
-        out = b"".join(parts)[skip:skip + n]
-        return out
+        out: List[bytes] = []
+        pos = self._held_at  # stream offset of the part in hand
+        for part in (*self._held, chunk):
+            skip = max(offset - pos, 0)
+            pos += len(part)
+            if skip < len(part):
+                out.append(part[skip:skip + n])  # slices only what is asked for: this runs once a frame
+                n -= len(out[-1])
+                if n <= 0:
+                    break
+        return b"".join(out)
 
     def _feed(self, chunk: bytes) -> None:
         decoder = self._decoder
