@@ -873,3 +873,49 @@ def test_a_real_client_over_http(endpoint, operation, kind):
         assert isinstance(stock[1], BotocoreEventStreamError)
     if kind == "exception":
         assert type(installed[1]) is type(stock[1])  # the client's modeled exception class
+
+
+async def _aio_call(endpoint, operation, kind, setup):
+    from aiobotocore.session import get_session
+    from botocore.config import Config
+
+    events = []
+    async with get_session().create_client(
+            "bedrock-runtime", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="x",
+            aws_secret_access_key="y", config=Config(retries={"max_attempts": 1})) as client:
+        setup(client)
+        try:
+            if operation == "converse_stream":
+                response = await client.converse_stream(
+                    modelId=kind, messages=[{"role": "user", "content": [{"text": "hi"}]}])
+                stream = response["stream"]
+            else:
+                response = await client.invoke_model_with_response_stream(modelId=kind, body=b"{}")
+                stream = response["body"]
+            async for event in stream:
+                events.append(event)
+        except Exception as exc:
+            return events, exc
+    return events, None
+
+
+@pytest.mark.parametrize("kind", ["ok", "exception", "corrupt", "truncated"])
+@pytest.mark.parametrize("operation", ["converse_stream", "invoke_model_with_response_stream"])
+def test_a_real_aiobotocore_client_over_http(endpoint, operation, kind):
+    pytest.importorskip("aiobotocore", reason="aiobotocore is not installed (the [aiobotocore] extra)")
+    stock = _call(_client(endpoint), operation, kind)
+    aio_stock = asyncio.run(_aio_call(endpoint, operation, kind, lambda c: None))
+    def check_installed(client):
+        import aiobotocore.eventstream
+
+        assert aiobotocore.eventstream.EventStreamBuffer is ours.EventStreamBuffer
+
+    with ours.installed():
+        aio_installed = asyncio.run(_aio_call(endpoint, operation, kind, check_installed))
+    aio_enabled = asyncio.run(_aio_call(endpoint, operation, kind, ours.enable))
+    assert stock[0]
+    for events, exc in (aio_stock, aio_installed, aio_enabled):
+        assert events == stock[0]
+        assert (exc is None) == (stock[1] is None)
+        if exc is not None:
+            assert isinstance(exc, type(stock[1])) and str(exc) == str(stock[1])
