@@ -74,6 +74,8 @@ __all__ = [
     "is_installed",
     "enable",
     "disable",
+    "MAX_HEADERS_LENGTH",
+    "MAX_PAYLOAD_LENGTH",
 ]
 
 #: botocore's limits, read from botocore itself so that a change there carries over.
