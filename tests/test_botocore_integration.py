@@ -422,7 +422,7 @@ def test_the_scenarios_reach_what_they_mean_to():
     """The differential tests are only as good as their streams: each case does what it says."""
     protocol, op = _op("bedrock-runtime", "ConverseStream")
     s = _scenarios(protocol, op)
-    assert len(run_sync(protocol, op, s["events"], [], "stock")["events"]) == 12
+    assert len(run_sync(protocol, op, s["events"], [], "stock")["events"]) == 2 * len(_events(protocol, op)) > 0
     assert isinstance(run_sync(protocol, op, s["error-frame"], [], "stock")["error"], BotocoreEventStreamError)
     assert isinstance(run_sync(protocol, op, s["exception-0"], [], "stock")["error"], BotocoreEventStreamError)
     assert isinstance(run_sync(protocol, op, s["bad-message-crc"], [], "stock")["error"], be.ChecksumMismatch)
