@@ -522,6 +522,24 @@ def test_buffer_matches_botocore_in_any_chunking(sizes, n, cut):
     assert [_fields(m) for m in mine] == [_fields(m) for m in theirs]
 
 
+_FLIPPED = b"".join(encode({":event-type": f"e{i}", "n": Int32(i), "id": uuid.UUID(int=i)}, bytes(range(i * 9)))
+                    for i in range(6))
+
+
+@settings(max_examples=300, deadline=None)
+@given(flips=st.lists(st.tuples(st.integers(0, len(_FLIPPED) - 1), st.integers(0, 7)), min_size=1, max_size=3),
+       sizes=_chunkings)
+def test_flipped_bits_give_botocores_messages_and_error(flips, sizes):
+    data = bytearray(_FLIPPED)
+    for at, bit in flips:
+        data[at] ^= 1 << bit
+    (theirs, e1), (mine, e2) = _both(bytes(data), sizes)
+    assert [_fields(m) for m in mine] == [_fields(m) for m in theirs]
+    assert (e1 is None) == (e2 is None)
+    if e1 is not None:
+        assert isinstance(e2, type(e1)) and isinstance(e2, EventStreamError) and str(e2) == str(e1)
+
+
 def _raw_frame(block, payload, hlen=None, total=None):
     """A frame with valid CRCs around whatever lengths it is given."""
     hlen = len(block) if hlen is None else hlen
