@@ -467,12 +467,15 @@ _rebound: Dict[Any, Any] = {}
 
 
 def _with_our_buffer(func: Any) -> Any:
+    """``func`` running with our buffer as its global ``EventStreamBuffer``; None if it reads no such name."""
     code = getattr(func, "__code__", None)
     if code is None or "EventStreamBuffer" not in code.co_names:
         return None
     with _lock:
         copy = _rebound.get(func)
         if copy is None:
+            # A copy of the module's namespace, taken once: the function's other globals
+            # (builtins, imports) are the module's; only the buffer's name points elsewhere.
             namespace = dict(func.__globals__)
             namespace["EventStreamBuffer"] = EventStreamBuffer
             copy = types.FunctionType(code, namespace, func.__name__, func.__defaults__, func.__closure__)
