@@ -213,12 +213,17 @@ class EventStreamMessage(_be.EventStreamMessage):  # type: ignore[misc]
     encoding it again: decoding and encoding round-trip byte for byte.
     """
 
+    # Read through the class until prelude or crc is first asked for: one attribute
+    # fewer to set on every message, which is built once per event.
+    _frame: Optional[Tuple[Any, int]] = None
+
     def __init__(self, headers: Dict[str, Any], payload: bytes, source: Message) -> None:
         # botocore's __init__ is not called: it would need the prelude and CRC up front.
+        # ``source`` is the Decoder's message, never handed out, so a reader changing
+        # ``headers`` cannot change the prelude and CRC worked out from it later.
         self.headers = headers
         self.payload = payload
         self._source = source
-        self._frame: Optional[Tuple[Any, int]] = None
 
     def _frame_info(self) -> Tuple[Any, int]:
         if self._frame is None:
@@ -263,8 +268,9 @@ def _message(m: Message) -> EventStreamMessage:
         t = type(value)
         if t is not str and t is not bool and t is not bytes:
             return EventStreamMessage({k: _botocore_value(v) for k, v in headers.items()}, m.payload, m)
-    # The dict given out may be changed by its reader; the source keeps its own copy.
-    return EventStreamMessage(headers, m.payload, Message(headers.copy(), m.payload))
+    # Values botocore gives as they are: the reader gets its own copy of the dict, and
+    # the Decoder's message keeps the one the frame decoded to.
+    return EventStreamMessage(headers.copy(), m.payload, m)
 
 
 # --------------------------------------------------------------------------- the buffer
@@ -314,7 +320,15 @@ class EventStreamBuffer:
             if not self._unfed:
                 raise StopIteration()
             self._feed(self._unfed.popleft())
-        return _message(ready.popleft())
+        m = ready.popleft()
+        # _message, inlined: this runs once per event, and most streams' headers are all
+        # strings, which botocore gives as they are.
+        headers = m.headers
+        for value in headers.values():
+            t = type(value)
+            if t is not str and t is not bool and t is not bytes:
+                return _message(m)
+        return EventStreamMessage(headers.copy(), m.payload, m)
 
     __next__ = next
 
@@ -349,18 +363,25 @@ class EventStreamBuffer:
             partial = decoder.buffered
             if not partial:
                 self._held, self._held_at = [], self._fed
-            elif partial <= len(chunk):
-                self._held, self._held_at = [chunk], start
             else:
-                self._held.append(chunk)
-            at = decoder.offset
-            if partial >= 12 and self._peeked != at:
-                # botocore refuses a payload over its limit as soon as the prelude is in;
-                # the Decoder's own limit is on the whole frame, header block included.
-                self._peeked = at
-                total, hlen, _ = _prelude.unpack_from(self._bytes_from(at, b"", 12))
-                if total - hlen - 16 > MAX_PAYLOAD_LENGTH:
-                    self._error = InvalidPayloadLength(total - hlen - 16)
+                n = len(chunk)
+                if partial <= n:
+                    self._held, self._held_at = [chunk], start
+                else:
+                    self._held.append(chunk)
+                at = self._fed - partial  # where the partial frame starts: every byte before it is decoded
+                if partial >= 12 and self._peeked != at:
+                    # botocore refuses a payload over its limit as soon as the prelude is in;
+                    # the Decoder's own limit is on the whole frame, header block included.
+                    # Most reads end inside a frame, so this runs once a read: the prelude is
+                    # read in place when this chunk holds it, with no slice or join.
+                    self._peeked = at
+                    if partial <= n:
+                        total, hlen, _ = _prelude.unpack_from(chunk, n - partial)
+                    else:
+                        total, hlen, _ = _prelude.unpack_from(self._bytes_from(at, b"", 12))
+                    if total - hlen - 16 > MAX_PAYLOAD_LENGTH:
+                        self._error = InvalidPayloadLength(total - hlen - 16)
         if len(chunk) > MAX_PAYLOAD_LENGTH:
             # Only a chunk this large can complete, in one feed, a frame whose prelude was never peeked.
             for i, m in enumerate(got):
