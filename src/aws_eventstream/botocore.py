@@ -279,13 +279,12 @@ def _message(m: Message) -> EventStreamMessage:
 class EventStreamBuffer:
     """Drop-in for ``botocore.eventstream.EventStreamBuffer``: add bytes, iterate messages.
 
-    Bytes added are decoded when the messages are asked for, so errors come out of
-    ``next()`` as they do from botocore's buffer.
+    Bytes are decoded as they are added; an error found is kept and comes out of
+    ``next()`` after the messages before it, as it does from botocore's buffer.
     """
 
     def __init__(self) -> None:
         self._decoder = Decoder(max_frame=_MAX_FRAME, max_headers=MAX_HEADERS_LENGTH)
-        self._unfed: Deque[bytes] = deque()  # added, not decoded yet
         self._ready: Deque[Message] = deque()  # decoded, not handed out yet
         self._error: Optional[EventStreamError] = None  # raised once _ready is empty
         self._fed = 0  # stream offset just past the bytes fed to the decoder
@@ -303,8 +302,10 @@ class EventStreamBuffer:
         """
         if type(data) is not bytes:
             data = bytes(memoryview(data))  # the caller may reuse its buffer, as with botocore's
-        if data:
-            self._unfed.append(data)
+        # Decoded now: a decoding error is kept, not raised, and next() raises it after
+        # the messages before it, as botocore's buffer does. Nothing is decoded past it.
+        if data and self._error is None:
+            self._feed(data)
 
     def next(self) -> EventStreamMessage:
         """The next complete message.
@@ -314,12 +315,10 @@ class EventStreamBuffer:
             botocore.eventstream.ParserError: the stream is corrupt (see the module docstring).
         """
         ready = self._ready
-        while not ready:
+        if not ready:
             if self._error is not None:
                 raise self._error.with_traceback(None)  # the same error each time, its traceback fresh
-            if not self._unfed:
-                raise StopIteration()
-            self._feed(self._unfed.popleft())
+            raise StopIteration()
         m = ready.popleft()
         # _message, inlined: this runs once per event, and most streams' headers are all
         # strings, which botocore gives as they are.
