@@ -635,6 +635,28 @@ def test_message_fields_can_be_set_like_botocores():
     assert next(fresh).prelude.total_length == len(_GOOD)
 
 
+@pytest.mark.parametrize("headers", [{":event-type": "a", ":content-type": "application/json"}, _ALL_TYPES],
+                         ids=["strings", "every-type"])
+def test_a_reader_changing_headers_changes_no_other_message(headers):
+    # The Decoder repeats one header block's values frame after frame; each message must
+    # still hand out a dict of its own, and keep its prelude and CRC whatever is done to it.
+    frame = encode(headers, b"payload")
+    (theirs, _), (mine, _) = _both(frame * 3, [len(frame) + 5])
+    assert len(mine) == 3
+    first = mine[0]
+    first.headers["x"] = "added by its reader"
+    first.headers.pop(next(iter(headers)))
+    mine[1].headers.clear()
+    assert first.prelude.total_length == len(frame) and first.crc == theirs[0].crc
+    assert first.prelude.headers_length == theirs[0].prelude.headers_length
+    assert mine[1].prelude.total_length == len(frame) and mine[1].crc == theirs[1].crc
+    assert _fields(mine[2]) == _fields(theirs[2])
+    buf = ours.EventStreamBuffer()
+    buf.add_data(frame)
+    assert next(buf).headers == theirs[0].headers  # a later buffer is untouched as well
+    assert len({id(m.headers) for m in mine}) == 3
+
+
 def test_errors_pickle():
     import pickle
 
