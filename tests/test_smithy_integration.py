@@ -98,8 +98,10 @@ def many(n):
 def cut(data, sizes):
     """``data`` in chunks of the given sizes (cycled); a size of 0 gives an empty chunk."""
     chunks, at, i = [], 0, 0
+    if not any(sizes):
+        sizes = [len(data)]
     while at < len(data):
-        n = sizes[i % len(sizes)] if sizes else len(data)
+        n = sizes[i % len(sizes)]
         chunks.append(data[at:at + n])
         at += n
         i += 1
@@ -589,3 +591,95 @@ def test_a_source_is_dropped_with_its_reader():
         del source
         gc.collect()
     assert not any(ref() is None for ref, _ in ours._readers.values())
+
+
+# --------------------------------------------------------------------------- uninstall mid-stream
+
+
+@pytest.mark.parametrize("kind", ["iterable", "bytesio", "exact", "reader-over-stream"])
+@pytest.mark.parametrize("sizes", [(), (1,), (1000,), (5000,)], ids=["whole", "by-byte", "1000", "5000"])
+@pytest.mark.parametrize("switch", [0, 1, 3, 7])
+def test_uninstall_mid_stream_hands_the_rest_to_smithy(kind, sizes, switch):
+    data = stream(many(9))
+    stock = decode(data, sizes)
+
+    async def run():
+        source = SOURCES[kind](data, list(sizes))
+        events = []
+        ours.install()
+        for _ in range(switch):
+            events.append(await Event.decode_async(source))
+        ours.uninstall()
+        rest, exc = await _decode_all(source)
+        return outcome(events + rest, exc)
+
+    assert asyncio.run(run()) == stock
+
+
+@pytest.mark.parametrize("kind", ["iterable", "exact"])
+def test_reinstalling_mid_stream_goes_on_from_the_same_place(kind):
+    data = stream(many(12))
+    stock = decode(data, (700,))
+
+    async def run():
+        source = SOURCES[kind](data, [700])
+        events = []
+        for i in range(12):
+            (ours.install if i % 2 else ours.uninstall)()
+            events.append(await Event.decode_async(source))
+        ours.uninstall()
+        rest, exc = await _decode_all(source)
+        return outcome(events + rest, exc)
+
+    assert asyncio.run(run()) == stock
+
+
+@pytest.mark.parametrize("kind", ["iterable", "exact"])
+def test_uninstall_while_a_read_is_in_progress(kind):
+    data = stream(many(6))
+    stock = decode(data, (300,))
+
+    class Gate:
+        """A source whose first read once armed waits until the test opens it."""
+
+        def __init__(self, inner):
+            self.inner, self.armed = inner, False
+            self.opened, self.waiting = asyncio.Event(), asyncio.Event()
+
+        async def read(self, size=-1):
+            if self.armed:
+                self.armed = False
+                self.waiting.set()
+                await self.opened.wait()
+            return await self.inner.read(size)
+
+        def __aiter__(self):
+            return self
+
+        async def __anext__(self):
+            chunk = await self.read(300)
+            if not chunk:
+                raise StopAsyncIteration
+            return chunk
+
+    async def run():
+        inner = ExactStream(data)
+        if kind == "iterable":
+            source = AsyncBytesReader(Gate(inner).__aiter__())
+            gate = source._data
+        else:
+            source = gate = Gate(inner)
+        ours.install()
+        events = [await Event.decode_async(source) for _ in range(2)]
+        gate.armed = True
+        pending = asyncio.ensure_future(Event.decode_async(source))
+        waiting = asyncio.ensure_future(gate.waiting.wait())
+        await asyncio.wait({pending, waiting}, return_when=asyncio.FIRST_COMPLETED)
+        assert gate.waiting.is_set()  # the call is inside a read
+        ours.uninstall()
+        gate.opened.set()
+        events.append(await pending)
+        rest, exc = await _decode_all(source)
+        return outcome(events + rest, exc)
+
+    assert asyncio.run(run()) == stock

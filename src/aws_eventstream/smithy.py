@@ -178,6 +178,12 @@ class _Reader:
         self.handover: Optional[bytes] = None  # bytes for smithy's decoder once ready drains
         self.iterator: Any = None
         self.pull = self._pull_kind(source)
+        self.exact = self.pull == self._pull_exact
+        # The bytes the events in ``ready`` came from: they end at walked_end in walked_raw.
+        self.walked_raw: Any = b""
+        self.walked_end = 0
+        self.detached = False  # uninstall() handed what it held back to the source
+        self.stash = b""  # what a detached exact reader could not hand back (mid-frame)
 
     def _pull_kind(self, source: Any) -> Callable[[int], Any]:
         """How to read this source: as it delivers, in blocks, or exactly a frame at a time."""
@@ -215,10 +221,6 @@ class _Reader:
 
     async def _pull_exact(self, want: int) -> bytes:
         data: bytes = await self.source.read(want)
-        if 0 < len(data) < want:
-            # Short of what the frame needs: smithy's decoder takes it from here, as it would have.
-            self.handover = bytes(self.partial + data)
-            return b""
         return data
 
     def _want(self) -> int:
@@ -251,6 +253,8 @@ class _Reader:
                 break
             ready.append(_event(cls, m, raw, at))
             at += _u32.unpack_from(raw, at)[0]
+        self.walked_raw = raw if raw is chunk else raw[:at]
+        self.walked_end = at
         if failed:
             self.handover = bytes(raw[at:])
         elif at == len(raw):
@@ -267,20 +271,75 @@ class _Reader:
     async def next(self, cls: Any) -> Any:
         """The next event, or what smithy's decoder gives once the source is handed to it."""
         ready = self.ready
-        while not ready:
+        while True:
+            try:
+                return ready.popleft()
+            except IndexError:  # (an uninstall() in another thread may have just emptied it)
+                pass
+            if self.detached:  # a call that began before uninstall(): smithy's decoder goes on
+                replay = _Replay(self.stash, self.source)
+                self.stash = b""
+                return await _ORIGINAL_DECODE_ASYNC(cls, replay)
             if self.handover is not None:
                 self.replay = _Replay(self.handover, self.source)
                 self.handover = None
                 self.partial = bytearray()
             if self.replay is not None:
                 return await _ORIGINAL_DECODE_ASYNC(cls, self.replay)
-            chunk = await self.pull(self._want())
-            if self.handover is None:
-                if chunk:
+            want = self._want()
+            chunk = await self.pull(want)
+            with _lock:  # against a detach() from another thread while the bytes go in
+                if self.detached:
+                    self._push(chunk, after=True)
+                elif self.exact and 0 < len(chunk) < want:
+                    # Short of what the frame needs: smithy's decoder takes it from here, as it would have.
+                    self.handover = bytes(self.partial + chunk)
+                elif chunk:
                     self._feed(cls, chunk)
                 else:  # the end: smithy's decoder says what a partial frame (or none) means
                     self.handover = bytes(self.partial)
-        return ready.popleft()
+
+    def detach(self) -> None:
+        """Give the bytes read from the source and not handed out as events back to it.
+
+        Called by uninstall(), under the lock: smithy's own decoder then reads the source
+        from the first event this reader had not handed out. A call in progress on this
+        reader gives back what its read brings, when it comes, and decodes with smithy's.
+        """
+        taken = 0
+        while True:
+            try:
+                taken += self.ready.popleft().prelude.total_length
+            except IndexError:
+                break
+        parts = [bytes(self.walked_raw[self.walked_end - taken:self.walked_end])] if taken else []
+        if self.replay is not None:
+            parts.append(self.replay._pending)
+            self.replay._pending = b""
+        elif self.handover is not None:
+            parts.append(self.handover)  # it holds the partial frame's bytes too
+        else:
+            parts.append(bytes(self.partial))
+        self.handover = None
+        self.partial = bytearray()
+        self.walked_raw = b""
+        self.detached = True
+        self._push(b"".join(parts), after=False)
+
+    def _push(self, data: bytes, after: bool) -> None:
+        """Put ``data`` back into the source: before what it holds, or ``after`` it (a read that landed late)."""
+        if not data:
+            return
+        source = self.source
+        if self.pull == self._pull_iterable:
+            held = source._remainder
+            source._remainder = held + data if after else data + held
+        elif self.pull == self._pull_block:
+            source._data.seek(-len(data), 1)  # relative: the order of two give-backs does not matter
+        else:
+            # Exact reads stop at the end of a frame, so only a frame in progress is held;
+            # the call reading it finishes it with smithy's decoder.
+            self.stash += data
 
 
 # Readers by id(source), each with a weak reference that drops it when its source goes.
@@ -324,10 +383,10 @@ async def _decode_async(cls: Any, source: Any) -> Any:
     """
     entry = _readers.get(id(source))
     if entry is not None and entry[0]() is source:
-        ready = entry[1].ready
-        if ready:  # the usual case: an event decoded from a chunk read for an earlier one
-            return ready.popleft()
-        return await entry[1].next(cls)
+        try:  # the usual case: an event decoded from a chunk read for an earlier one
+            return entry[1].ready.popleft()
+        except IndexError:
+            return await entry[1].next(cls)
     reader = _reader(source)
     if reader is None:
         return await _ORIGINAL_DECODE_ASYNC(cls, source)
@@ -424,6 +483,9 @@ def _patch() -> None:
 
 
 def _restore() -> None:
+    for _, reader in list(_readers.values()):
+        reader.detach()
+    _readers.clear()
     for (cls, name), ours in _OURS.items():
         if cls.__dict__.get(name) is ours:
             before = _saved.get((cls, name))
