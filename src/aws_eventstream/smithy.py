@@ -272,10 +272,11 @@ class _Reader:
         """The next event, or what smithy's decoder gives once the source is handed to it."""
         ready = self.ready
         while True:
-            try:
-                return ready.popleft()
-            except IndexError:  # (an uninstall() in another thread may have just emptied it)
-                pass
+            if ready:
+                try:
+                    return ready.popleft()
+                except IndexError:  # an uninstall() in another thread emptied it since
+                    pass
             if self.detached:  # a call that began before uninstall(): smithy's decoder goes on
                 replay = _Replay(self.stash, self.source)
                 self.stash = b""
@@ -286,7 +287,7 @@ class _Reader:
                 self.partial = bytearray()
             if self.replay is not None:
                 return await _ORIGINAL_DECODE_ASYNC(cls, self.replay)
-            want = self._want()
+            want = self._want() if self.exact else 0
             chunk = await self.pull(want)
             with _lock:  # against a detach() from another thread while the bytes go in
                 if self.detached:
@@ -383,14 +384,17 @@ async def _decode_async(cls: Any, source: Any) -> Any:
     """
     entry = _readers.get(id(source))
     if entry is not None and entry[0]() is source:
-        try:  # the usual case: an event decoded from a chunk read for an earlier one
-            return entry[1].ready.popleft()
-        except IndexError:
-            return await entry[1].next(cls)
-    reader = _reader(source)
-    if reader is None:
+        reader = entry[1]
+        if reader.ready:  # the usual case: an event decoded from a chunk read for an earlier one
+            try:
+                return reader.ready.popleft()
+            except IndexError:  # an uninstall() in another thread emptied it since
+                pass
+        return await reader.next(cls)
+    made = _reader(source)
+    if made is None:
         return await _ORIGINAL_DECODE_ASYNC(cls, source)
-    return await reader.next(cls)
+    return await made.next(cls)
 
 
 # --------------------------------------------------------------------------- encoding
