@@ -521,8 +521,10 @@ def install() -> None:
 def uninstall() -> None:
     """Put back what :func:`install` replaced, at once (even inside an :func:`installed` block).
 
-    A method someone else has replaced since is left as they set it. Calling it when
-    not installed does nothing.
+    A stream part-way read goes on with smithy's decoder from the next event: the bytes
+    read ahead are given back to smithy's ``AsyncBytesReader`` (or its ``BytesIO``). A
+    method someone else has replaced since is left as they set it. Calling it when not
+    installed does nothing.
     """
     global _explicit
     with _lock:
