@@ -42,7 +42,6 @@ from __future__ import annotations
 import contextlib
 import struct
 import sys
-import threading
 import types
 import uuid
 import zlib
@@ -58,6 +57,7 @@ except ImportError as _exc:  # pragma: no cover - exercised in a venv without bo
 
 from . import Decoder, Message, encode
 from .errors import ChecksumError, EventStreamError, FrameError, HeaderError
+from ._switch import Switch
 
 __all__ = [
     "EventStreamBuffer",
@@ -394,9 +394,6 @@ class EventStreamBuffer:
 # --------------------------------------------------------------------------- install
 
 
-_lock = threading.RLock()
-_explicit = False  # install() called, uninstall() not since
-_blocks = 0  # installed() blocks running, in any thread
 # What each patched module held before install: restored exactly by uninstall().
 _saved: Dict[str, Any] = {}
 
@@ -429,6 +426,11 @@ def _restore() -> None:
     _saved.clear()
 
 
+# One lock for the patch, its undo and this module's own shared state.
+_switch = Switch(_patch, _restore)
+_lock = _switch.lock
+
+
 def is_installed() -> bool:
     """True while botocore's event streams use our buffer (:func:`install` or :func:`installed`)."""
     return _be.EventStreamBuffer is EventStreamBuffer
@@ -441,10 +443,7 @@ def install() -> None:
     ``EventStream``) and in ``aiobotocore.eventstream`` (looked up there by
     ``AioEventStream``). Calling it again does nothing; it is thread-safe.
     """
-    global _explicit
-    with _lock:
-        _explicit = True
-        _patch()
+    _switch.install()
 
 
 def uninstall() -> None:
@@ -453,10 +452,7 @@ def uninstall() -> None:
     A name someone else has replaced since is left as they set it. Calling it when not
     installed does nothing.
     """
-    global _explicit
-    with _lock:
-        _explicit = False
-        _restore()
+    _switch.uninstall()
 
 
 @contextlib.contextmanager
@@ -466,17 +462,8 @@ def installed() -> Iterator[None]:
     Blocks nest, in one thread or across threads: botocore's class comes back when the
     last block running exits, unless :func:`install` was called, which outlasts them.
     """
-    global _blocks
-    with _lock:
-        _blocks += 1
-        _patch()
-    try:
+    with _switch.installed():
         yield
-    finally:
-        with _lock:
-            _blocks -= 1
-            if not _blocks and not _explicit:
-                _restore()
 
 
 # --------------------------------------------------------------------------- per client

@@ -43,7 +43,6 @@ import functools
 import io
 import struct
 import sys
-import threading
 import uuid
 import weakref
 from collections import deque
@@ -63,6 +62,7 @@ except ImportError as _exc:  # pragma: no cover - exercised in a venv without th
 
 from . import Decoder, Int8, Int16, Int32, Int64, Message, Timestamp, encode
 from .errors import EventStreamError
+from ._switch import Switch
 
 __all__ = ["install", "uninstall", "installed", "is_installed", "MAX_HEADERS_LENGTH", "MAX_PAYLOAD_LENGTH"]
 
@@ -467,9 +467,6 @@ def _encode(self: Any) -> bytes:
 # --------------------------------------------------------------------------- install
 
 
-_lock = threading.RLock()
-_explicit = False  # install() called, uninstall() not since
-_blocks = 0  # installed() blocks running, in any thread
 _OURS: Dict[Tuple[Any, str], Any] = {
     (_Event, "decode_async"): classmethod(_decode_async),
     (_EventMessage, "encode"): _encode,
@@ -500,6 +497,11 @@ def _restore() -> None:
     _saved.clear()
 
 
+# One lock for the patch, its undo and this module's own shared state.
+_switch = Switch(_patch, _restore)
+_lock = _switch.lock
+
+
 def is_installed() -> bool:
     """True while smithy's events decode and encode with our codec."""
     return _Event.__dict__.get("decode_async") is _OURS[(_Event, "decode_async")]
@@ -512,10 +514,7 @@ def install() -> None:
     smithy's decoder are not affected: the first event decoded after install starts
     from the source's current position.
     """
-    global _explicit
-    with _lock:
-        _explicit = True
-        _patch()
+    _switch.install()
 
 
 def uninstall() -> None:
@@ -526,10 +525,7 @@ def uninstall() -> None:
     method someone else has replaced since is left as they set it. Calling it when not
     installed does nothing.
     """
-    global _explicit
-    with _lock:
-        _explicit = False
-        _restore()
+    _switch.uninstall()
 
 
 @contextlib.contextmanager
@@ -539,14 +535,5 @@ def installed() -> Iterator[None]:
     Blocks nest, in one thread or across threads: smithy's methods come back when the
     last block running exits, unless :func:`install` was called, which outlasts them.
     """
-    global _blocks
-    with _lock:
-        _blocks += 1
-        _patch()
-    try:
+    with _switch.installed():
         yield
-    finally:
-        with _lock:
-            _blocks -= 1
-            if not _blocks and not _explicit:
-                _restore()
