@@ -257,7 +257,10 @@ def test_signing_keys_are_cached():
 SECRET_PARTS = ("FIRSTHALFOFSECRET", "SECONDHALFOFSECRET")
 
 
-def _assert_says_nothing_of_the_secret(message):
+def _assert_says_nothing_of_the_secret(message, path=None):
+    # A temporary directory's name may hold any digits; only the rest of the message counts.
+    if path is not None:
+        message = message.replace(str(path), "<path>")
     for leak in (*SECRET_PARTS, "\\udcff", "\udcff", "0xff", "\\xff", "position", "17"):
         assert leak not in message
 
@@ -299,7 +302,7 @@ def test_botocore_failures_are_value_errors(aws_home, monkeypatch, setup, match)
     with pytest.raises(ValueError, match=match) as info:
         resolve_credentials()
     assert info.value.__cause__ is None and "botocore" in str(info.value)
-    _assert_says_nothing_of_the_secret(str(info.value))
+    _assert_says_nothing_of_the_secret(str(info.value), path=home)
 
 
 _CODEC = {"_codec_c", "_codec_py", "encode", "decode", "Encoder", "Decoder"}
