@@ -56,6 +56,7 @@ except ImportError as _exc:  # pragma: no cover - exercised in a venv without bo
     ) from _exc
 
 from . import Decoder, Message, encode
+from . import _botocore_parse
 from .errors import ChecksumError, EventStreamError, FrameError, HeaderError
 from ._switch import Switch
 
@@ -408,6 +409,19 @@ def _async_module() -> Any:
     return sys.modules.get("aiobotocore.eventstream")
 
 
+# The event-parsing functions install() puts on the EventStream classes: {class: (ours, theirs)}.
+_parsers_saved: Dict[type, Tuple[Any, Any]] = {}
+
+
+def _replacement_for(cls: Any, module: Any) -> Any:
+    """Our ``_parse_event`` for an EventStream class, or None (plans off, or the class is not botocore's)."""
+    if module is _be:
+        if cls.__dict__.get("_parse_event") is not _botocore_parse.SYNC_ORIGINAL:
+            return None
+        return _botocore_parse.sync_replacement()
+    return _botocore_parse.async_replacement(cls)
+
+
 def _patch() -> None:
     for module in (_be, _async_module()):
         if module is None:
@@ -416,6 +430,12 @@ def _patch() -> None:
         if current is not EventStreamBuffer:
             _saved[module.__name__] = current
             module.EventStreamBuffer = EventStreamBuffer
+        cls = getattr(module, "AioEventStream" if module is not _be else "EventStream", None)
+        if cls is not None and cls not in _parsers_saved:
+            ours = _replacement_for(cls, module)
+            if ours is not None and ours is not cls.__dict__["_parse_event"]:
+                _parsers_saved[cls] = (ours, cls.__dict__["_parse_event"])
+                cls._parse_event = ours
 
 
 def _restore() -> None:
@@ -424,6 +444,10 @@ def _restore() -> None:
         if module is not None and getattr(module, "EventStreamBuffer", None) is EventStreamBuffer:
             module.EventStreamBuffer = _saved.get(module.__name__, before)
     _saved.clear()
+    for cls, (ours, theirs) in _parsers_saved.items():
+        if cls.__dict__.get("_parse_event") is ours:
+            cls._parse_event = theirs
+    _parsers_saved.clear()
 
 
 # One lock for the patch, its undo and this module's own shared state.
@@ -491,11 +515,21 @@ def _with_our_buffer(func: Any) -> Any:
 
 
 def _retarget(stream: Any) -> Any:
-    """Give one EventStream (or AioEventStream) a raw-event generator built on our buffer."""
-    generator = _with_our_buffer(getattr(type(stream), "_create_raw_event_generator", None))
+    """Give one EventStream (or AioEventStream) a raw-event generator built on our buffer, and our event parsing."""
+    cls = type(stream)
+    generator = _with_our_buffer(getattr(cls, "_create_raw_event_generator", None))
     if generator is not None:
         # The generator __init__ made has not started: nothing was read from the body yet.
         stream._event_generator = generator(stream)
+    for owner in cls.__mro__:
+        if "_parse_event" in owner.__dict__:
+            # None when install() already put ours on the class, or the class's code is not
+            # the botocore or aiobotocore code our plans were checked against.
+            module = sys.modules.get(owner.__module__)
+            ours = _replacement_for(owner, module) if module in (_be, _async_module()) else None
+            if ours is not None:
+                stream._parse_event = types.MethodType(ours, stream)
+            break
     return stream
 
 

@@ -1,0 +1,388 @@
+"""Event-stream cases from botocore's own service models, and botocore run on them stock and on our core.
+
+Shared by the botocore integration tests: every event-stream operation botocore's data
+holds, frames built from its output shapes, and runners that parse a stream through
+botocore's (or aiobotocore's) real parser and EventStream, stock, installed or enabled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import gzip
+import json
+import pathlib
+
+import botocore.eventstream as be
+import botocore.session
+from botocore.parsers import create_parser
+from hypothesis import strategies as st
+
+from aws_eventstream import EventStreamError, Int8, Int16, Int32, Int64, Timestamp, encode
+from aws_eventstream import botocore as ours
+
+HERE = pathlib.Path(__file__).parent
+NAMED = {("bedrock-runtime", "ConverseStream"), ("bedrock-runtime", "InvokeModelWithResponseStream"),
+         ("s3", "SelectObjectContent"), ("kinesis", "SubscribeToShard"), ("lambda", "InvokeWithResponseStream")}
+
+
+# --------------------------------------------------------------------------- the models
+
+
+def _eventstream_services():
+    """Services whose newest model has an event-stream shape, found by scanning botocore's data."""
+    data = pathlib.Path(botocore.__file__).parent / "data"
+    found = []
+    for d in sorted(data.iterdir()):
+        versions = sorted(p for p in d.iterdir() if p.is_dir()) if d.is_dir() else []
+        if not versions:
+            continue
+        for name in ("service-2.json.gz", "service-2.json"):
+            f = versions[-1] / name
+            if f.exists():
+                raw = f.read_bytes()
+                if name.endswith(".gz"):
+                    raw = gzip.decompress(raw)
+                if b'"eventstream":true' in raw:
+                    found.append(d.name)
+                break
+    return found
+
+
+_SESSION = botocore.session.get_session()
+
+
+def _operations():
+    out = []
+    for service in _eventstream_services():
+        model = _SESSION.get_service_model(service)
+        for name in model.operation_names:
+            op = model.operation_model(name)
+            if op.has_event_stream_output:
+                out.append((service, name))
+    return out
+
+
+OPERATIONS = _operations()
+
+
+def _op(service, name):
+    model = _SESSION.get_service_model(service)
+    return model.protocol, model.operation_model(name)
+
+
+# --------------------------------------------------------------------------- sample values
+
+
+def _json_value(shape, depth=0):
+    """A value of ``shape`` as it appears in a JSON body (None: leave the member out)."""
+    t = shape.type_name
+    if t == "structure":
+        if depth > 3:
+            return None
+        return _json_struct(shape, depth + 1)
+    if t == "list":
+        v = _json_value(shape.member, depth + 1)
+        return [] if v is None else [v]
+    if t == "map":
+        v = _json_value(shape.value, depth + 1)
+        return {} if v is None else {"k": v}
+    if t == "string":
+        return shape.enum[0] if shape.enum else "text \u00e9"
+    if t in ("integer", "long", "short", "byte"):
+        return 7
+    if t in ("float", "double"):
+        return 1.5
+    if t == "boolean":
+        return True
+    if t == "blob":
+        return base64.b64encode(b"\x00blob\xff").decode()
+    if t == "timestamp":
+        return 1700000000
+    return None  # documents and anything new: left out
+
+
+def _json_struct(shape, depth=0):
+    body = {}
+    for name, member in shape.members.items():
+        if member.serialization.get("eventheader") or member.serialization.get("eventstream"):
+            continue
+        v = _json_value(member, depth)
+        if v is not None:
+            body[member.serialization.get("name", name)] = v
+            if shape.metadata.get("union"):
+                break  # a union carries one member
+    return body
+
+
+def _xml_value(shape, depth=0):
+    t = shape.type_name
+    if t == "structure":
+        return None if depth > 3 else _xml_struct(shape, depth + 1)
+    if t == "string":
+        return shape.enum[0] if shape.enum else "text"
+    if t in ("integer", "long"):
+        return "7"
+    if t == "boolean":
+        return "true"
+    if t == "blob":
+        return base64.b64encode(b"blob").decode()
+    if t == "timestamp":
+        return "2024-01-02T03:04:05Z"
+    return None
+
+
+def _xml_struct(shape, depth=0):
+    parts = []
+    for name, member in shape.members.items():
+        if member.serialization.get("eventheader"):
+            continue
+        v = _xml_value(member, depth)
+        if v is not None:
+            tag = member.serialization.get("name", name)
+            parts.append(f"<{tag}>{v}</{tag}>")
+    return "".join(parts)
+
+
+def _body(protocol, shape):
+    if protocol == "rest-xml":
+        return f"<Body>{_xml_struct(shape)}</Body>".encode()
+    return json.dumps(_json_struct(shape)).encode()
+
+
+_HEADER_VALUES = {"string": "hv", "integer": Int32(-5), "long": Int64(1 << 40), "boolean": False,
+                  "blob": b"\x01\x02", "timestamp": Timestamp(1700000000123), "byte": Int8(-1),
+                  "short": Int16(300)}
+
+
+def _event_frame(protocol, name, shape):
+    """One ``:message-type event`` frame for the event member ``name``."""
+    content_type = "text/xml" if protocol == "rest-xml" else "application/json"
+    headers = {":message-type": "event", ":event-type": name, ":content-type": content_type}
+    payload = None
+    for mname, member in shape.members.items():
+        ser = member.serialization
+        if ser.get("eventheader") and member.type_name in _HEADER_VALUES:
+            headers[mname] = _HEADER_VALUES[member.type_name]
+        elif ser.get("eventpayload"):
+            if member.type_name == "blob":
+                payload = b"\x00raw payload \xff"
+                headers[":content-type"] = "application/octet-stream"
+            elif member.type_name == "string":
+                payload = "a string payload \u00e9".encode()
+            else:
+                payload = _body(protocol, member)
+    if payload is None:
+        payload = _body(protocol, shape) if shape.members else b""
+    return encode(headers, payload)
+
+
+def _exception_frame(protocol, name, shape):
+    content_type = "text/xml" if protocol == "rest-xml" else "application/json"
+    headers = {":message-type": "exception", ":exception-type": name, ":content-type": content_type}
+    return encode(headers, _body(protocol, shape))
+
+
+def _error_frame():
+    return encode({":message-type": "error", ":error-code": "InternalFailure", ":error-message": "it broke"})
+
+
+def _initial_frame(protocol, output_shape):
+    if protocol != "json":
+        return b""
+    headers = {":message-type": "event", ":event-type": "initial-response",
+               ":content-type": "application/x-amz-json-1.1"}
+    return encode(headers, json.dumps(_json_struct(output_shape)).encode())
+
+
+def _stream_shape(op):
+    out = op.output_shape
+    return out.members[out.event_stream_name]
+
+
+def _events(protocol, op):
+    shape = _stream_shape(op)
+    return [_event_frame(protocol, n, m) for n, m in shape.members.items() if not m.metadata.get("exception")]
+
+
+def _exceptions(protocol, op):
+    shape = _stream_shape(op)
+    return [_exception_frame(protocol, n, m) for n, m in shape.members.items() if m.metadata.get("exception")]
+
+
+def _flip(frame, at):
+    b = bytearray(frame)
+    b[at % len(b)] ^= 0x20
+    return bytes(b)
+
+
+def _scenarios(protocol, op):
+    """name -> stream bytes: good streams, modeled exceptions, error frames, corruption, truncation."""
+    head = _initial_frame(protocol, op.output_shape)
+    events = _events(protocol, op)
+    first = events[0] if events else _error_frame()
+    out = {
+        "events": head + b"".join(events + events[::-1]),
+        "error-frame": head + first + _error_frame() + first,
+        "truncated": head + b"".join(events) + first[:len(first) // 2],
+        "bad-message-crc": head + first + _flip(first, -7) + first,
+        "bad-prelude-crc": head + first + _flip(first, 5) + first,
+        "empty": b"",
+    }
+    for i, exc in enumerate(_exceptions(protocol, op)[:3]):
+        out[f"exception-{i}"] = head + first + exc + first
+    if protocol == "json":
+        out["no-initial-response"] = b"".join(events)
+    return out
+
+
+# --------------------------------------------------------------------------- running botocore
+
+
+class _Raw:
+    """The urllib3 response an EventStream reads: ``stream()`` yields the chunks."""
+
+    def __init__(self, chunks):
+        self._chunks = chunks
+
+    def stream(self):
+        yield from self._chunks
+
+    def close(self):
+        pass
+
+
+class _AioContent:
+    def __init__(self, chunks):
+        self._chunks = chunks
+
+    async def iter_chunks(self):
+        for c in self._chunks:
+            yield c, True
+
+
+class _AioRaw:
+    """The aiohttp response an AioEventStream reads: ``content.iter_chunks()``."""
+
+    def __init__(self, chunks):
+        self.content = _AioContent(chunks)
+
+    def close(self):
+        pass
+
+
+class _Client:
+    """Just what enable() reads of a client: its response parser."""
+
+    def __init__(self, parser):
+        self._response_parser = parser
+
+
+def _cut(data, sizes):
+    if not sizes:
+        return [data] if data else []
+    out, pos, i = [], 0, 0
+    while pos < len(data):
+        n = sizes[i % len(sizes)]
+        out.append(data[pos:pos + n])
+        pos += n
+        i += 1
+    return out
+
+
+def _uses_ours(event_stream):
+    gen = event_stream._event_generator
+    frame = getattr(gen, "gi_frame", None) or getattr(gen, "ag_frame", None)
+    return frame is not None and frame.f_globals.get("EventStreamBuffer") is ours.EventStreamBuffer
+
+
+def _mode(mode, parser):
+    if mode == "installed":
+        return ours.installed()
+    if mode == "enabled":
+        ours.enable(_Client(parser))
+    return contextlib.nullcontext()
+
+
+def _outcome(initial, events, exc):
+    return {"initial": initial, "events": events, "error": exc}
+
+
+def _split(parsed, op):
+    name = op.output_shape.event_stream_name
+    stream = parsed[name]
+    initial = {k: v for k, v in parsed.items() if k not in (name, "ResponseMetadata")}
+    return initial, stream
+
+
+def run_sync(protocol, op, data, sizes, mode):
+    """What botocore's parser and EventStream give for ``data`` cut into ``sizes``."""
+    parser = create_parser(protocol)
+    response = {"status_code": 200, "headers": {}, "body": _Raw(_cut(data, sizes)),
+                "context": {"operation_name": op.name}}
+    initial, events = None, []
+    with _mode(mode, parser):
+        try:
+            parsed = parser.parse(response, op.output_shape)
+            initial, stream = _split(parsed, op)
+            assert _uses_ours(stream) == (mode != "stock") or stream._event_generator.gi_frame is None
+            for event in stream:
+                events.append(event)
+        except Exception as exc:  # every failure is part of the outcome compared
+            return _outcome(initial, events, exc)
+    return _outcome(initial, events, None)
+
+
+def run_async(protocol, op, data, sizes, mode):
+    """The same through aiobotocore's parser and AioEventStream."""
+    from aiobotocore.parsers import create_parser as aio_create_parser
+
+    async def go():
+        parser = aio_create_parser(protocol)
+        response = {"status_code": 200, "headers": {}, "body": _AioRaw(_cut(data, sizes)),
+                    "context": {"operation_name": op.name}}
+        initial, events = None, []
+        with _mode(mode, parser):
+            try:
+                parsed = await parser.parse(response, op.output_shape)
+                initial, stream = _split(parsed, op)
+                assert _uses_ours(stream) == (mode != "stock") or stream._event_generator.ag_frame is None
+                async for event in stream:
+                    events.append(event)
+            except Exception as exc:
+                return _outcome(initial, events, exc)
+        return _outcome(initial, events, None)
+
+    return asyncio.run(go())
+
+
+def typed(value):
+    """``value`` with the type of every part spelled out: equal only if botocore's types are kept too.
+
+    (``1 == True == 1.0`` and ``{"a": 1} == {"a": True}``: plain ``==`` would not see a change of type.)
+    """
+    if isinstance(value, dict):
+        return (type(value).__name__, [(typed(k), typed(v)) for k, v in value.items()])
+    if isinstance(value, (list, tuple)):
+        return (type(value).__name__, [typed(v) for v in value])
+    return (type(value).__name__, repr(value))
+
+
+def assert_same(stock, other, decoded_by_us=True):
+    assert typed(other["initial"]) == typed(stock["initial"])
+    assert other["events"] == stock["events"]
+    assert typed(other["events"]) == typed(stock["events"])  # the same types, keys in the same order
+    a, b = stock["error"], other["error"]
+    if a is None:
+        assert b is None, repr(b)
+        return
+    assert isinstance(b, type(a)), (a, b)  # ours are subclasses of botocore's classes
+    assert str(b) == str(a)
+    assert getattr(b, "response", None) == getattr(a, "response", None)
+    if decoded_by_us and isinstance(a, be.ParserError):
+        assert isinstance(b, EventStreamError)
+
+
+_IDS = [f"{s}.{o}" for s, o in OPERATIONS]
+_chunkings = st.lists(st.integers(1, 97), min_size=0, max_size=12)
