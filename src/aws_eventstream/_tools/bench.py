@@ -8,6 +8,7 @@ turns the rows into the table, the plot and the description of the machine.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 import zlib
@@ -308,16 +309,10 @@ def _botocore_impls(body: bytes, read: int, count: int) -> List[Impl]:
                 botocore.loaders.create_loader().load_service_model("bedrock-runtime", "service-2"))
             shape = model.operation_model("ConverseStream").output_shape.members["stream"]
             parser = botocore.parsers.EventStreamJSONParser()  # what a rest-json client hands EventStream
-            buffer_cls = ours.EventStreamBuffer if installed else botocore.eventstream.EventStreamBuffer
-
             def run() -> int:
-                saved = botocore.eventstream.EventStreamBuffer
-                botocore.eventstream.EventStreamBuffer = buffer_cls  # what install() does
-                try:
+                with ours.installed() if installed else contextlib.nullcontext():
                     stream = botocore.eventstream.EventStream(_ChunkedBody(chunks), shape, parser, "ConverseStream")
                     return sum(1 for _ in stream)
-                finally:
-                    botocore.eventstream.EventStreamBuffer = saved
             _check(run(), count, "botocore")
             return run
         return setup
