@@ -8,7 +8,6 @@ turns the rows into the table, the plot and the description of the machine.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
 import zlib
@@ -16,13 +15,12 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, Callable, Dict, List, Optional, Protocol, Tuple
 
-from .. import BACKEND, BytesLike, Headers, Message, _codec_py
+from .. import BytesLike, Headers, Message, _codec_py
 from ..transcribe import AUDIO_HEADERS
 from .workloads import audio_chunk, chunked, transcript_frame
 
 BIG = 16 * 1024 * 1024 - 64  # payload of a 16 MiB frame (within every peer's limit)
 STREAM_FRAMES = 1000
-BOTOCORE_EVENTS = 500
 CRC_SIZES = (64, 3200, 64 * 1024, 1024 * 1024, 16 * 1024 * 1024)
 AUDIO_SIZES = (640, 3200)
 
@@ -268,61 +266,6 @@ def _stream_impls(chunks: List[bytes], count: int) -> List[Impl]:
     ]
 
 
-class _ChunkedBody:
-    """A raw HTTP body as botocore's EventStream reads it: ``stream()`` yields the chunks."""
-
-    def __init__(self, chunks: List[bytes]) -> None:
-        self._chunks = chunks
-
-    def stream(self) -> Any:
-        return iter(self._chunks)
-
-
-def _converse_frames(count: int) -> bytes:
-    """A Bedrock ConverseStream response body: ``count`` contentBlockDelta events."""
-    import json
-
-    headers: Headers = {":event-type": "contentBlockDelta", ":content-type": "application/json",
-                        ":message-type": "event"}
-    return b"".join(
-        _codec_py.encode(headers, json.dumps(
-            {"contentBlockIndex": 0, "delta": {"text": f" token{i}"}, "p": "abcdefghijklmnop"},
-            separators=(",", ":")).encode())
-        for i in range(count))
-
-
-def _botocore_impls(body: bytes, read: int, count: int) -> List[Impl]:
-    """botocore's whole ConverseStream path (EventStream, its JSON parser), stock and on our core."""
-    chunks = chunked(body, read)
-
-    def make(installed: bool) -> Callable[[], Callable[[], int]]:
-        def setup() -> Callable[[], int]:
-            _need("botocore.eventstream", "botocore")
-            import botocore.eventstream
-            import botocore.loaders
-            import botocore.model
-            import botocore.parsers
-
-            from .. import botocore as ours
-
-            model = botocore.model.ServiceModel(
-                botocore.loaders.create_loader().load_service_model("bedrock-runtime", "service-2"))
-            shape = model.operation_model("ConverseStream").output_shape.members["stream"]
-            parser = botocore.parsers.EventStreamJSONParser()  # what a rest-json client hands EventStream
-            def run() -> int:
-                with ours.installed() if installed else contextlib.nullcontext():
-                    stream = botocore.eventstream.EventStream(_ChunkedBody(chunks), shape, parser, "ConverseStream")
-                    return sum(1 for _ in stream)
-            _check(run(), count, "botocore")
-            return run
-        return setup
-
-    return [
-        Impl(f"botocore EventStream on aws-eventstream ({BACKEND})", make(True), ours=True),
-        Impl("botocore EventStream (stock)", make(False)),
-    ]
-
-
 def _copy_reference(payload: bytes) -> Impl:
     def make() -> Callable[[], bytes]:
         src = bytearray(payload)
@@ -352,10 +295,9 @@ def build_cases() -> List[Case]:
     stream = frame * STREAM_FRAMES
     cases.append(Case("stream", f"Decoder: {STREAM_FRAMES} frames in 1 KiB chunks", len(stream),
                       _stream_impls(chunked(stream, 1024), STREAM_FRAMES)))
-    converse = _converse_frames(BOTOCORE_EVENTS)
-    for read in (1024, 64 * 1024):
-        cases.append(Case("botocore", f"boto3 ConverseStream: {BOTOCORE_EVENTS} events, {_size_label(read)} reads",
-                          len(converse), _botocore_impls(converse, read, BOTOCORE_EVENTS)))
+    from . import bench_sdk
+
+    cases.extend(bench_sdk.build_cases())
     big = os.urandom(BIG)
     big_frame = _codec_py.encode(AUDIO_HEADERS, big)
     cases.append(Case("frame", "encode 16 MiB frame", len(big_frame),
