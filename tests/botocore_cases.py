@@ -11,8 +11,10 @@ import asyncio
 import base64
 import contextlib
 import gzip
+import http.server
 import json
 import pathlib
+import threading
 
 import botocore.eventstream as be
 import botocore.session
@@ -386,3 +388,92 @@ def assert_same(stock, other, decoded_by_us=True):
 
 _IDS = [f"{s}.{o}" for s, o in OPERATIONS]
 _chunkings = st.lists(st.integers(1, 97), min_size=0, max_size=12)
+
+
+# --------------------------------------------------------------------------- a local Bedrock
+
+
+def _converse_frames(kind):
+    ev = lambda name, body: encode({":message-type": "event", ":event-type": name,  # noqa: E731
+                                    ":content-type": "application/json"}, json.dumps(body).encode())
+    frames = [ev("messageStart", {"role": "assistant"})]
+    frames += [ev("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": f"word {i} "}}) for i in range(40)]
+    if kind == "exception":
+        frames.append(encode({":message-type": "exception", ":exception-type": "modelStreamErrorException",
+                              ":content-type": "application/json"},
+                             json.dumps({"message": "model fell over", "originalStatusCode": 500}).encode()))
+    elif kind == "error":
+        frames.append(_error_frame())
+    elif kind == "corrupt":
+        frames.append(_flip(frames[-1], -9))
+    elif kind == "truncated":
+        frames.append(frames[-1][:20])
+    frames += [ev("contentBlockStop", {"contentBlockIndex": 0}), ev("messageStop", {"stopReason": "end_turn"}),
+               ev("metadata", {"usage": {"inputTokens": 1, "outputTokens": 2, "totalTokens": 3},
+                               "metrics": {"latencyMs": 4}})]
+    return b"".join(frames)
+
+
+def _invoke_frames(kind):
+    chunk = lambda i: encode({":message-type": "event", ":event-type": "chunk",  # noqa: E731
+                              ":content-type": "application/json"},
+                             json.dumps({"bytes": base64.b64encode(b'{"i": %d}' % i).decode()}).encode())
+    frames = [chunk(i) for i in range(30)]
+    if kind == "exception":
+        frames.insert(10, encode({":message-type": "exception", ":exception-type": "throttlingException",
+                                  ":content-type": "application/json"}, b'{"message": "slow down"}'))
+    elif kind == "error":
+        frames.insert(10, _error_frame())
+    elif kind == "corrupt":
+        frames.insert(10, _flip(frames[10], 3))
+    elif kind == "truncated":
+        frames.append(frames[0][:-1])
+    return b"".join(frames)
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        model = self.path.split("/")[2]  # /model/<kind>/converse-stream
+        body = _converse_frames(model) if self.path.endswith("converse-stream") else _invoke_frames(model)
+        self.send_response(200)
+        self.send_header("Content-Type", "application/vnd.amazon.eventstream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("x-amzn-RequestId", "req-1")
+        self.send_header("X-Amzn-Bedrock-Content-Type", "application/json")
+        self.end_headers()
+        for i in range(0, len(body), 333):  # chunks that cut frames anywhere
+            piece = body[i:i + 333]
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+
+    def handle_error(self, request, client_address):
+        pass  # a client that stops reading at an error drops its connection: expected here
+
+
+@contextlib.contextmanager
+def serve_bedrock():
+    """A Bedrock runtime endpoint on 127.0.0.1 for the length of a ``with`` block: yields its URL.
+
+    The model id picks the stream: ``ok``, or ``exception``, ``error``, ``corrupt``,
+    ``truncated`` for a stream that goes wrong part-way (see _converse_frames).
+    """
+    server = _Server(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

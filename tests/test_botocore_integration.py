@@ -9,9 +9,6 @@ equal: the same events, the same initial response, the same error at the same pl
 from __future__ import annotations
 
 import asyncio
-import base64
-import http.server
-import json
 import os
 import struct
 import subprocess
@@ -33,8 +30,8 @@ from aws_eventstream import (ChecksumError, EventStreamError, FrameError, Header
                              Int16, Int32, Int64, Timestamp, encode)
 from aws_eventstream import botocore as ours  # noqa: E402
 
-from botocore_cases import (HERE, NAMED, OPERATIONS, _IDS, _chunkings, _cut, _error_frame,  # noqa: E402
-                            _events, _flip, _op, _scenarios, assert_same, run_async, run_sync)
+from botocore_cases import (HERE, NAMED, OPERATIONS, _IDS, _chunkings, _cut, _events, _flip,  # noqa: E402
+                            _op, _scenarios, assert_same, run_async, run_sync, serve_bedrock)
 
 
 def test_the_named_operations_are_found():
@@ -437,83 +434,10 @@ def test_botocores_own_eventstream_tests_pass_with_our_buffer():
 # --------------------------------------------------------------------------- a real client, over HTTP
 
 
-def _converse_frames(kind):
-    ev = lambda name, body: encode({":message-type": "event", ":event-type": name,  # noqa: E731
-                                    ":content-type": "application/json"}, json.dumps(body).encode())
-    frames = [ev("messageStart", {"role": "assistant"})]
-    frames += [ev("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": f"word {i} "}}) for i in range(40)]
-    if kind == "exception":
-        frames.append(encode({":message-type": "exception", ":exception-type": "modelStreamErrorException",
-                              ":content-type": "application/json"},
-                             json.dumps({"message": "model fell over", "originalStatusCode": 500}).encode()))
-    elif kind == "error":
-        frames.append(_error_frame())
-    elif kind == "corrupt":
-        frames.append(_flip(frames[-1], -9))
-    elif kind == "truncated":
-        frames.append(frames[-1][:20])
-    frames += [ev("contentBlockStop", {"contentBlockIndex": 0}), ev("messageStop", {"stopReason": "end_turn"}),
-               ev("metadata", {"usage": {"inputTokens": 1, "outputTokens": 2, "totalTokens": 3},
-                               "metrics": {"latencyMs": 4}})]
-    return b"".join(frames)
-
-
-def _invoke_frames(kind):
-    chunk = lambda i: encode({":message-type": "event", ":event-type": "chunk",  # noqa: E731
-                              ":content-type": "application/json"},
-                             json.dumps({"bytes": base64.b64encode(b'{"i": %d}' % i).decode()}).encode())
-    frames = [chunk(i) for i in range(30)]
-    if kind == "exception":
-        frames.insert(10, encode({":message-type": "exception", ":exception-type": "throttlingException",
-                                  ":content-type": "application/json"}, b'{"message": "slow down"}'))
-    elif kind == "error":
-        frames.insert(10, _error_frame())
-    elif kind == "corrupt":
-        frames.insert(10, _flip(frames[10], 3))
-    elif kind == "truncated":
-        frames.append(frames[0][:-1])
-    return b"".join(frames)
-
-
-class _Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args):
-        pass
-
-    def do_POST(self):
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        model = self.path.split("/")[2]  # /model/<kind>/converse-stream
-        body = _converse_frames(model) if self.path.endswith("converse-stream") else _invoke_frames(model)
-        self.send_response(200)
-        self.send_header("Content-Type", "application/vnd.amazon.eventstream")
-        self.send_header("Transfer-Encoding", "chunked")
-        self.send_header("x-amzn-RequestId", "req-1")
-        self.send_header("X-Amzn-Bedrock-Content-Type", "application/json")
-        self.end_headers()
-        for i in range(0, len(body), 333):  # chunks that cut frames anywhere
-            piece = body[i:i + 333]
-            self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
-        self.wfile.write(b"0\r\n\r\n")
-        self.wfile.flush()
-
-
-class _Server(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-
-    def handle_error(self, request, client_address):
-        pass  # a client that stops reading at an error drops its connection: expected here
-
-
 @pytest.fixture(scope="module")
 def endpoint():
-    server = _Server(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serve_bedrock() as url:
+        yield url
 
 
 def _client(endpoint):
