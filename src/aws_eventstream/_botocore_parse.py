@@ -31,7 +31,7 @@ import logging
 import textwrap
 import threading
 import weakref
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, FrozenSet, List, Optional, Tuple
 
 import botocore.eventstream as _be
 import botocore.parsers as _bp
@@ -114,11 +114,12 @@ class _Compiler:
     def __init__(self, parser: Any) -> None:
         cls = type(parser)
         self._cls = cls
-        self._timestamp = parser._timestamp_parser if parser._timestamp_parser is _bp.DEFAULT_TIMESTAMP_PARSER else None
+        self._timestamp: ValuePlan = (parser._timestamp_parser
+                                      if parser._timestamp_parser is _bp.DEFAULT_TIMESTAMP_PARSER else None)
         # botocore hands an event-stream parser the blob parser of the parser that made it:
         # botocore's own is a method of whichever parser, and its code does not use self.
         blob = parser._blob_parser
-        self._blob = blob if getattr(blob, "__func__", None) is _bp.ResponseParser._default_blob_parser else None
+        self._blob: ValuePlan = blob if getattr(blob, "__func__", None) is _bp.ResponseParser._default_blob_parser else None
         self._structures: Dict[str, Callable[[Any], Any]] = {}
 
     def value(self, shape: Any) -> ValuePlan:
@@ -148,7 +149,7 @@ class _Compiler:
         if plan is not None:
             return plan  # compiled already, or being compiled: a recursive shape
         members: List[Tuple[str, str, ValuePlan]] = []
-        union: Optional[frozenset] = None
+        union: Optional[FrozenSet[str]] = None
         if shape.is_tagged_union:
             union = frozenset(m.serialization.get("name", n) for n, m in shape.members.items())
         plan = _structure_plan(members, union)
@@ -158,7 +159,7 @@ class _Compiler:
         return plan
 
 
-def _structure_plan(members: List[Tuple[str, str, ValuePlan]], union: Optional[frozenset]) -> Callable[[Any], Any]:
+def _structure_plan(members: List[Tuple[str, str, ValuePlan]], union: Optional[FrozenSet[str]]) -> Callable[[Any], Any]:
     def run(value: Any) -> Dict[str, Any]:
         if type(value) is not dict:
             raise _FALLBACK
@@ -299,7 +300,8 @@ class StreamPlan:
             return {}  # botocore finds no member for it, and gives an empty dict
         if plan is None:
             raise _FALLBACK
-        return {event_type: plan(headers, body)}
+        parsed: Dict[Any, Any] = {event_type: plan(headers, body)}
+        return parsed
 
 
 # --------------------------------------------------------------------------- which parsers plans serve
@@ -420,7 +422,7 @@ def sync_replacement() -> Optional[Callable[[Any, Any], Any]]:
     return _parse_event
 
 
-_async_replacements: Dict[Any, Any] = {}
+_async_replacements: Dict[Any, Callable[[Any, Any], Any]] = {}
 
 
 def async_replacement(stream_cls: type) -> Optional[Callable[[Any, Any], Any]]:
@@ -434,7 +436,8 @@ def async_replacement(stream_cls: type) -> Optional[Callable[[Any, Any], Any]]:
         return None
     with _lock:
         if original in _async_replacements.values():
-            return original  # install() put it there
+            ours: Callable[[Any, Any], Any] = original
+            return ours  # install() put it there
     try:
         from aiobotocore.parsers import AioResponseParser
     except ImportError:  # pragma: no cover - aiobotocore.eventstream imported without its parsers

@@ -435,7 +435,7 @@ def _patch() -> None:
             ours = _replacement_for(cls, module)
             if ours is not None and ours is not cls.__dict__["_parse_event"]:
                 _parsers_saved[cls] = (ours, cls.__dict__["_parse_event"])
-                cls._parse_event = ours
+                setattr(cls, "_parse_event", ours)
 
 
 def _restore() -> None:
@@ -446,7 +446,7 @@ def _restore() -> None:
     _saved.clear()
     for cls, (ours, theirs) in _parsers_saved.items():
         if cls.__dict__.get("_parse_event") is ours:
-            cls._parse_event = theirs
+            setattr(cls, "_parse_event", theirs)
     _parsers_saved.clear()
 
 

@@ -14,12 +14,14 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import functools
 import json
 import sys
 from typing import Any, Callable, List, Tuple
 
 from .. import BACKEND, _codec_py
-from .bench import Case, Impl, Skip, _check, _need, chunked
+from .bench import Case, Impl, Skip, _check, _need
+from .workloads import chunked
 
 EVENTS = 500  # per response: a long Bedrock answer streams a few hundred deltas
 
@@ -234,9 +236,8 @@ def build_cases() -> List[Case]:
             label = f"{read // 1024} KiB reads"
             title = (f"boto3 S3 Select: {events} events of 256 B records, {label}" if service == "s3"
                      else f"boto3 {operation}: {events} events, {label}")
-            cases.append(Case("sdk", title, len(body), _sdk_impls(
-                lambda s=service, o=operation, b=body, r=read: botocore_path(s, o, b, r),
-                events, _botocore_switch, "botocore")))
+            path = functools.partial(botocore_path, service, operation, body, read)
+            cases.append(Case("sdk", title, len(body), _sdk_impls(path, events, _botocore_switch, "botocore")))
     body, events = bodies["ConverseStream"]
     cases.append(Case("sdk", f"aiobotocore ConverseStream: {events} events, 1 KiB reads", len(body), _sdk_impls(
         lambda: aiobotocore_path("bedrock-runtime", "ConverseStream", body, 1024), events,
