@@ -61,7 +61,7 @@ def test_plans_are_on_for_the_botocore_installed():
     assert plans._verified(), (
         "botocore's event-parsing code is not the code the plans were checked against: read the "
         "changes to the functions in _botocore_parse._SYNC_FUNCTIONS, mirror them, and add the "
-        f"new fingerprint {plans._fingerprint(plans._SYNC_FUNCTIONS)} to _VERIFIED")
+        f"new fingerprint {plans._fingerprint(plans._SYNC_FUNCTIONS)} to _DIALECTS")
     aio = pytest.importorskip("aiobotocore.eventstream", reason="aiobotocore is not installed")
     assert plans.async_replacement(aio.AioEventStream) is not None
 
@@ -85,8 +85,9 @@ def test_a_plan_parses_every_event_of_every_operation_as_botocore_does():
             got = plan.parse(message.headers, message.payload)  # raises _Fallback if the plan gives up
             assert typed(got) == typed(want), (service, operation, name)
             by_plan["json" if protocol in JSON_PROTOCOLS else "xml"] += 1
-    # Bedrock, Kinesis, Lambda... have dozens of event shapes; of S3 Select's, Records has no XML body.
-    assert by_plan["json"] >= 50 and by_plan["xml"] >= 1, by_plan
+    # Bedrock, Kinesis, Lambda... have dozens of event shapes (botocore 1.35 already 40); of
+    # S3 Select's, Records has no XML body.
+    assert by_plan["json"] >= 30 and by_plan["xml"] >= 1, by_plan
 
 
 def _spy(monkeypatch):
@@ -298,7 +299,7 @@ def test_a_method_set_on_the_parser_instance_is_run():
 
 
 def test_code_that_is_not_the_verified_code_turns_plans_off(monkeypatch):
-    monkeypatch.setattr(plans, "_VERIFIED", frozenset())
+    monkeypatch.setattr(plans, "_DIALECTS", {})
     monkeypatch.setattr(plans, "_verdicts", {})
     assert plans.sync_replacement() is None
     original = be.EventStream.__dict__["_parse_event"]

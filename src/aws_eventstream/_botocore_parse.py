@@ -10,7 +10,7 @@ to do with each value. Running the plan gives the dict botocore's parser gives.
 The plan does exactly what botocore's code does, and is used only where that code is known:
 
 * The botocore (and aiobotocore) functions it stands in for are read from their source
-  when first needed and fingerprinted; a fingerprint not in :data:`_VERIFIED` (another
+  when first needed and fingerprinted; a fingerprint not in :data:`_DIALECTS` (another
   botocore release changed one of them, or something replaced one) turns plans off.
 * A parser whose class (or instance) resolves any of those names to something else, a
   timestamp or blob parser other than botocore's own, a shape type with a handler of its
@@ -31,17 +31,32 @@ import logging
 import textwrap
 import threading
 import weakref
-from typing import Any, Callable, Dict, FrozenSet, List, Optional, Tuple
+from typing import Any, Callable, Dict, FrozenSet, List, NamedTuple, Optional, Tuple
 
 import botocore.eventstream as _be
 import botocore.parsers as _bp
 
-#: Fingerprints (see :func:`_fingerprint`) of the botocore and aiobotocore code plans
-#: stand in for, as reviewed against the plans here. botocore 1.43.x and 1.44.x give the
-#: first; aiobotocore 3.x adds the second.
-_VERIFIED = frozenset({
-    "3a8a9538eaff8b3208e3ca52d921fdca",  # botocore
-    "ea151f4922c0f23e91f20ff7f5c83f33",  # botocore with aiobotocore
+
+class _Dialect(NamedTuple):
+    """What differs between the botocore releases whose code plans were checked against."""
+
+    sparse_lists: bool  # a null in a list stays None (older releases parse it as the member shape)
+    wire_name_unions: bool  # a union's member is found by its wire name, nulls left out (older: by
+    # member name, nulls counted)
+
+
+#: Fingerprints (see :func:`_fingerprint`) of botocore's code that plans stand in for, each
+#: reviewed against the plans here, and how that release parses.
+_DIALECTS: Dict[str, _Dialect] = {
+    "3a8a9538eaff8b3208e3ca52d921fdca": _Dialect(True, True),  # 1.42 to 1.44
+    "9be7a01d1a6a3a0564c00585753ecca8": _Dialect(False, True),  # 1.39 to 1.40
+    "2f8bd5ff8f00bfa96780694090fe4140": _Dialect(False, True),  # 1.36 to 1.38
+    "193cd9871e0e3f0bd62b5525a318b95b": _Dialect(False, False),  # 1.34 to 1.35
+}
+
+#: The same for aiobotocore's ``AioEventStream._parse_event`` and ``AioResponseParser.parse``.
+_AIO_VERIFIED = frozenset({
+    "16655f98212447bc00f0172bc71238cb",  # aiobotocore 2.x, 3.x
 })
 
 # The functions plans stand in for, as they are when this module is first imported (before
@@ -111,9 +126,10 @@ class _Compiler:
     it built (some of them incomplete, for a recursive shape) are all dropped with it.
     """
 
-    def __init__(self, parser: Any) -> None:
+    def __init__(self, parser: Any, dialect: _Dialect) -> None:
         cls = type(parser)
         self._cls = cls
+        self._dialect = dialect
         self._timestamp: ValuePlan = (parser._timestamp_parser
                                       if parser._timestamp_parser is _bp.DEFAULT_TIMESTAMP_PARSER else None)
         # botocore hands an event-stream parser the blob parser of the parser that made it:
@@ -131,7 +147,7 @@ class _Compiler:
         if t == "structure":
             return self._structure(shape)
         if t == "list":
-            return _list_plan(self.value(shape.member))
+            return _list_plan(self.value(shape.member), self._dialect.sparse_lists)
         if t == "map":
             return _map_plan(self.value(shape.key), self.value(shape.value))
         if t == "timestamp":
@@ -150,23 +166,25 @@ class _Compiler:
             return plan  # compiled already, or being compiled: a recursive shape
         members: List[Tuple[str, str, ValuePlan]] = []
         union: Optional[FrozenSet[str]] = None
+        wire_names = self._dialect.wire_name_unions
         if shape.is_tagged_union:
-            union = frozenset(m.serialization.get("name", n) for n, m in shape.members.items())
-        plan = _structure_plan(members, union)
+            union = frozenset(m.serialization.get("name", n) if wire_names else n for n, m in shape.members.items())
+        plan = _structure_plan(members, union, wire_names)
         self._structures[shape.name] = plan
         for name, member in shape.members.items():
             members.append((name, member.serialization.get("name", name), self.value(member)))
         return plan
 
 
-def _structure_plan(members: List[Tuple[str, str, ValuePlan]], union: Optional[FrozenSet[str]]) -> Callable[[Any], Any]:
+def _structure_plan(members: List[Tuple[str, str, ValuePlan]], union: Optional[FrozenSet[str]],
+                    skip_nulls: bool) -> Callable[[Any], Any]:
     def run(value: Any) -> Dict[str, Any]:
         if type(value) is not dict:
             raise _FALLBACK
         if union is not None:
             tag = None
             for key, item in value.items():
-                if item is not None and key != "__type":
+                if key != "__type" and (item is not None or not skip_nulls):
                     if tag is not None:
                         raise _FALLBACK  # more than one member set: botocore raises
                     tag = key
@@ -181,12 +199,14 @@ def _structure_plan(members: List[Tuple[str, str, ValuePlan]], union: Optional[F
     return run
 
 
-def _list_plan(item: ValuePlan) -> Callable[[Any], Any]:
+def _list_plan(item: ValuePlan, sparse: bool) -> Callable[[Any], Any]:
     def run(value: Any) -> List[Any]:
         if type(value) is not list:
             raise _FALLBACK
         if item is None:
-            return list(value)
+            return list(value)  # a null is None either way
+        if not sparse and None in value:
+            raise _FALLBACK  # parsed as the member shape: botocore's code says what that gives
         return [None if x is None else item(x) for x in value]
     return run
 
@@ -279,7 +299,7 @@ def _event_plan(shape: Any, compiler: Optional[_Compiler], timestamp: Any) -> Ev
 class StreamPlan:
     """The plans for one event-stream shape and parser: ``parse(headers, body)`` or _Fallback."""
 
-    def __init__(self, shape: Any, parser: Any, json_body: bool) -> None:
+    def __init__(self, shape: Any, parser: Any, json_body: bool, dialect: _Dialect) -> None:
         timestamp = parser._timestamp_parser if parser._timestamp_parser is _bp.DEFAULT_TIMESTAMP_PARSER else None
         # Every member, as botocore looks the event type up among them: None where the
         # event shape has no plan, so that those events take botocore's path.
@@ -288,7 +308,8 @@ class StreamPlan:
             if not member:
                 continue  # botocore skips a member shape that is false
             try:
-                self._events[name] = _event_plan(member, _Compiler(parser) if json_body else None, timestamp)
+                compiler = _Compiler(parser, dialect) if json_body else None
+                self._events[name] = _event_plan(member, compiler, timestamp)
             except Exception:  # _Unsupported, or a shape that is not what a plan expects
                 self._events[name] = None
 
@@ -307,19 +328,29 @@ class StreamPlan:
 # --------------------------------------------------------------------------- which parsers plans serve
 
 _lock = threading.Lock()
-_verdicts: Dict[Tuple[Any, ...], bool] = {}
+_verdicts: Dict[Tuple[Any, ...], Optional[_Dialect]] = {}
 _classes: "weakref.WeakKeyDictionary[type, Optional[bool]]" = weakref.WeakKeyDictionary()
 _plans: "weakref.WeakKeyDictionary[Any, Dict[Any, StreamPlan]]" = weakref.WeakKeyDictionary()
 
 
+_UNKNOWN = _Dialect(False, False)  # a stand-in in _verdicts: code no plan was checked against
+
+
+def _dialect(extra: Tuple[Any, ...] = ()) -> Optional[_Dialect]:
+    """How the botocore installed parses, if its code (and aiobotocore's functions in ``extra``)
+    is code the plans were checked against; None if it is not."""
+    verdict = _verdicts.get(extra)
+    if verdict is None:
+        found = _DIALECTS.get(_fingerprint(_SYNC_FUNCTIONS) or "")
+        if found is not None and extra and _fingerprint(extra) not in _AIO_VERIFIED:
+            found = None
+        verdict = _verdicts[extra] = found if found is not None else _UNKNOWN
+    return None if verdict is _UNKNOWN else verdict
+
+
 def _verified(extra: Tuple[Any, ...] = ()) -> bool:
     """True when botocore's code (and the functions in ``extra``) is code the plans were checked against."""
-    key = extra
-    verdict = _verdicts.get(key)
-    if verdict is None:
-        verdict = _fingerprint(_SYNC_FUNCTIONS + extra) in _VERIFIED
-        _verdicts[key] = verdict
-    return verdict
+    return _dialect(extra) is not None
 
 
 def _class_support(cls: type, parse: Any) -> Optional[bool]:
@@ -363,7 +394,10 @@ def plan_for(stream: Any, parse: Any) -> Optional[StreamPlan]:
             by_parser = _plans.setdefault(shape, {})
             plan = by_parser.get(key)
         if plan is None:
-            plan = StreamPlan(shape, parser, support)
+            dialect = _dialect()
+            if dialect is None:
+                return None
+            plan = StreamPlan(shape, parser, support, dialect)
             with _lock:
                 plan = by_parser.setdefault(key, plan)
         return plan
