@@ -82,7 +82,8 @@ def test_a_plan_parses_every_event_of_every_operation_as_botocore_does():
             want = parser.parse(message.to_response_dict(), shape)
             if protocol not in JSON_PROTOCOLS and plan._events[name] is None:
                 continue  # an XML body: botocore's parser reads it
-            got = plan.parse(message.headers, message.payload)  # raises _Fallback if the plan gives up
+            got, run = plan.parse(message.headers, message.payload)  # raises _Fallback if the plan gives up
+            plan.finish(run)
             assert typed(got) == typed(want), (service, operation, name)
             by_plan["json" if protocol in JSON_PROTOCOLS else "xml"] += 1
     # Bedrock, Kinesis, Lambda... have dozens of event shapes (botocore 1.35 already 40); of
@@ -383,3 +384,184 @@ def test_plans_are_built_once_from_many_threads():
     for t in threads:
         t.join()
     assert len(got) == 8 and all(p is got[0] for p in got) and got[0] is not None
+
+
+# --------------------------------------------------------------------------- what a review found
+
+
+def _hand_model(shapes):
+    from botocore.model import ServiceModel
+    return ServiceModel({"metadata": {"protocol": "rest-json"}, "operations": {}, "shapes": shapes}).shape_for("Stream")
+
+
+_TS_STREAM = {"Stream": {"type": "structure", "eventstream": True, "members": {"E": {"shape": "E"}}},
+              "E": {"type": "structure", "event": True, "members": {"a": {"shape": "Str"}, "t": {"shape": "Ts"}}},
+              "Str": {"type": "string"}, "Ts": {"type": "timestamp"}}
+
+
+def _ev(event_type, body):
+    return encode({":message-type": "event", ":event-type": event_type}, json.dumps(body).encode())
+
+
+def _both(shape, data, parser_factory=bp.EventStreamJSONParser):
+    """(stock, installed) outcomes of one stream: its events, or the exception's type and text."""
+    out = []
+    for installed in (False, True):
+        with ours.installed() if installed else _nothing():
+            try:
+                out.append(typed(list(be.EventStream(_Raw([data]), shape, parser_factory(), "Op"))))
+            except Exception as exc:
+                out.append((type(exc), str(exc)))
+    return out
+
+
+def test_a_patched_botocore_method_turns_plans_off():
+    from unittest import mock
+    shape = _hand_model(_TS_STREAM)
+    with mock.patch.object(bp.EventStreamJSONParser, "_handle_timestamp", lambda self, sh, v: "MOCKED"):
+        stock, mine = _both(shape, _ev("E", {"t": 5}))
+    assert stock == mine and "MOCKED" in repr(stock)
+    with mock.patch.object(bp.ResponseParser, "parse", autospec=True, side_effect=bp.ResponseParser.parse) as spy:
+        _both(shape, _ev("E", {"a": "x"}))
+    assert spy.call_count == 2  # stock and installed: botocore's parse() ran both times
+
+
+def test_a_swapped_default_timestamp_parser_is_the_one_called(monkeypatch):
+    shape = _hand_model(_TS_STREAM)
+    _both(shape, _ev("E", {"t": 5}))  # a plan made with botocore's default
+    monkeypatch.setattr(bp, "DEFAULT_TIMESTAMP_PARSER", lambda v: ("raw", v))
+    stock, mine = _both(shape, _ev("E", {"t": 5}))
+    assert stock == mine and "'raw'" in repr(stock)
+
+
+def test_timestamp_warnings_come_once_when_a_plan_gives_up():
+    """botocore's timestamp parser warns on a zone it does not know: a plan parses timestamps last."""
+    import warnings
+    protocol, op = _op("bedrock-agent-runtime", "InvokeAgent")
+    shape = _stream_shape(op)
+    bodies = [{"eventTime": "2024-05-01 10:00:00 PDT", "trace": {"someNewTrace": {}}},  # unknown member: botocore's path
+              {"eventTime": "2024-05-01 10:00:00 PDT", "trace": {"a": {}, "b": {}}},  # two members: botocore raises
+              {"eventTime": "2024-05-01 10:00:00 PDT", "sessionId": "s"}]  # the plan's own path
+    for body in bodies:
+        counts = []
+        for installed in (False, True):
+            with warnings.catch_warnings(record=True) as caught, ours.installed() if installed else _nothing():
+                warnings.simplefilter("always")
+                parser = _event_parser(protocol)
+                try:
+                    list(be.EventStream(_Raw([_ev("trace", body)]), shape, parser, "InvokeAgent"))
+                except Exception:
+                    pass
+            counts.append(len(caught))
+        assert counts[0] == counts[1] >= 1, (body, counts)
+
+
+def test_deep_recursive_values_go_to_botocores_walk():
+    protocol, op = _op("lexv2-runtime", "StartConversation")
+    shape = _stream_shape(op)
+    for depth in (10, plans.MAX_DEPTH + 5, 270):
+        slot = {"value": {"interpretedValue": "x"}}
+        for _ in range(depth):
+            slot = {"values": [slot]}
+        data = _ev("IntentResultEvent", {"interpretations": [{"intent": {"name": "I", "slots": {"s": slot}}}]})
+        stock, mine = _both(shape, data, lambda: _event_parser(protocol))
+        if isinstance(stock, tuple) and stock[0] is RecursionError:
+            assert mine[0] is RecursionError  # its text says where the stack ran out, which varies
+        else:
+            assert stock == mine, depth
+
+
+def test_settings_on_the_parser_instance_are_honoured():
+    shape = _hand_model(_TS_STREAM)
+    data = encode({":message-type": "event", ":event-type": "E"}, '{"a": "\u00e9"}'.encode())
+
+    def latin():
+        p = bp.EventStreamJSONParser()
+        p.DEFAULT_ENCODING = "latin-1"
+        return p
+
+    def shouting():
+        p = bp.EventStreamJSONParser()
+        p._handle_string = lambda sh, v: v.upper()
+        return p
+
+    class Lookup(bp.EventStreamJSONParser):
+        def __getattr__(self, name):
+            if name == "_handle_string":
+                return lambda sh, v: "via __getattr__"
+            raise AttributeError(name)
+
+    plain, _ = _both(shape, data)
+    for factory in (latin, shouting, Lookup):
+        stock, mine = _both(shape, data, factory)
+        assert stock == mine and stock != plain, factory
+
+
+def test_a_parser_replaced_part_way_through_a_stream_is_used():
+    shape = _hand_model(_TS_STREAM)
+    outcomes = []
+    for installed in (False, True):
+        with ours.installed() if installed else _nothing():
+            stream = be.EventStream(_Raw([_ev("E", {"t": 5}) * 2]), shape, bp.EventStreamJSONParser(), "Op")
+            it = iter(stream)
+            first = next(it)
+            stream._parser = bp.EventStreamJSONParser(timestamp_parser=lambda v: ("custom", v))
+            outcomes.append(typed([first, next(it)]))
+    assert outcomes[0] == outcomes[1] and "custom" in repr(outcomes[0])
+
+
+def test_an_unhashable_event_type_raises_as_botocore_raises():
+    shape = _hand_model(_TS_STREAM)
+    message = be.EventStreamMessage(None, {":message-type": "event", ":event-type": ["E"]}, b"{}", 0)
+    outcomes = []
+    for installed in (False, True):
+        with ours.installed() if installed else _nothing():
+            try:
+                be.EventStream(_Raw([]), shape, bp.EventStreamJSONParser(), "Op")._parse_event(message)
+            except Exception as exc:
+                outcomes.append((type(exc), str(exc)))
+    assert outcomes[0] == outcomes[1] and outcomes[0][0] is TypeError
+
+
+def test_a_message_with_its_own_to_response_dict_is_read_through_it():
+    shape = _hand_model(_TS_STREAM)
+    outcomes = []
+    for installed in (False, True):
+        with ours.installed() if installed else _nothing():
+            (message,) = _messages(_ev("E", {"a": "x"}))
+            message.to_response_dict = lambda status_code=200: {"status_code": 200, "headers": {":event-type": "E"},
+                                                               "body": b'{"a": "override"}'}
+            stream = be.EventStream(_Raw([]), shape, bp.EventStreamJSONParser(), "Op")
+            outcomes.append(stream._parse_event(message))
+    assert outcomes[0] == outcomes[1] == {"E": {"a": "override"}}
+
+
+def test_a_union_made_by_a_member_reference_is_checked_as_one():
+    shape = _hand_model({
+        "Stream": {"type": "structure", "eventstream": True, "members": {"E": {"shape": "E"}}},
+        "E": {"type": "structure", "event": True,
+              "members": {"plain": {"shape": "U"}, "asUnion": {"shape": "U", "union": True}}},
+        "U": {"type": "structure", "members": {"a": {"shape": "Str"}, "b": {"shape": "Str"}}},
+        "Str": {"type": "string"}})
+    for body in ({"plain": {"a": "1", "b": "2"}}, {"asUnion": {"a": "1", "b": "2"}}, {"asUnion": {"a": "1"}}):
+        stock, mine = _both(shape, _ev("E", body))
+        assert stock == mine, body
+
+
+def test_our_parse_function_put_back_by_someone_else_is_still_removed_by_uninstall():
+    original = be.EventStream.__dict__["_parse_event"]
+
+    def theirs(self, event):
+        return original(self, event)
+    try:
+        ours.install()
+        mine = be.EventStream.__dict__["_parse_event"]
+        be.EventStream._parse_event = theirs  # someone wraps it
+        ours.uninstall()  # theirs is left as they set it
+        be.EventStream._parse_event = mine  # and they put back what they found
+        ours.install()
+        ours.uninstall()
+        assert be.EventStream.__dict__["_parse_event"] is original
+    finally:
+        ours.uninstall()
+        be.EventStream._parse_event = original

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import json
 import logging
 import textwrap
 import threading
@@ -81,12 +82,21 @@ _SYNC_FUNCTIONS: Tuple[Any, ...] = tuple(owner.__dict__[name] for owner, name in
     (_bp.EventStreamJSONParser, "_initial_body_parse"),
 ))
 
-# What a parser's class must resolve these names to for plans to stand in for its parse().
+# What a parser's class must resolve these names to (the functions above) for plans to
+# stand in for its parse(); the type handlers it may have are exactly those plans mirror.
+_ORIGINALS: Dict[str, Any] = {f.__name__: f for f in _SYNC_FUNCTIONS[2:]}
 _EVENT_METHODS = ("_do_parse", "_parse_payload", "_parse_non_payload_attrs")
 _JSON_METHODS = ("_initial_body_parse", "_parse_body_as_json", "_parse_shape", "_default_handle",
                  "_has_unknown_tagged_union_member", "_handle_structure", "_handle_list",
                  "_handle_map", "_handle_blob", "_handle_timestamp")
-_HANDLED_TYPES = frozenset({"structure", "list", "map", "blob", "timestamp"})
+_JSON_HANDLERS = frozenset({"_handle_structure", "_handle_list", "_handle_map", "_handle_blob", "_handle_timestamp",
+                            "_handle_unknown_tagged_union_member"})
+_INSTANCE_NAMES = frozenset(("parse", "DEFAULT_ENCODING") + _EVENT_METHODS + _JSON_METHODS)
+_TO_RESPONSE_DICT = _SYNC_FUNCTIONS[1]
+_DEFAULT_BLOB = _ORIGINALS["_default_blob_parser"]
+_DEFAULT_TIMESTAMP = _bp.DEFAULT_TIMESTAMP_PARSER  # called, not mirrored: any change there carries over
+# json.loads on a str is this decoder's decode (every failure a ValueError, as botocore catches).
+_json_loads = json.JSONDecoder().decode
 
 
 def _fingerprint(functions: Tuple[Any, ...]) -> Optional[str]:
@@ -110,9 +120,23 @@ _FALLBACK = _Fallback()
 
 # --------------------------------------------------------------------------- plans for JSON values
 
-# A plan for one shape is a function of the JSON value, or None when botocore returns the
-# value as it is (strings, numbers, booleans, documents).
-ValuePlan = Optional[Callable[[Any], Any]]
+#: How deep structures may nest in a value a plan parses; deeper ones go to botocore's code,
+#: whose own recursion decides what they give (its walk takes more frames per level).
+MAX_DEPTH = 64
+
+
+# The state of one event's parse, a list: the nesting depth, then the timestamps to parse
+# once the plan is done, as (container, key, raw value, from a header). Timestamps are
+# parsed last, in the order botocore's walk parses them: botocore's timestamp parser can
+# warn and log, so it runs only once a plan is sure to finish.
+_Run = List[Any]
+
+
+# A plan for one shape is a function of the JSON value and the run. Members, items and
+# values of a shape are read as they are (_AS_IS), by a plan (_PLAN) or as a timestamp (_TS).
+ValuePlan = Callable[[Any, _Run], Any]
+_AS_IS, _PLAN, _TS = 0, 1, 2
+Part = Tuple[int, Optional[ValuePlan]]
 
 
 class _Unsupported(Exception):
@@ -120,65 +144,66 @@ class _Unsupported(Exception):
 
 
 class _Compiler:
-    """Compiles shapes into value plans, for one parser's class and its timestamp and blob parsers.
+    """Compiles shapes into value plans, for one parser's class and its blob parser.
 
     One compiler serves one event shape: when any shape under it is unsupported, the plans
     it built (some of them incomplete, for a recursive shape) are all dropped with it.
     """
 
-    def __init__(self, parser: Any, dialect: _Dialect) -> None:
-        cls = type(parser)
-        self._cls = cls
+    def __init__(self, parser: Any, dialect: _Dialect, timestamps: bool) -> None:
         self._dialect = dialect
-        self._timestamp: ValuePlan = (parser._timestamp_parser
-                                      if parser._timestamp_parser is _bp.DEFAULT_TIMESTAMP_PARSER else None)
+        self._timestamps = timestamps
         # botocore hands an event-stream parser the blob parser of the parser that made it:
         # botocore's own is a method of whichever parser, and its code does not use self.
         blob = parser._blob_parser
-        self._blob: ValuePlan = blob if getattr(blob, "__func__", None) is _bp.ResponseParser._default_blob_parser else None
-        self._structures: Dict[str, Callable[[Any], Any]] = {}
+        self._blob = blob if getattr(blob, "__func__", None) is _DEFAULT_BLOB else None
+        self._structures: Dict[Tuple[str, bool, bool], ValuePlan] = {}
 
-    def value(self, shape: Any) -> ValuePlan:
+    def part(self, shape: Any) -> Part:
         t = shape.type_name
-        if t not in _HANDLED_TYPES:
-            if getattr(self._cls, f"_handle_{t}", None) is not None:
-                raise _Unsupported(t)  # a handler of its own, not one a plan mirrors
-            return None
         if t == "structure":
-            return self._structure(shape)
+            if shape.is_document_type:
+                return _AS_IS, None
+            return _PLAN, self._structure(shape)
         if t == "list":
-            return _list_plan(self.value(shape.member), self._dialect.sparse_lists)
+            return _PLAN, _list_plan(self.part(shape.member), self._dialect.sparse_lists)
         if t == "map":
-            return _map_plan(self.value(shape.key), self.value(shape.value))
+            key = self.part(shape.key)
+            if key[0] != _AS_IS:
+                raise _Unsupported("a map whose keys are parsed")
+            return _PLAN, _map_plan(self.part(shape.value))
         if t == "timestamp":
-            if self._timestamp is None:
+            if not self._timestamps:
                 raise _Unsupported(t)
-            return self._timestamp
-        if self._blob is None:
-            raise _Unsupported(t)
-        return self._blob
+            return _TS, None
+        if t == "blob":
+            if self._blob is None:
+                raise _Unsupported(t)
+            return _PLAN, _blob_plan(self._blob)
+        return _AS_IS, None  # no handler of its own in a parser plans serve: botocore returns it as it is
 
     def _structure(self, shape: Any) -> ValuePlan:
-        if shape.is_document_type:
-            return None
-        plan = self._structures.get(shape.name)
+        # A member reference can make a shape a union or a document: part of the key.
+        key = (shape.name, bool(shape.is_tagged_union), bool(shape.is_document_type))
+        plan = self._structures.get(key)
         if plan is not None:
             return plan  # compiled already, or being compiled: a recursive shape
-        members: List[Tuple[str, str, ValuePlan]] = []
+        members: List[Tuple[str, str, int, Optional[ValuePlan]]] = []
         union: Optional[FrozenSet[str]] = None
         wire_names = self._dialect.wire_name_unions
         if shape.is_tagged_union:
             union = frozenset(m.serialization.get("name", n) if wire_names else n for n, m in shape.members.items())
         plan = _structure_plan(members, union, wire_names)
-        self._structures[shape.name] = plan
+        self._structures[key] = plan
         for name, member in shape.members.items():
-            members.append((name, member.serialization.get("name", name), self.value(member)))
+            kind, sub = self.part(member)
+            members.append((name, member.serialization.get("name", name), kind, sub))
         return plan
 
 
-def _structure_plan(members: List[Tuple[str, str, ValuePlan]], union: Optional[FrozenSet[str]],
-                    skip_nulls: bool) -> Callable[[Any], Any]:
-    def run(value: Any) -> Dict[str, Any]:
+def _structure_plan(members: List[Tuple[str, str, int, Optional[ValuePlan]]], union: Optional[FrozenSet[str]],
+                    skip_nulls: bool) -> ValuePlan:
+    def run(value: Any, state: _Run) -> Dict[str, Any]:
         if type(value) is not dict:
             raise _FALLBACK
         if union is not None:
@@ -190,39 +215,70 @@ def _structure_plan(members: List[Tuple[str, str, ValuePlan]], union: Optional[F
                     tag = key
             if tag not in union:
                 raise _FALLBACK  # none set (botocore raises), or one it does not know (it logs)
-        out = {}
-        for name, key, plan in members:
+        state[0] += 1
+        if state[0] > MAX_DEPTH:
+            raise _FALLBACK
+        out: Dict[str, Any] = {}
+        for name, key, kind, plan in members:
             raw = value.get(key)
             if raw is not None:
-                out[name] = raw if plan is None else plan(raw)
+                if kind == _AS_IS:
+                    out[name] = raw
+                elif kind == _PLAN:
+                    out[name] = plan(raw, state)  # type: ignore[misc]
+                else:
+                    out[name] = None  # holds the key's place until the timestamp is parsed
+                    state.append((out, name, raw, False))
+        state[0] -= 1
         return out
     return run
 
 
-def _list_plan(item: ValuePlan, sparse: bool) -> Callable[[Any], Any]:
-    def run(value: Any) -> List[Any]:
+def _list_plan(item: Part, sparse: bool) -> ValuePlan:
+    kind, plan = item
+
+    def run(value: Any, state: _Run) -> List[Any]:
         if type(value) is not list:
             raise _FALLBACK
-        if item is None:
+        if kind == _AS_IS:
             return list(value)  # a null is None either way
         if not sparse and None in value:
             raise _FALLBACK  # parsed as the member shape: botocore's code says what that gives
-        return [None if x is None else item(x) for x in value]
+        if kind == _PLAN:
+            return [None if x is None else plan(x, state) for x in value]  # type: ignore[misc]
+        out = list(value)
+        for i, x in enumerate(value):
+            if x is not None:
+                out[i] = None
+                state.append((out, i, x, False))
+        return out
     return run
 
 
-def _map_plan(key: ValuePlan, value: ValuePlan) -> Callable[[Any], Any]:
-    def run(node: Any) -> Dict[Any, Any]:
+def _map_plan(value_part: Part) -> ValuePlan:
+    kind, plan = value_part
+
+    def run(node: Any, state: _Run) -> Dict[Any, Any]:
         if type(node) is not dict:
             raise _FALLBACK
-        if key is None and value is None:
+        if kind == _AS_IS:
             return dict(node)
-        out = {}
+        out: Dict[Any, Any] = {}
         for k, v in node.items():
-            if value is not None and v is None:
-                raise _FALLBACK
-            out[k if key is None else key(k)] = v if value is None else value(v)
+            if v is None:
+                raise _FALLBACK  # botocore parses a null as the value shape: its code says what that gives
+            if kind == _PLAN:
+                out[k] = plan(v, state)  # type: ignore[misc]
+            else:
+                out[k] = None
+                state.append((out, k, v, False))
         return out
+    return run
+
+
+def _blob_plan(blob: Callable[[Any], Any]) -> ValuePlan:
+    def run(value: Any, state: _Run) -> Any:
+        return blob(value)  # base64.b64decode: no side effect if it raises
     return run
 
 
@@ -235,15 +291,15 @@ def _json_body(body: bytes) -> Any:
         return {}
     text = body.decode("utf-8")
     try:
-        return _bp.json.loads(text)
+        return _json_loads(text)
     except ValueError:
         return {"message": text}
 
 
-EventPlan = Callable[[Dict[str, Any], bytes], Dict[str, Any]]
+EventPlan = Callable[[Dict[str, Any], bytes, _Run], Dict[str, Any]]
 
 
-def _event_plan(shape: Any, compiler: Optional[_Compiler], timestamp: Any) -> EventPlan:
+def _event_plan(shape: Any, compiler: Optional[_Compiler], timestamps: bool) -> EventPlan:
     """The plan for one event shape, its header members then its payload, built with a
     fresh ``compiler`` (see :class:`_Compiler`)."""
     if shape.serialization.get("eventstream"):
@@ -251,10 +307,11 @@ def _event_plan(shape: Any, compiler: Optional[_Compiler], timestamp: Any) -> Ev
     headers: List[Tuple[str, bool]] = []
     for name, member in shape.members.items():
         if member.serialization.get("eventheader"):
-            if member.type_name == "timestamp" and timestamp is None:
+            if member.type_name == "timestamp" and not timestamps:
                 raise _Unsupported("timestamp")
             headers.append((name, member.type_name == "timestamp"))
-    kind, target, body_plan = "none", "", None
+    kind, target = "none", ""
+    body_plan: Optional[ValuePlan] = None
     if shape.serialization.get("event"):
         for name, member in shape.members.items():
             if member.serialization.get("eventpayload"):
@@ -269,14 +326,20 @@ def _event_plan(shape: Any, compiler: Optional[_Compiler], timestamp: Any) -> Ev
         if kind in ("member", "whole"):
             if compiler is None:
                 raise _Unsupported("a body this parser does not read as JSON")
-            body_plan = compiler.value(shape if kind == "whole" else shape.members[target])
+            part_kind, body_plan = compiler.part(shape if kind == "whole" else shape.members[target])
+            if part_kind == _TS:
+                raise _Unsupported("a timestamp payload")
 
-    def run(event_headers: Dict[str, Any], body: bytes) -> Dict[str, Any]:
+    def run(event_headers: Dict[str, Any], body: bytes, state: _Run) -> Dict[str, Any]:
         out: Dict[str, Any] = {}
         for name, is_timestamp in headers:
             if name in event_headers:
                 value = event_headers[name]
-                out[name] = timestamp(value / 1000.0) if is_timestamp else value
+                if is_timestamp:
+                    out[name] = None
+                    state.append((out, name, value, True))
+                else:
+                    out[name] = value
         if kind == "none":
             return out
         if kind == "blob":
@@ -287,11 +350,14 @@ def _event_plan(shape: Any, compiler: Optional[_Compiler], timestamp: Any) -> Ev
             raw = _json_body(body)
             if raw is None:
                 raise _FALLBACK
-            parsed = raw if body_plan is None else body_plan(raw)
+            parsed = raw if body_plan is None else body_plan(raw, state)
             if kind == "member":
                 out[target] = parsed
             else:
                 out.update(parsed)
+                for i in range(1, len(state)):
+                    if state[i][0] is parsed:  # the timestamp's place is in out now
+                        state[i] = (out,) + state[i][1:]
         return out
     return run
 
@@ -300,7 +366,8 @@ class StreamPlan:
     """The plans for one event-stream shape and parser: ``parse(headers, body)`` or _Fallback."""
 
     def __init__(self, shape: Any, parser: Any, json_body: bool, dialect: _Dialect) -> None:
-        timestamp = parser._timestamp_parser if parser._timestamp_parser is _bp.DEFAULT_TIMESTAMP_PARSER else None
+        timestamps = parser._timestamp_parser is _DEFAULT_TIMESTAMP
+        self.timestamp = parser._timestamp_parser
         # Every member, as botocore looks the event type up among them: None where the
         # event shape has no plan, so that those events take botocore's path.
         self._events: Dict[Any, Optional[EventPlan]] = {}
@@ -308,31 +375,36 @@ class StreamPlan:
             if not member:
                 continue  # botocore skips a member shape that is false
             try:
-                compiler = _Compiler(parser, dialect) if json_body else None
-                self._events[name] = _event_plan(member, compiler, timestamp)
+                compiler = _Compiler(parser, dialect, timestamps) if json_body else None
+                self._events[name] = _event_plan(member, compiler, timestamps)
             except Exception:  # _Unsupported, or a shape that is not what a plan expects
                 self._events[name] = None
 
-    def parse(self, headers: Dict[str, Any], body: bytes) -> Dict[str, Any]:
+    def parse(self, headers: Dict[str, Any], body: bytes) -> Tuple[Dict[str, Any], _Run]:
+        """The event's dict, with its timestamps still to parse (see :meth:`finish`); or _Fallback."""
         event_type = headers.get(":event-type")
+        state: _Run = [0]
         try:
             plan = self._events[event_type]
-        except (KeyError, TypeError):
-            return {}  # botocore finds no member for it, and gives an empty dict
+        except KeyError:  # (an unhashable type is a TypeError: botocore's code raises it)
+            return {}, state  # botocore finds no member for it, and gives an empty dict
         if plan is None:
             raise _FALLBACK
-        parsed: Dict[Any, Any] = {event_type: plan(headers, body)}
-        return parsed
+        parsed: Dict[Any, Any] = {event_type: plan(headers, body, state)}
+        return parsed, state
+
+    def finish(self, state: _Run) -> None:
+        """Parse the timestamps a run put off, in botocore's order; what they raise is botocore's."""
+        timestamp = self.timestamp
+        for container, key, raw, from_header in state[1:]:
+            container[key] = timestamp(raw / 1000.0) if from_header else timestamp(raw)
 
 
 # --------------------------------------------------------------------------- which parsers plans serve
 
 _lock = threading.Lock()
 _verdicts: Dict[Tuple[Any, ...], Optional[_Dialect]] = {}
-_classes: "weakref.WeakKeyDictionary[type, Optional[bool]]" = weakref.WeakKeyDictionary()
 _plans: "weakref.WeakKeyDictionary[Any, Dict[Any, StreamPlan]]" = weakref.WeakKeyDictionary()
-
-
 _UNKNOWN = _Dialect(False, False)  # a stand-in in _verdicts: code no plan was checked against
 
 
@@ -354,21 +426,28 @@ def _verified(extra: Tuple[Any, ...] = ()) -> bool:
 
 
 def _class_support(cls: type, parse: Any) -> Optional[bool]:
-    """None: plans cannot serve this parser class; False: events without a JSON body only; True: all."""
-    try:
-        return _classes[cls]
-    except KeyError:
-        pass
-    support: Optional[bool] = None
-    if issubclass(cls, _bp.BaseEventStreamParser) and getattr(cls, "parse", None) is parse \
-            and getattr(cls, "DEFAULT_ENCODING", None) == "utf-8" \
-            and all(getattr(cls, n, None) is getattr(_bp.BaseEventStreamParser, n) for n in _EVENT_METHODS):
-        support = all(getattr(cls, n, None) is getattr(_bp.EventStreamJSONParser, n) for n in _JSON_METHODS)
-    _classes[cls] = support
-    return support
+    """None: plans cannot serve this parser class; False: events without a JSON body only; True: all.
+
+    The class must resolve every name plans stand in for to botocore's own function (as it
+    was when this module was imported and fingerprinted), and have no handler of its own
+    for any shape type: checked for each stream, so a patch made since is seen.
+    """
+    if getattr(cls, "__getattribute__", None) is not object.__getattribute__ or hasattr(cls, "__getattr__"):
+        return None
+    if not issubclass(cls, _bp.BaseEventStreamParser) or getattr(cls, "parse", None) is not parse \
+            or getattr(cls, "DEFAULT_ENCODING", None) != "utf-8" \
+            or any(getattr(cls, n, None) is not _ORIGINALS[n] for n in _EVENT_METHODS):
+        return None
+    handlers = {n for k in cls.__mro__ for n in vars(k) if n.startswith("_handle_")}
+    return handlers == _JSON_HANDLERS and all(getattr(cls, n, None) is _ORIGINALS[n] for n in _JSON_METHODS)
 
 
-_INSTANCE_NAMES = frozenset(("parse",) + _EVENT_METHODS + _JSON_METHODS)
+def _instance_ok(parser: Any) -> bool:
+    """No name plans depend on is set on the parser itself."""
+    own = getattr(parser, "__dict__", None)
+    if own is None:
+        return False
+    return not any(n in _INSTANCE_NAMES or n.startswith("_handle_") for n in own)
 
 
 def plan_for(stream: Any, parse: Any) -> Optional[StreamPlan]:
@@ -384,19 +463,18 @@ def plan_for(stream: Any, parse: Any) -> Optional[StreamPlan]:
     try:
         if not shape.serialization.get("eventstream"):
             return None
+        dialect = _dialect()
         support = _class_support(type(parser), parse)
-        if support is None or _INSTANCE_NAMES & vars(parser).keys():
+        if dialect is None or support is None or not _instance_ok(parser):
             return None
+        blob = parser._blob_parser
         # What a plan depends on besides the shape: plans are shared by the parsers that agree on it.
-        key = (type(parser), parser._timestamp_parser is _bp.DEFAULT_TIMESTAMP_PARSER,
-               getattr(parser._blob_parser, "__func__", None) is _bp.ResponseParser._default_blob_parser)
+        key = (type(parser), parse, support, parser._timestamp_parser,
+               getattr(blob, "__func__", None) is _DEFAULT_BLOB)
         with _lock:
             by_parser = _plans.setdefault(shape, {})
             plan = by_parser.get(key)
         if plan is None:
-            dialect = _dialect()
-            if dialect is None:
-                return None
             plan = StreamPlan(shape, parser, support, dialect)
             with _lock:
                 plan = by_parser.setdefault(key, plan)
@@ -407,9 +485,7 @@ def plan_for(stream: Any, parse: Any) -> Optional[StreamPlan]:
 
 # --------------------------------------------------------------------------- EventStream._parse_event
 
-_KEY = "_aws_eventstream_plan"  # where an EventStream keeps its plan (None: botocore's path)
 _MISS = object()
-_TO_RESPONSE_DICT = _be.EventStreamMessage.__dict__["to_response_dict"]
 _LOG = _bp.LOG
 _DEBUG = logging.DEBUG
 
@@ -417,34 +493,80 @@ _DEBUG = logging.DEBUG
 SYNC_ORIGINAL = _be.EventStream.__dict__["_parse_event"]
 
 
+class _StreamState:
+    """What an EventStream's plan was made for: a change to any of it makes a new one."""
+
+    __slots__ = ("parser", "shape", "timestamp", "blob", "plan")
+
+    def __init__(self, stream: Any, parse: Any) -> None:
+        self.parser = stream._parser
+        self.shape = stream._output_shape
+        self.timestamp = getattr(self.parser, "_timestamp_parser", None)
+        self.blob = getattr(self.parser, "_blob_parser", None)
+        self.plan = plan_for(stream, parse)
+
+
+_KEY = "_aws_eventstream_plan"  # where an EventStream keeps its _StreamState
+_event_classes: Dict[type, bool] = {}
+
+
+def _plain_message(cls: type) -> bool:
+    """True for a message class whose headers, payload and to_response_dict are botocore's plain ones."""
+    ok = _event_classes.get(cls)
+    if ok is None:
+        ok = (getattr(cls, "to_response_dict", None) is _TO_RESPONSE_DICT
+              and getattr(cls, "__getattribute__", None) is object.__getattribute__
+              and not hasattr(cls, "__getattr__") and not hasattr(cls, "headers") and not hasattr(cls, "payload"))
+        with _lock:
+            _event_classes[cls] = ok
+    return ok
+
+
 def _parsed(stream: Any, event: Any, parse: Any) -> Any:
     """The plan's result for ``event``, or _MISS when botocore's code must parse it."""
-    state = stream.__dict__
-    plan = state.get(_KEY, _MISS)
-    if plan is _MISS:
-        plan = state[_KEY] = plan_for(stream, parse)
+    fields = stream.__dict__
+    state = fields.get(_KEY)
+    parser = fields.get("_parser")
+    if state is None or state.parser is not parser or state.shape is not fields.get("_output_shape") \
+            or state.timestamp is not getattr(parser, "_timestamp_parser", None) \
+            or state.blob is not getattr(parser, "_blob_parser", None):
+        state = fields[_KEY] = _StreamState(stream, parse)
+    plan = state.plan
     if plan is None or _LOG.isEnabledFor(_DEBUG):
         return _MISS
-    if getattr(type(event), "to_response_dict", None) is not _TO_RESPONSE_DICT:
+    cls = type(event)
+    if not (_event_classes.get(cls) or _plain_message(cls)):
         return _MISS
-    headers = event.headers
-    body = event.payload
+    own = getattr(event, "__dict__", None)
+    if own is None or "to_response_dict" in own:
+        return _MISS
+    headers = own.get("headers")
+    body = own.get("payload")
     if type(headers) is not dict or type(body) is not bytes:
         return _MISS
     message_type = headers.get(":message-type")
     if message_type == "error" or message_type == "exception":
         return _MISS  # a status 400 response: botocore's error parsing
     try:
-        return plan.parse(headers, body)
+        parsed, run = plan.parse(headers, body)
     except Exception:
         return _MISS  # botocore's code returns or raises what it always did
+    if len(run) > 1:
+        plan.finish(run)  # raises what botocore's timestamp parser raises, where botocore would
+    return parsed
+
+
+_sync_replacement: List[Callable[[Any, Any], Any]] = []
 
 
 def sync_replacement() -> Optional[Callable[[Any, Any], Any]]:
     """The function to put in place of ``EventStream._parse_event``; None if plans are off."""
     if not _verified():
         return None
-    original, parse = SYNC_ORIGINAL, _bp.ResponseParser.parse
+    with _lock:
+        if _sync_replacement:
+            return _sync_replacement[0]
+    original, parse = SYNC_ORIGINAL, _ORIGINALS["parse"]
 
     def _parse_event(self: Any, event: Any) -> Any:
         parsed = _parsed(self, event, parse)
@@ -453,7 +575,10 @@ def sync_replacement() -> Optional[Callable[[Any, Any], Any]]:
         return parsed
     _parse_event.__qualname__ = "EventStream._parse_event"
     _parse_event.__doc__ = "botocore's EventStream._parse_event, run as a plan when it can be."
-    return _parse_event
+    with _lock:
+        if not _sync_replacement:
+            _sync_replacement.append(_parse_event)
+        return _sync_replacement[0]
 
 
 _async_replacements: Dict[Any, Callable[[Any, Any], Any]] = {}
@@ -476,15 +601,14 @@ def async_replacement(stream_cls: type) -> Optional[Callable[[Any, Any], Any]]:
         from aiobotocore.parsers import AioResponseParser
     except ImportError:  # pragma: no cover - aiobotocore.eventstream imported without its parsers
         return None
-    if not _verified((original, AioResponseParser.__dict__.get("parse"))):
+    aio_parse = AioResponseParser.__dict__.get("parse")
+    if not _verified((original, aio_parse)):
         return None
     with _lock:
         replacement = _async_replacements.get(original)
     if replacement is None:
-        parse = AioResponseParser.parse
-
         async def _parse_event(self: Any, event: Any) -> Any:
-            parsed = _parsed(self, event, parse)
+            parsed = _parsed(self, event, aio_parse)
             if parsed is _MISS:
                 return await original(self, event)
             return parsed
@@ -493,3 +617,14 @@ def async_replacement(stream_cls: type) -> Optional[Callable[[Any, Any], Any]]:
         with _lock:
             replacement = _async_replacements.setdefault(original, _parse_event)
     return replacement
+
+
+def original_of(replacement: Any) -> Any:
+    """The botocore or aiobotocore function ``replacement`` (one of ours) stands in for; None if it is not ours."""
+    with _lock:
+        if _sync_replacement and replacement is _sync_replacement[0]:
+            return SYNC_ORIGINAL
+        for original, ours in _async_replacements.items():
+            if ours is replacement:
+                return original
+    return None

@@ -413,13 +413,18 @@ def _async_module() -> Any:
 _parsers_saved: Dict[type, Tuple[Any, Any]] = {}
 
 
-def _replacement_for(cls: Any, module: Any) -> Any:
-    """Our ``_parse_event`` for an EventStream class, or None (plans off, or the class is not botocore's)."""
+def _parse_pair(cls: Any, module: Any) -> Optional[Tuple[Any, Any]]:
+    """(our ``_parse_event`` for an EventStream class, the botocore or aiobotocore one it replaces),
+    when the class holds either of them; None otherwise (plans off, or someone else's function)."""
+    current = cls.__dict__.get("_parse_event")
+    original = _botocore_parse.original_of(current)
+    if original is not None:
+        return current, original  # ours, already there
     if module is _be:
-        if cls.__dict__.get("_parse_event") is not _botocore_parse.SYNC_ORIGINAL:
-            return None
-        return _botocore_parse.sync_replacement()
-    return _botocore_parse.async_replacement(cls)
+        ours = _botocore_parse.sync_replacement() if current is _botocore_parse.SYNC_ORIGINAL else None
+    else:
+        ours = _botocore_parse.async_replacement(cls)
+    return (ours, current) if ours is not None else None
 
 
 def _patch() -> None:
@@ -432,10 +437,10 @@ def _patch() -> None:
             module.EventStreamBuffer = EventStreamBuffer
         cls = getattr(module, "AioEventStream" if module is not _be else "EventStream", None)
         if cls is not None and cls not in _parsers_saved:
-            ours = _replacement_for(cls, module)
-            if ours is not None and ours is not cls.__dict__["_parse_event"]:
-                _parsers_saved[cls] = (ours, cls.__dict__["_parse_event"])
-                setattr(cls, "_parse_event", ours)
+            pair = _parse_pair(cls, module)
+            if pair is not None:
+                _parsers_saved[cls] = pair
+                setattr(cls, "_parse_event", pair[0])
 
 
 def _restore() -> None:
@@ -523,12 +528,10 @@ def _retarget(stream: Any) -> Any:
         stream._event_generator = generator(stream)
     for owner in cls.__mro__:
         if "_parse_event" in owner.__dict__:
-            # None when install() already put ours on the class, or the class's code is not
-            # the botocore or aiobotocore code our plans were checked against.
             module = sys.modules.get(owner.__module__)
-            ours = _replacement_for(owner, module) if module in (_be, _async_module()) else None
-            if ours is not None:
-                stream._parse_event = types.MethodType(ours, stream)
+            pair = _parse_pair(owner, module) if module in (_be, _async_module()) else None
+            if pair is not None:
+                stream._parse_event = types.MethodType(pair[0], stream)
             break
     return stream
 
