@@ -442,6 +442,7 @@ def test_timestamp_warnings_come_once_when_a_plan_gives_up():
     bodies = [{"eventTime": "2024-05-01 10:00:00 PDT", "trace": {"someNewTrace": {}}},  # unknown member: botocore's path
               {"eventTime": "2024-05-01 10:00:00 PDT", "trace": {"a": {}, "b": {}}},  # two members: botocore raises
               {"eventTime": "2024-05-01 10:00:00 PDT", "sessionId": "s"}]  # the plan's own path
+    warned = False
     for body in bodies:
         counts = []
         for installed in (False, True):
@@ -453,7 +454,10 @@ def test_timestamp_warnings_come_once_when_a_plan_gives_up():
                 except Exception:
                     pass
             counts.append(len(caught))
-        assert counts[0] == counts[1] >= 1, (body, counts)
+        assert counts[0] == counts[1], (body, counts)
+        warned = warned or counts[0] > 0
+    if not warned:
+        pytest.skip("this botocore's timestamp parser does not warn on an unknown zone: nothing to count")
 
 
 def test_deep_recursive_values_go_to_botocores_walk():
