@@ -22,7 +22,10 @@ from botocore.parsers import create_parser
 from hypothesis import strategies as st
 
 from aws_eventstream import EventStreamError, Int8, Int16, Int32, Int64, Timestamp, encode
+from aws_eventstream import _botocore_parse
 from aws_eventstream import botocore as ours
+from aws_eventstream._tools.bench_sdk import AioRawBody, RawBody
+from helpers import cut
 
 HERE = pathlib.Path(__file__).parent
 NAMED = {("bedrock-runtime", "ConverseStream"), ("bedrock-runtime", "InvokeModelWithResponseStream"),
@@ -242,38 +245,6 @@ def _scenarios(protocol, op):
 # --------------------------------------------------------------------------- running botocore
 
 
-class _Raw:
-    """The urllib3 response an EventStream reads: ``stream()`` yields the chunks."""
-
-    def __init__(self, chunks):
-        self._chunks = chunks
-
-    def stream(self):
-        yield from self._chunks
-
-    def close(self):
-        pass
-
-
-class _AioContent:
-    def __init__(self, chunks):
-        self._chunks = chunks
-
-    async def iter_chunks(self):
-        for c in self._chunks:
-            yield c, True
-
-
-class _AioRaw:
-    """The aiohttp response an AioEventStream reads: ``content.iter_chunks()``."""
-
-    def __init__(self, chunks):
-        self.content = _AioContent(chunks)
-
-    def close(self):
-        pass
-
-
 class _Client:
     """Just what enable() reads of a client: its response parser."""
 
@@ -281,16 +252,17 @@ class _Client:
         self._response_parser = parser
 
 
-def _cut(data, sizes):
-    if not sizes:
-        return [data] if data else []
-    out, pos, i = [], 0, 0
-    while pos < len(data):
-        n = sizes[i % len(sizes)]
-        out.append(data[pos:pos + n])
-        pos += n
-        i += 1
-    return out
+def spy_plans(monkeypatch):
+    """A list that gets, for each event parsed with our parse function, whether a plan parsed it."""
+    seen = []
+    real = _botocore_parse._parsed
+
+    def spy(stream, event, parse):
+        got = real(stream, event, parse)
+        seen.append(got is not _botocore_parse._MISS)
+        return got
+    monkeypatch.setattr(_botocore_parse, "_parsed", spy)
+    return seen
 
 
 def _uses_ours(event_stream):
@@ -321,7 +293,7 @@ def _split(parsed, op):
 def run_sync(protocol, op, data, sizes, mode):
     """What botocore's parser and EventStream give for ``data`` cut into ``sizes``."""
     parser = create_parser(protocol)
-    response = {"status_code": 200, "headers": {}, "body": _Raw(_cut(data, sizes)),
+    response = {"status_code": 200, "headers": {}, "body": RawBody(cut(data, sizes)),
                 "context": {"operation_name": op.name}}
     initial, events = None, []
     with _mode(mode, parser):
@@ -342,7 +314,7 @@ def run_async(protocol, op, data, sizes, mode):
 
     async def go():
         parser = aio_create_parser(protocol)
-        response = {"status_code": 200, "headers": {}, "body": _AioRaw(_cut(data, sizes)),
+        response = {"status_code": 200, "headers": {}, "body": AioRawBody(cut(data, sizes)),
                     "context": {"operation_name": op.name}}
         initial, events = None, []
         with _mode(mode, parser):

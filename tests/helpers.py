@@ -70,3 +70,17 @@ def raw_frame(header_block: bytes, payload: bytes = b"", *, total: int | None = 
 def raw_header(name: bytes, tbyte: int, value: bytes = b"") -> bytes:
     """One wire header from raw parts."""
     return bytes([len(name)]) + name + bytes([tbyte]) + value
+
+
+def cut(data: bytes, sizes: List[int]) -> List[bytes]:
+    """``data`` in chunks of the given sizes (cycled); a size of 0 gives an empty chunk, and
+    no sizes (or only zeros) the whole of ``data`` in one chunk."""
+    chunks, at, i = [], 0, 0
+    if not any(sizes):
+        sizes = [len(data)]
+    while at < len(data):
+        n = sizes[i % len(sizes)]
+        chunks.append(data[at:at + n])
+        at += n
+        i += 1
+    return chunks

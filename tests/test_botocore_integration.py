@@ -30,7 +30,8 @@ from aws_eventstream import (ChecksumError, EventStreamError, FrameError, Header
                              Int16, Int32, Int64, Timestamp, encode)
 from aws_eventstream import botocore as ours  # noqa: E402
 
-from botocore_cases import (HERE, NAMED, OPERATIONS, _IDS, _chunkings, _cut, _events, _flip,  # noqa: E402
+from helpers import cut  # noqa: E402
+from botocore_cases import (HERE, NAMED, OPERATIONS, _IDS, _chunkings, _events, _flip,  # noqa: E402
                             _op, _scenarios, assert_same, run_async, run_sync, serve_bedrock)
 
 
@@ -130,7 +131,7 @@ def _both(data, sizes=()):
     for cls in (ours._ORIGINAL_BUFFER, ours.EventStreamBuffer):
         buf, got, err = cls(), [], None
         try:
-            for chunk in _cut(data, list(sizes)):
+            for chunk in cut(data, list(sizes)):
                 buf.add_data(chunk)
                 got.extend(buf)
         except Exception as exc:

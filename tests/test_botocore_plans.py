@@ -29,8 +29,9 @@ from botocore.parsers import create_parser  # noqa: E402
 from aws_eventstream import _botocore_parse as plans  # noqa: E402
 from aws_eventstream import botocore as ours  # noqa: E402
 from aws_eventstream import encode  # noqa: E402
-from botocore_cases import (OPERATIONS, _Client, _event_frame, _initial_frame, _json_struct, _op, _Raw,  # noqa: E402
-                            _stream_shape, assert_same, run_async, run_sync, typed)
+from aws_eventstream._tools.bench_sdk import RawBody  # noqa: E402
+from botocore_cases import (OPERATIONS, _Client, _event_frame, _initial_frame, _json_struct, _op,  # noqa: E402
+                            _stream_shape, assert_same, run_async, run_sync, spy_plans, typed)
 
 JSON_PROTOCOLS = {"json", "rest-json"}
 
@@ -91,29 +92,16 @@ def test_a_plan_parses_every_event_of_every_operation_as_botocore_does():
     assert by_plan["json"] >= 30 and by_plan["xml"] >= 1, by_plan
 
 
-def _spy(monkeypatch):
-    """A list that gets, for each event parsed with our parse function, whether a plan parsed it."""
-    seen = []
-    real = plans._parsed
-
-    def spy(stream, event, parse):
-        got = real(stream, event, parse)
-        seen.append(got is not plans._MISS)
-        return got
-    monkeypatch.setattr(plans, "_parsed", spy)
-    return seen
-
-
 def test_events_of_an_installed_stream_go_through_the_plan(monkeypatch):
     protocol, op = _op("bedrock-runtime", "ConverseStream")
-    seen = _spy(monkeypatch)
+    seen = spy_plans(monkeypatch)
     original = be.EventStream.__dict__["_parse_event"]
     data = b"".join(_event_frame(protocol, n, m) for n, m in _stream_shape(op).members.items()
                     if not m.metadata.get("exception"))
     with ours.installed():
         assert be.EventStream.__dict__["_parse_event"] is not original
         parser = create_parser(protocol)._event_stream_parser
-        events = list(be.EventStream(_Raw([data]), _stream_shape(op), parser, "ConverseStream"))
+        events = list(be.EventStream(RawBody([data]), _stream_shape(op), parser, "ConverseStream"))
     assert be.EventStream.__dict__["_parse_event"] is original
     assert len(events) >= 5 and seen == [True] * len(events)
 
@@ -254,7 +242,7 @@ def test_a_timestamp_parser_of_the_callers_is_called_as_often_as_botocore_calls_
         factory.set_parser_defaults(timestamp_parser=lambda v: calls.append(v) or ("ts", v))
         parser = _event_parser(protocol, factory)
         with ours.installed() if mode == "installed" else _nothing():
-            stream = be.EventStream(_Raw([data]), _stream_shape(op), parser, operation_name="SubscribeToShard")
+            stream = be.EventStream(RawBody([data]), _stream_shape(op), parser, operation_name="SubscribeToShard")
             events = list(stream)
         counts.append(len(calls))
         return events
@@ -284,7 +272,7 @@ def test_a_parser_subclass_with_its_own_method_is_run():
     data = _converse(protocol)
     for mode in ("stock", "installed"):
         with ours.installed() if mode == "installed" else _nothing():
-            stream = be.EventStream(_Raw([data]), _stream_shape(op), _MarkingParser(), "ConverseStream")
+            stream = be.EventStream(RawBody([data]), _stream_shape(op), _MarkingParser(), "ConverseStream")
             (event,) = list(stream)
         assert event["metadata"]["marked"] is True and event["metadata"]["usage"]["marked"] is True
 
@@ -295,7 +283,7 @@ def test_a_method_set_on_the_parser_instance_is_run():
     parser._handle_structure = lambda shape, value: {"replaced": shape.name}
     assert plans.plan_for(_Stream(parser, _stream_shape(op)), bp.ResponseParser.parse) is None
     with ours.installed():
-        (event,) = list(be.EventStream(_Raw([_converse(protocol)]), _stream_shape(op), parser, "ConverseStream"))
+        (event,) = list(be.EventStream(RawBody([_converse(protocol)]), _stream_shape(op), parser, "ConverseStream"))
     assert event == {"metadata": {"replaced": "ConverseStreamMetadataEvent"}}
 
 
@@ -348,7 +336,7 @@ def test_enable_gives_the_stream_a_plan_and_leaves_the_class_alone():
     original = be.EventStream.__dict__["_parse_event"]
     parser = create_parser(protocol)
     ours.enable(_Client(parser))
-    response = {"status_code": 200, "headers": {}, "body": _Raw([_converse(protocol)]),
+    response = {"status_code": 200, "headers": {}, "body": RawBody([_converse(protocol)]),
                 "context": {"operation_name": "ConverseStream"}}
     stream = parser.parse(response, op.output_shape)["stream"]
     assert "_parse_event" in vars(stream) and be.EventStream.__dict__["_parse_event"] is original
@@ -359,7 +347,7 @@ def test_aiobotocore_streams_go_through_the_plan(monkeypatch):
     aio = pytest.importorskip("aiobotocore.eventstream", reason="aiobotocore is not installed")
     protocol, op = _op("bedrock-runtime", "ConverseStream")
     data = _converse(protocol)
-    seen = _spy(monkeypatch)
+    seen = spy_plans(monkeypatch)
     original = aio.AioEventStream.__dict__["_parse_event"]
     stock = run_sync(protocol, op, data, [], "stock")
     for mode in ("installed", "enabled"):
@@ -409,7 +397,7 @@ def _both(shape, data, parser_factory=bp.EventStreamJSONParser):
     for installed in (False, True):
         with ours.installed() if installed else _nothing():
             try:
-                out.append(typed(list(be.EventStream(_Raw([data]), shape, parser_factory(), "Op"))))
+                out.append(typed(list(be.EventStream(RawBody([data]), shape, parser_factory(), "Op"))))
             except Exception as exc:
                 out.append((type(exc), str(exc)))
     return out
@@ -450,7 +438,7 @@ def test_timestamp_warnings_come_once_when_a_plan_gives_up():
                 warnings.simplefilter("always")
                 parser = _event_parser(protocol)
                 try:
-                    list(be.EventStream(_Raw([_ev("trace", body)]), shape, parser, "InvokeAgent"))
+                    list(be.EventStream(RawBody([_ev("trace", body)]), shape, parser, "InvokeAgent"))
                 except Exception:
                     pass
             counts.append(len(caught))
@@ -506,7 +494,7 @@ def test_a_parser_replaced_part_way_through_a_stream_is_used():
     outcomes = []
     for installed in (False, True):
         with ours.installed() if installed else _nothing():
-            stream = be.EventStream(_Raw([_ev("E", {"t": 5}) * 2]), shape, bp.EventStreamJSONParser(), "Op")
+            stream = be.EventStream(RawBody([_ev("E", {"t": 5}) * 2]), shape, bp.EventStreamJSONParser(), "Op")
             it = iter(stream)
             first = next(it)
             stream._parser = bp.EventStreamJSONParser(timestamp_parser=lambda v: ("custom", v))
@@ -521,7 +509,7 @@ def test_an_unhashable_event_type_raises_as_botocore_raises():
     for installed in (False, True):
         with ours.installed() if installed else _nothing():
             try:
-                be.EventStream(_Raw([]), shape, bp.EventStreamJSONParser(), "Op")._parse_event(message)
+                be.EventStream(RawBody([]), shape, bp.EventStreamJSONParser(), "Op")._parse_event(message)
             except Exception as exc:
                 outcomes.append((type(exc), str(exc)))
     assert outcomes[0] == outcomes[1] and outcomes[0][0] is TypeError
@@ -535,7 +523,7 @@ def test_a_message_with_its_own_to_response_dict_is_read_through_it():
             (message,) = _messages(_ev("E", {"a": "x"}))
             message.to_response_dict = lambda status_code=200: {"status_code": 200, "headers": {":event-type": "E"},
                                                                "body": b'{"a": "override"}'}
-            stream = be.EventStream(_Raw([]), shape, bp.EventStreamJSONParser(), "Op")
+            stream = be.EventStream(RawBody([]), shape, bp.EventStreamJSONParser(), "Op")
             outcomes.append(stream._parse_event(message))
     assert outcomes[0] == outcomes[1] == {"E": {"a": "override"}}
 

@@ -21,9 +21,8 @@ from pipecat.processors.aggregators.llm_context import LLMContext  # noqa: E402
 from pipecat.services.aws.llm import AWSBedrockLLMService  # noqa: E402
 from pipecat.tests.utils import run_test  # noqa: E402
 
-from aws_eventstream import _botocore_parse  # noqa: E402
 from aws_eventstream import botocore as ours  # noqa: E402
-from botocore_cases import serve_bedrock  # noqa: E402
+from botocore_cases import serve_bedrock, spy_plans  # noqa: E402
 
 
 def _reply_text(endpoint, monkeypatch):
@@ -38,14 +37,7 @@ def _reply_text(endpoint, monkeypatch):
 
 
 def test_pipecats_bedrock_service_streams_the_same_text_on_our_core(monkeypatch):
-    parsed = []
-    real = _botocore_parse._parsed
-
-    def spy(stream, event, parse):
-        got = real(stream, event, parse)
-        parsed.append(got is not _botocore_parse._MISS)
-        return got
-    monkeypatch.setattr(_botocore_parse, "_parsed", spy)
+    parsed = spy_plans(monkeypatch)
     buffers = []
     real_init = ours.EventStreamBuffer.__init__
 

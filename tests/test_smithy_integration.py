@@ -32,6 +32,7 @@ from smithy_aws_event_stream.events import Byte, Event, EventMessage, Long, Shor
 from smithy_core.aio.types import AsyncBytesReader  # noqa: E402
 
 from aws_eventstream import smithy as ours  # noqa: E402
+from helpers import cut  # noqa: E402
 
 UTC = datetime.timezone.utc
 MAX_PAYLOAD = 16 * 1024 * 1024
@@ -93,19 +94,6 @@ def many(n):
         headers = every_header() if i % 3 == 0 else {":message-type": "event", ":event-type": f"E{i}"}
         out.append(EventMessage(headers=headers, payload=bytes([i % 256]) * (i * 37 % 3000)))
     return out
-
-
-def cut(data, sizes):
-    """``data`` in chunks of the given sizes (cycled); a size of 0 gives an empty chunk."""
-    chunks, at, i = [], 0, 0
-    if not any(sizes):
-        sizes = [len(data)]
-    while at < len(data):
-        n = sizes[i % len(sizes)]
-        chunks.append(data[at:at + n])
-        at += n
-        i += 1
-    return chunks
 
 
 async def agen(chunks):
