@@ -17,9 +17,11 @@ The plan does exactly what botocore's code does, and is used only where that cod
   own, and botocore's DEBUG log being on (``parse`` logs every event) each send the events
   concerned down botocore's own path.
 * Anything a plan does not expect of a value (a structure that is not a dict, a union
-  with no member or an unknown one, a ``null``), and any exception, gives the event to
-  botocore's own ``_parse_event``, which returns or raises what it always did. Everything
-  a plan calls is a pure function, so running botocore's code after it changes nothing.
+  with no member or an unknown one, a ``null``, structures nested past MAX_DEPTH), and any
+  exception, gives the event to botocore's own ``_parse_event``, which returns or raises
+  what it always did. Until then a plan calls only pure functions (JSON, base64):
+  timestamps, whose parser can warn and log, are parsed once the plan has finished, in
+  the order botocore parses them, so running botocore's code after a plan repeats nothing.
 * ``error`` and ``exception`` messages always take botocore's path.
 """
 
@@ -593,10 +595,6 @@ def async_replacement(stream_cls: type) -> Optional[Callable[[Any, Any], Any]]:
     original = stream_cls.__dict__.get("_parse_event")
     if original is None:
         return None
-    with _lock:
-        if original in _async_replacements.values():
-            ours: Callable[[Any, Any], Any] = original
-            return ours  # install() put it there
     try:
         from aiobotocore.parsers import AioResponseParser
     except ImportError:  # pragma: no cover - aiobotocore.eventstream imported without its parsers

@@ -7,13 +7,21 @@ which copies its whole buffer again for every event it takes off the front. The
 :class:`EventStreamBuffer` here has the same interface and gives the same events and the
 same errors, decoded by :class:`aws_eventstream.Decoder` in time linear in the bytes fed.
 
-Two ways to use it:
+With the buffer swapped, botocore's parsing of each event is most of what is left, so the
+event streams also get a faster ``_parse_event``: each event shape is compiled once into a
+plan that builds the dict botocore's parser builds, used only where botocore's code is
+code the plans were checked against, and giving botocore's own code every event it does
+not expect (see ``aws_eventstream._botocore_parse``).
 
-* process-wide: :func:`install` (or the :func:`installed` context manager) puts it in
-  place of botocore's class in ``botocore.eventstream`` and ``aiobotocore.eventstream``,
-  the two places the event streams look it up; :func:`uninstall` puts botocore's back.
+Two ways to use them:
+
+* process-wide: :func:`install` (or the :func:`installed` context manager) puts the
+  buffer in place of botocore's class in ``botocore.eventstream`` and
+  ``aiobotocore.eventstream``, the two places the event streams look it up, and the
+  event parsing on ``EventStream`` and ``AioEventStream``; :func:`uninstall` puts
+  botocore's back.
 * per client, touching no global state: :func:`enable` makes one botocore, boto3 or
-  aiobotocore client's event streams use it; every other client keeps botocore's.
+  aiobotocore client's event streams use them; every other client keeps botocore's.
 
 What stays as botocore does it:
 
@@ -470,7 +478,9 @@ def install() -> None:
 
     Replaces ``EventStreamBuffer`` in ``botocore.eventstream`` (looked up there by
     ``EventStream``) and in ``aiobotocore.eventstream`` (looked up there by
-    ``AioEventStream``). Calling it again does nothing; it is thread-safe.
+    ``AioEventStream``), and those classes' ``_parse_event`` with event plans (when
+    botocore's code is code they were checked against). aiobotocore is patched only if it
+    is already imported. Calling it again does nothing; it is thread-safe.
     """
     _switch.install()
 
@@ -486,7 +496,7 @@ def uninstall() -> None:
 
 @contextlib.contextmanager
 def installed() -> Iterator[None]:
-    """Our buffer under botocore's event streams for the duration of a ``with`` block.
+    """Our buffer and event parsing under botocore's event streams for the duration of a ``with`` block.
 
     Blocks nest, in one thread or across threads: botocore's class comes back when the
     last block running exits, unless :func:`install` was called, which outlasts them.
@@ -544,8 +554,9 @@ def enable(client: Any) -> Any:
     ``_create_event_stream`` that builds the event stream as before (botocore's
     ``EventStream``, aiobotocore's ``AioEventStream``) and then gives it a raw-event
     generator that runs the class's own ``_create_raw_event_generator`` code with this
-    module's :class:`EventStreamBuffer` in place of botocore's. Other clients, and
-    botocore's modules, are untouched. Calling it again does nothing.
+    module's :class:`EventStreamBuffer` in place of botocore's, and an instance-level
+    ``_parse_event`` that runs event plans as :func:`install` does. Other clients, and
+    botocore's modules and classes, are untouched. Calling it again does nothing.
 
     Args:
         client: a client from ``boto3.client``, ``botocore.session.Session.create_client``

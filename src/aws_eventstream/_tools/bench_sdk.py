@@ -98,17 +98,23 @@ class AioRawBody:
         pass
 
 
-def botocore_path(service: str, operation: str, body: bytes, read: int) -> Callable[[], int]:
-    """One response through the operation's parser and EventStream: returns the events seen."""
-    _need("botocore.eventstream", "botocore")
+def _operation(service: str, operation: str) -> Tuple[str, Any, str]:
+    """The service's protocol, the operation's model and the name of its event-stream member."""
     import botocore.session
-    from botocore.parsers import create_parser
 
     model = botocore.session.get_session().get_service_model(service)
     op = model.operation_model(operation)
+    return model.protocol, op, op.output_shape.event_stream_name
+
+
+def botocore_path(service: str, operation: str, body: bytes, read: int) -> Callable[[], int]:
+    """One response through the operation's parser and EventStream: returns the events seen."""
+    _need("botocore.eventstream", "botocore")
+    from botocore.parsers import create_parser
+
+    protocol, op, name = _operation(service, operation)
     chunks = chunked(body, read)
-    name = op.output_shape.event_stream_name
-    parser = create_parser(model.protocol)  # a client makes its parser once
+    parser = create_parser(protocol)  # a client makes its parser once
 
     def run() -> int:
         response = {"status_code": 200, "headers": {}, "body": RawBody(chunks),
@@ -120,14 +126,11 @@ def botocore_path(service: str, operation: str, body: bytes, read: int) -> Calla
 def aiobotocore_path(service: str, operation: str, body: bytes, read: int) -> Callable[[], int]:
     """The same through aiobotocore's parser and AioEventStream, on one event loop."""
     _need("aiobotocore.parsers", "aiobotocore")
-    import botocore.session
     from aiobotocore.parsers import create_parser
 
-    model = botocore.session.get_session().get_service_model(service)
-    op = model.operation_model(operation)
+    protocol, op, name = _operation(service, operation)
     chunks = chunked(body, read)
-    name = op.output_shape.event_stream_name
-    parser = create_parser(model.protocol)
+    parser = create_parser(protocol)
     loop = asyncio.new_event_loop()
 
     async def go() -> int:
