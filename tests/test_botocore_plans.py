@@ -11,6 +11,7 @@ method).
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import logging
 import re
@@ -48,6 +49,11 @@ class _Stream:
     def __init__(self, parser, shape):
         self._parser = parser
         self._output_shape = shape
+
+
+def _installed(on):
+    """aws_eventstream.botocore.installed() when ``on``, else botocore as it is."""
+    return ours.installed() if on else contextlib.nullcontext()
 
 
 def _event_parser(protocol, factory=None):
@@ -241,7 +247,7 @@ def test_a_timestamp_parser_of_the_callers_is_called_as_often_as_botocore_calls_
         factory = bp.ResponseParserFactory()
         factory.set_parser_defaults(timestamp_parser=lambda v: calls.append(v) or ("ts", v))
         parser = _event_parser(protocol, factory)
-        with ours.installed() if mode == "installed" else _nothing():
+        with _installed(mode == "installed"):
             stream = be.EventStream(RawBody([data]), _stream_shape(op), parser, operation_name="SubscribeToShard")
             events = list(stream)
         counts.append(len(calls))
@@ -249,14 +255,6 @@ def test_a_timestamp_parser_of_the_callers_is_called_as_often_as_botocore_calls_
 
     assert typed(run("stock")) == typed(run("installed"))
     assert counts[0] == counts[1] > 0
-
-
-class _nothing:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
 
 
 class _MarkingParser(bp.EventStreamJSONParser):
@@ -271,7 +269,7 @@ def test_a_parser_subclass_with_its_own_method_is_run():
     protocol, op = _op("bedrock-runtime", "ConverseStream")
     data = _converse(protocol)
     for mode in ("stock", "installed"):
-        with ours.installed() if mode == "installed" else _nothing():
+        with _installed(mode == "installed"):
             stream = be.EventStream(RawBody([data]), _stream_shape(op), _MarkingParser(), "ConverseStream")
             (event,) = list(stream)
         assert event["metadata"]["marked"] is True and event["metadata"]["usage"]["marked"] is True
@@ -395,7 +393,7 @@ def _both(shape, data, parser_factory=bp.EventStreamJSONParser):
     """(stock, installed) outcomes of one stream: its events, or the exception's type and text."""
     out = []
     for installed in (False, True):
-        with ours.installed() if installed else _nothing():
+        with _installed(installed):
             try:
                 out.append(typed(list(be.EventStream(RawBody([data]), shape, parser_factory(), "Op"))))
             except Exception as exc:
@@ -434,7 +432,7 @@ def test_timestamp_warnings_come_once_when_a_plan_gives_up():
     for body in bodies:
         counts = []
         for installed in (False, True):
-            with warnings.catch_warnings(record=True) as caught, ours.installed() if installed else _nothing():
+            with warnings.catch_warnings(record=True) as caught, _installed(installed):
                 warnings.simplefilter("always")
                 parser = _event_parser(protocol)
                 try:
@@ -493,7 +491,7 @@ def test_a_parser_replaced_part_way_through_a_stream_is_used():
     shape = _hand_model(_TS_STREAM)
     outcomes = []
     for installed in (False, True):
-        with ours.installed() if installed else _nothing():
+        with _installed(installed):
             stream = be.EventStream(RawBody([_ev("E", {"t": 5}) * 2]), shape, bp.EventStreamJSONParser(), "Op")
             it = iter(stream)
             first = next(it)
@@ -507,7 +505,7 @@ def test_an_unhashable_event_type_raises_as_botocore_raises():
     message = be.EventStreamMessage(None, {":message-type": "event", ":event-type": ["E"]}, b"{}", 0)
     outcomes = []
     for installed in (False, True):
-        with ours.installed() if installed else _nothing():
+        with _installed(installed):
             try:
                 be.EventStream(RawBody([]), shape, bp.EventStreamJSONParser(), "Op")._parse_event(message)
             except Exception as exc:
@@ -519,7 +517,7 @@ def test_a_message_with_its_own_to_response_dict_is_read_through_it():
     shape = _hand_model(_TS_STREAM)
     outcomes = []
     for installed in (False, True):
-        with ours.installed() if installed else _nothing():
+        with _installed(installed):
             (message,) = _messages(_ev("E", {"a": "x"}))
             message.to_response_dict = lambda status_code=200: {"status_code": 200, "headers": {":event-type": "E"},
                                                                "body": b'{"a": "override"}'}
