@@ -270,18 +270,6 @@ def _botocore_value(value: Any) -> Any:
     return int(value)  # Int8...Int64 and Timestamp: botocore gives plain ints
 
 
-def _message(m: Message) -> EventStreamMessage:
-    """botocore's view of one of our messages: plain ints, and uuids as their 16 bytes."""
-    headers = m.headers
-    for value in headers.values():
-        t = type(value)
-        if t is not str and t is not bool and t is not bytes:
-            return EventStreamMessage({k: _botocore_value(v) for k, v in headers.items()}, m.payload, m)
-    # Values botocore gives as they are: the reader gets its own copy of the dict, and
-    # the Decoder's message keeps the one the frame decoded to.
-    return EventStreamMessage(headers.copy(), m.payload, m)
-
-
 # --------------------------------------------------------------------------- the buffer
 
 
@@ -329,13 +317,14 @@ class EventStreamBuffer:
                 raise self._error.with_traceback(None)  # the same error each time, its traceback fresh
             raise StopIteration()
         m = ready.popleft()
-        # _message, inlined: this runs once per event, and most streams' headers are all
-        # strings, which botocore gives as they are.
+        # botocore's view of the message: plain ints, and uuids as their 16 bytes. Most
+        # streams' headers are all strings, which botocore gives as they are: then the
+        # reader gets its own copy of the dict, and the Decoder's message keeps its own.
         headers = m.headers
         for value in headers.values():
             t = type(value)
             if t is not str and t is not bool and t is not bytes:
-                return _message(m)
+                return EventStreamMessage({k: _botocore_value(v) for k, v in headers.items()}, m.payload, m)
         return EventStreamMessage(headers.copy(), m.payload, m)
 
     __next__ = next

@@ -110,9 +110,8 @@ def _smithy_value(value: Any) -> Any:
     return _epoch_seconds(int(value) / 1000)
 
 
-def _event(cls: Any, m: Message, raw: Any, at: int) -> Any:
-    """smithy's event for our message ``m``, whose frame starts at ``raw[at]``."""
-    total, hlen, pcrc = _prelude.unpack_from(raw, at)
+def _event(cls: Any, m: Message, raw: Any, at: int, total: int, hlen: int, pcrc: int) -> Any:
+    """smithy's event for our message ``m``, whose frame (with that prelude) starts at ``raw[at]``."""
     crc = _u32.unpack_from(raw, at + total - 4)[0]
     headers = m.headers
     for value in headers.values():
@@ -251,18 +250,18 @@ class _Reader:
             if len(m.payload) > MAX_PAYLOAD_LENGTH:  # only a frame whose prelude was not peeked
                 failed = True
                 break
-            ready.append(_event(cls, m, raw, at))
-            at += _u32.unpack_from(raw, at)[0]
-        self.walked_raw = raw if raw is chunk else raw[:at]
+            total, hlen, pcrc = _prelude.unpack_from(raw, at)
+            ready.append(_event(cls, m, raw, at, total, hlen, pcrc))
+            at += total
+        # Kept for detach(), never copied: a partial buffer walked here is replaced, not changed.
+        self.walked_raw = raw
         self.walked_end = at
         if failed:
             self.handover = bytes(raw[at:])
         elif at == len(raw):
-            partial.clear()
-        elif raw is partial:
-            del partial[:at]  # bytearray drops a prefix without moving the rest
+            self.partial = bytearray()
         else:
-            self.partial = bytearray(chunk[at:])
+            self.partial = bytearray(memoryview(raw)[at:])
         if not failed and len(self.partial) >= 12:
             total, hlen, _ = _prelude.unpack_from(self.partial)
             if total - hlen - 16 > MAX_PAYLOAD_LENGTH:  # smithy refuses it at its prelude
@@ -400,10 +399,6 @@ async def _decode_async(cls: Any, source: Any) -> Any:
 # --------------------------------------------------------------------------- encoding
 
 
-def _int32(value: int) -> Any:
-    return Int32(value)
-
-
 def _timestamp(value: Any) -> Any:
     return Timestamp(int(value.timestamp() * 1000))  # smithy's arithmetic, float rounding and all
 
@@ -414,10 +409,11 @@ _ENCODE_AS: Dict[type, Callable[[Any], Any]] = {
     str: lambda v: v,
     bytes: lambda v: v,
     uuid.UUID: lambda v: v,
-    int: _int32,
+    int: Int32,
     _Byte: Int8,
     _Short: Int16,
     _Long: Int64,
+    datetime.datetime: _timestamp,
 }
 
 
@@ -451,9 +447,7 @@ def _encode(self: Any) -> bytes:
             t = type(value)
             convert = _ENCODE_AS.get(t)
             if convert is None:
-                if t is not datetime.datetime:
-                    return bytes(_ORIGINAL_ENCODE(self))
-                convert = _timestamp
+                return bytes(_ORIGINAL_ENCODE(self))
             ours[name] = convert(value)
         if len(ours) != len(headers):  # a mapping whose names repeat: smithy's error
             return bytes(_ORIGINAL_ENCODE(self))

@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-from .. import MAX_FRAME
 from ._errors import (
     BadRequestException,
     ConflictException,

@@ -7,7 +7,6 @@ the package imports without it.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any, List, Union
 from urllib.parse import urlsplit
 
@@ -134,6 +133,10 @@ class TranscribeSession:
 
     async def _finish(self, timeout: float, keep: bool) -> None:
         """End the audio, read what the service still sends until it closes, then close."""
+        # Imported here, like websockets: importing the transcribe package (the CLI does, for
+        # its argument choices) need not load asyncio.
+        import asyncio
+
         from websockets.exceptions import ConnectionClosed
 
         ws, self._ws = self._ws, None
