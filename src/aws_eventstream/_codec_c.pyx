@@ -37,7 +37,8 @@ from libc.string cimport memcmp, memcpy
 
 cimport cython
 
-from ._common import canonical, check_limits, crc_start, failed_again, first_duplicate, items_of, uuid_bytes
+from ._common import (attach_messages, canonical, check_limits, crc_start, failed_again, first_duplicate,
+                      items_of, uuid_bytes)
 from ._types import MAX_FRAME, MAX_HEADER_VALUE, MAX_HEADERS, Int8, Int16, Int32, Int64, Message, Timestamp
 from .errors import (ChecksumError, _block_too_long, _cannot_encode, _duplicate_at, _duplicate_name,
                      _empty_name, _frame_too_long, _headers_do_not_fit, _headers_over_limit, _length_past_block,
@@ -1015,7 +1016,7 @@ cdef class Decoder:
                 # Part of the input may be consumed and some messages built: the stream
                 # cannot go on, whatever the error was.
                 self._error = exc
-                _attach_messages(exc, out)
+                attach_messages(exc, out)
                 raise
             finally:
                 PyMem_Free(copy)
@@ -1051,12 +1052,3 @@ cdef class Decoder:
 
     def __reduce__(self):
         raise _not_picklable()
-
-
-cdef int _attach_messages(object exc, list out) except -1:
-    """Put the messages completed before ``exc`` on it, if it takes attributes."""
-    try:
-        exc.messages = out
-    except Exception:  # an exception type without a __dict__: the error itself matters more
-        pass
-    return 0

@@ -18,7 +18,8 @@ import uuid
 import zlib
 from typing import Any, Dict, List, Optional, Tuple
 
-from ._common import canonical, check_limits, crc_start, failed_again, first_duplicate, items_of, uuid_bytes
+from ._common import (_U32_MAX, attach_messages, canonical, check_limits, crc_start, failed_again,
+                      first_duplicate, items_of, uuid_bytes)
 from ._types import (MAX_FRAME, MAX_HEADER_VALUE, MAX_HEADERS, BytesLike, Headers, Int8, Int16, Int32, Int64,
                      Message, Timestamp)
 from .errors import (ChecksumError, _block_too_long, _cannot_encode, _duplicate_at, _duplicate_name,
@@ -38,7 +39,6 @@ CRC_KERNEL = "zlib"  # the pure twin always uses zlib's CRC-32
 
 _PRELUDE = 12
 _OVERHEAD = 16  # prelude + message CRC
-_U32_MAX = 0xFFFFFFFF
 
 _prelude_struct = struct.Struct(">III")
 _u32 = struct.Struct(">I")
@@ -507,7 +507,7 @@ class Decoder:
                 # Part of the input may be consumed and some messages built: the stream
                 # cannot go on, whatever the error was.
                 self._error = exc
-                _attach_messages(exc, out)
+                attach_messages(exc, out)
                 raise
         finally:
             self._busy.release()
@@ -572,11 +572,3 @@ class Decoder:
 
     def __reduce__(self) -> Any:
         raise _not_picklable()
-
-
-def _attach_messages(exc: BaseException, out: List[Message]) -> None:
-    """Put the messages completed before ``exc`` on it, if it takes attributes."""
-    try:
-        exc.messages = out  # type: ignore[attr-defined]
-    except Exception:  # an exception type without a __dict__: the error itself matters more
-        pass

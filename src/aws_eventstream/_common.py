@@ -127,6 +127,14 @@ def check_limits(max_frame: Any, max_headers: Any) -> Tuple[int, int]:
     return out[0], out[1]
 
 
+def attach_messages(exc: BaseException, out: List[Any]) -> None:
+    """Put the messages a Decoder completed before ``exc`` on it, if it takes attributes."""
+    try:
+        exc.messages = out  # type: ignore[attr-defined]
+    except Exception:  # an exception type without a __dict__: the error itself matters more
+        pass
+
+
 def failed_again(error: BaseException) -> BaseException:
     """What a failed Decoder raises on each call after the one that failed.
 
