@@ -20,7 +20,7 @@ def _c():
     return pytest.importorskip("aws_eventstream._codec_c", reason="the extension is not built")
 
 
-@pytest.fixture(params=["table", "pclmul", "vpclmul"])
+@pytest.fixture(params=["table", "pclmul", "vpclmul256", "vpclmul512", "crc32", "pmull", "pmull-eor3"])
 def kernel(request):
     c = _c()
     if request.param not in c.crc_kernels():

@@ -150,6 +150,57 @@ def test_unknown_kernel_in_env_warns_and_keeps_working():
     assert "AWS_EVENTSTREAM_CRC ignored" in out.stderr
 
 
+def test_the_earlier_name_of_the_avx512_kernel_still_selects_it():
+    c = twin("c")
+    if "vpclmul512" not in c.crc_kernels():
+        pytest.skip("no AVX-512 VPCLMULQDQ here")
+    default = c.CRC_KERNEL
+    try:
+        assert c._use_crc_kernel("vpclmul") == "vpclmul512"
+    finally:
+        c._use_crc_kernel(default)
+
+
+def _cpu_features():
+    """The CPU's feature flags as Linux reports them: an oracle independent of our cpuid code."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            text = f.read()
+    except OSError:
+        return None
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() in ("flags", "Features"):
+            return set(value.split())
+    return None
+
+
+def test_the_dispatcher_offers_what_the_cpu_reports():
+    """crc_kernels() is exactly what /proc/cpuinfo's flags allow, no more and no fewer."""
+    import platform
+
+    c = twin("c")
+    flags = _cpu_features()
+    machine = platform.machine().lower()
+    if flags is None or machine not in ("x86_64", "amd64", "aarch64", "arm64"):
+        pytest.skip("needs Linux's /proc/cpuinfo on x86-64 or aarch64")
+    want = ["table"]
+    if machine in ("x86_64", "amd64"):
+        if {"pclmulqdq", "sse4_1"} <= flags:
+            want.append("pclmul")
+            if {"avx", "avx2", "vpclmulqdq"} <= flags:
+                want.append("vpclmul256")
+                if {"avx512f", "avx512vl", "avx512bw"} <= flags:
+                    want.append("vpclmul512")
+    elif "crc32" in flags:
+        want.append("crc32")
+        if "pmull" in flags:
+            want.append("pmull")
+            if "sha3" in flags:
+                want.append("pmull-eor3")
+    assert list(c.crc_kernels()) == want, flags
+
+
 def test_pure_twin_names_its_kernel():
     assert _codec_py.CRC_KERNEL == "zlib" and _codec_py.crc_kernels() == ("zlib",)
 
@@ -210,3 +261,46 @@ def test_frames_from_a_buffer_another_thread_writes_are_self_consistent(kernel):
     finally:
         stop = True
         thread.join()
+
+
+# --------------------------------------------------------------------------- the C harness sweep
+
+_SWEEP = os.path.join(os.path.dirname(__file__), "c", "crc_sweep.c")
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "c"))
+import check_sweep  # noqa: E402  (tests/c/check_sweep.py)
+
+
+def _build_sweep(tmp_path_factory, name, *defines):
+    import shutil
+    import sysconfig
+
+    cc = (sysconfig.get_config_var("CC") or "cc").split()[0]
+    if not shutil.which(cc) or not os.path.exists(os.path.join(_SRC, "_crc32.c")):
+        pytest.skip("needs a C compiler and the kernels' source (a checkout) to build the harness")
+    exe = tmp_path_factory.mktemp("sweep") / name
+    subprocess.run([cc, "-O2", "-std=c99", *defines, "-I", _SRC, _SWEEP, os.path.join(_SRC, "_crc32.c"),
+                    "-o", str(exe)], check=True, capture_output=True)
+    return exe
+
+
+def test_every_kernel_in_c_at_every_length_and_alignment_against_zlib(tmp_path_factory):
+    """Lengths 0..4096 at alignments 0..63, plain, copying (into guarded memory) and chained."""
+    exe = _build_sweep(tmp_path_factory, "crc_sweep")
+    out = subprocess.run([str(exe), "4096"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout[:2000] + out.stderr
+    available, swept = check_sweep.check(out.stdout, 4096)
+    assert sorted(swept) == sorted(_kernels() or available)
+    assert all(count == 64 * 4097 for count in swept.values())
+
+
+def test_the_sse_form_of_pclmul_in_c_against_zlib(tmp_path_factory):
+    """The legacy-SSE build of the 128-bit kernel, which CPUs with AVX never run."""
+    import platform
+
+    if platform.machine().lower() not in ("x86_64", "amd64") or "pclmul" not in _kernels():
+        pytest.skip("needs an x86-64 CPU with PCLMULQDQ")
+    exe = _build_sweep(tmp_path_factory, "crc_sweep_sse", "-DAWS_ES_CRC32_TEST_NO_AVX")
+    out = subprocess.run([str(exe), "1024", "pclmul"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout[:2000] + out.stderr
+    available, swept = check_sweep.check(out.stdout, 1024)
+    assert available == ["table", "pclmul"] and list(swept) == ["pclmul"]

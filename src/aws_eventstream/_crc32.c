@@ -1,32 +1,59 @@
 /* CRC-32 kernels for the event-stream codec.
  *
  * The CRC is zlib's: reflected polynomial 0xEDB88320, initial and final value
- * inverted. Three kernels, chosen at run time by what the CPU reports (never by
- * the build machine's flags alone, so one binary runs on any x86-64):
+ * inverted. Kernels are chosen at run time by what the CPU and the OS report (never
+ * by the build machine's flags alone, so one binary runs on any CPU of its
+ * architecture):
  *
- *   table    slice-by-8 over tables built at start-up; every CPU.
- *   pclmul   carry-less multiply folding of 4 x 128-bit lanes (PCLMULQDQ).
- *   vpclmul  the same folding on 4 or 8 x 512-bit registers (VPCLMULQDQ, AVX-512).
+ *   table       slice-by-8 over tables built at start-up; every CPU.
+ *   pclmul      x86-64: carry-less multiply folding of 8 x 128-bit lanes (PCLMULQDQ,
+ *               SSE4.1), VEX-encoded when the CPU has AVX.
+ *   vpclmul256  x86-64: the same folding on 8 x 256-bit registers (VPCLMULQDQ, AVX2).
+ *   vpclmul512  x86-64: the same on 8 x 512-bit registers (VPCLMULQDQ, AVX-512).
+ *   crc32       aarch64: the CRC32X instruction on three interleaved streams, merged
+ *               by a table that multiplies by x^(8 * block length).
+ *   pmull       aarch64: PMULL folding of 8 x 128-bit lanes, finished with CRC32X.
+ *   pmull-eor3  aarch64: the same with the three-way XOR of the SHA3 extension.
  *
  * Folding: a 128-bit lane L standing D bits before the data it is folded into
  * equals, mod P, clmul(L.lo, x^(D+32) mod P) ^ clmul(L.hi, x^(D-32) mod P) in the
  * reflected domain (constants bit-reflected and shifted left one). Once the input
  * is folded into one 128-bit value, that value and the last <16 bytes are run
- * through the table kernel with a zero register, which finishes the CRC.
+ * through a scalar kernel from a zero register, which finishes the CRC.
  *
  * Each kernel also has a copying form that stores every block it loads, so a
  * payload is copied and checksummed in one pass over memory. A copying kernel reads
  * each source byte once and checksums exactly what it stored, so a source changed
  * by another thread meanwhile can give a frame with other bytes, never a wrong CRC.
+ *
+ * Compilers: GCC and clang build every kernel with per-function target attributes;
+ * MSVC builds the x86-64 kernels with its intrinsics (which need no attributes) and
+ * detects the CPU with __cpuidex/_xgetbv. The aarch64 kernels need GCC or clang.
  */
 #include "_crc32.h"
 
 #include <string.h>
 
-static uint32_t table[8][256];
+/* table[t][b]: the register after byte b and t zero bytes, from a zero register. */
+static uint32_t table[16][256];
 
 typedef uint32_t (*crc_fn)(uint32_t, const unsigned char *, size_t);
 typedef uint32_t (*crc_copy_fn)(uint32_t, unsigned char *, const unsigned char *, size_t);
+
+/* MSVC_STYLE: intrinsics without target attributes, the CPU read with __cpuidex and
+ * _xgetbv. AWS_ES_CRC32_MSVC_STYLE selects it under another compiler, so that the path
+ * can be compiled (with every -m flag the kernels need) where there is no MSVC. */
+#if (defined(_MSC_VER) && !defined(__clang__)) || defined(AWS_ES_CRC32_MSVC_STYLE)
+#define MSVC_STYLE 1
+#define TARGET(features)
+#else
+#define TARGET(features) __attribute__((target(features)))
+#endif
+#if defined(_MSC_VER) && !defined(__clang__)
+#define INLINE __forceinline
+#else
+#define INLINE inline __attribute__((always_inline))
+#endif
 
 static void build_tables(void)
 {
@@ -37,7 +64,7 @@ static void build_tables(void)
         table[0][i] = c;
     }
     for (uint32_t i = 0; i < 256; i++)
-        for (int t = 1; t < 8; t++)
+        for (int t = 1; t < 16; t++)
             table[t][i] = (table[t - 1][i] >> 8) ^ table[0][table[t - 1][i] & 0xff];
 }
 
@@ -45,7 +72,8 @@ static void build_tables(void)
 static uint32_t slice8(uint32_t reg, const unsigned char *p, size_t n)
 {
     uint32_t crc = reg;
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#if (defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__) || defined(_M_X64) || \
+    defined(_M_IX86) || defined(_M_ARM64)
     while (n >= 8) {
         uint64_t v;
         memcpy(&v, p, 8);
@@ -63,6 +91,18 @@ static uint32_t slice8(uint32_t reg, const unsigned char *p, size_t n)
     return crc;
 }
 
+/* The register after 16 bytes held in two words, from a zero register: sixteen
+ * independent lookups, so the folding kernels finish in one table latency. */
+static INLINE uint32_t slice16_words(uint64_t lo, uint64_t hi)
+{
+    return table[15][lo & 0xff] ^ table[14][(lo >> 8) & 0xff] ^ table[13][(lo >> 16) & 0xff] ^
+           table[12][(lo >> 24) & 0xff] ^ table[11][(lo >> 32) & 0xff] ^ table[10][(lo >> 40) & 0xff] ^
+           table[9][(lo >> 48) & 0xff] ^ table[8][lo >> 56] ^ table[7][hi & 0xff] ^
+           table[6][(hi >> 8) & 0xff] ^ table[5][(hi >> 16) & 0xff] ^ table[4][(hi >> 24) & 0xff] ^
+           table[3][(hi >> 32) & 0xff] ^ table[2][(hi >> 40) & 0xff] ^ table[1][(hi >> 48) & 0xff] ^
+           table[0][hi >> 56];
+}
+
 static uint32_t crc32_table(uint32_t crc, const unsigned char *p, size_t n)
 {
     return ~slice8(~crc, p, n);
@@ -74,102 +114,260 @@ static uint32_t crc32_copy_table(uint32_t crc, unsigned char *dst, const unsigne
     return crc32_table(crc, dst, n);
 }
 
-#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
-#define HAVE_X86_FOLDING 1
-#include <immintrin.h>
-
-#define TARGET_PCLMUL __attribute__((target("pclmul,sse4.1")))
-#define TARGET_VPCLMUL __attribute__((target("avx512f,avx512vl,avx512bw,vpclmulqdq,pclmul,sse4.1")))
-#define INLINE inline __attribute__((always_inline))
-
-/* Folding constants k(e) = reflect32(x^e mod P) << 1, for a fold distance D
+/* Folding constants k(e) = reflect32(x^e mod P) << 1, for a fold distance of D bits
  * (low qword: e = D + 32, high qword: e = D - 32). */
 #define K_128_LO 0x1751997d0ULL
 #define K_128_HI 0x0ccaa009eULL
+#define K_256_LO 0x0f1da05aaULL
+#define K_256_HI 0x15a546366ULL
 #define K_512_LO 0x154442bd4ULL
 #define K_512_HI 0x1c6e41596ULL
+#define K_1024_LO 0x1e88ef372ULL
+#define K_1024_HI 0x14a7fe880ULL
 #define K_2048_LO 0x11542778aULL
 #define K_2048_HI 0x1322d1430ULL
 #define K_4096_LO 0x01072db28ULL
 #define K_4096_HI 0x1d741f35cULL
 
-/* Load 16 bytes at p + off, storing them at dst + off when copying (dst != NULL). */
-TARGET_PCLMUL static INLINE __m128i ld128(unsigned char *dst, const unsigned char *p, size_t off)
+/* ------------------------------------------------------------------ x86-64 */
+
+#if defined(__x86_64__) || defined(_M_X64)
+#define HAVE_X86_FOLDING 1
+#include <immintrin.h>
+#ifdef MSVC_STYLE
+#include <intrin.h>
+#else
+#include <cpuid.h>
+#endif
+
+#define T_SSE "pclmul,sse4.1"
+#define T_AVX "pclmul,sse4.1,avx"
+#define T_AVX2 "pclmul,sse4.1,avx,avx2,vpclmulqdq"
+#define T_AVX512 "pclmul,sse4.1,avx,avx2,avx512f,avx512vl,avx512bw,vpclmulqdq"
+
+/* Byte shuffles for the last partial block: from offset n, bytes 16 - n.. of x move
+ * to the front (0x80 gives a zero byte); from offset 16 + n, bytes n.. stay in order. */
+static const unsigned char tail_shuffle[48] = {
+    0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
+    0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+};
+
+/* The 128-bit folding body, written once and compiled twice: with SSE encodings for
+ * CPUs without AVX, and VEX-encoded for the rest. Mixing legacy SSE instructions with
+ * 256/512-bit code costs a state transition on many CPUs, and the VEX form also needs
+ * no register copies. */
+#define DEFINE_FOLD128(T, SFX)                                                                    \
+    TARGET(T) static INLINE __m128i ld128##SFX(unsigned char *dst, const unsigned char *p, size_t off) \
+    {                                                                                             \
+        __m128i v = _mm_loadu_si128((const __m128i *)(p + off));                                  \
+        if (dst)                                                                                  \
+            _mm_storeu_si128((__m128i *)(dst + off), v);                                          \
+        return v;                                                                                 \
+    }                                                                                             \
+    TARGET(T) static INLINE __m128i fold128##SFX(__m128i x, __m128i k, __m128i data)              \
+    {                                                                                             \
+        __m128i lo = _mm_clmulepi64_si128(x, k, 0x00);                                            \
+        __m128i hi = _mm_clmulepi64_si128(x, k, 0x11);                                            \
+        return _mm_xor_si128(_mm_xor_si128(lo, hi), data);                                        \
+    }                                                                                             \
+    /* Fold 16-byte blocks into x, then finish with the n < 16 bytes left. */                     \
+    TARGET(T) static INLINE uint32_t tail128##SFX(__m128i x, unsigned char *dst, const unsigned char *p, \
+                                                  size_t n)                                       \
+    {                                                                                             \
+        const __m128i k128 = _mm_set_epi64x((long long)K_128_HI, (long long)K_128_LO);            \
+        while (n >= 16) {                                                                         \
+            x = fold128##SFX(x, k128, ld128##SFX(dst, p, 0));                                     \
+            p += 16;                                                                              \
+            n -= 16;                                                                              \
+            if (dst)                                                                              \
+                dst += 16;                                                                        \
+        }                                                                                         \
+        if (n) {                                                                                  \
+            /* The last n < 16 bytes, with no byte loop: x's first n bytes become a block     \
+             * (zeros in front) folded over the 16 bytes of x's other bytes and the tail.      \
+             * Those 16 bytes end where the input ends, and the 16 - n before the tail were    \
+             * read already: the load takes only the tail from memory. When copying, the tail  \
+             * is stored first and read back from the copy, so the CRC covers exactly the     \
+             * bytes written even if another thread is changing the source. */                 \
+            const unsigned char *end16 = p + n - 16;                                              \
+            if (dst) {                                                                            \
+                memcpy(dst, p, n);                                                                \
+                end16 = dst + n - 16;                                                             \
+            }                                                                                     \
+            __m128i lead = _mm_loadu_si128((const __m128i *)(tail_shuffle + n));                  \
+            __m128i keep = _mm_loadu_si128((const __m128i *)(tail_shuffle + 16 + n));             \
+            __m128i last = _mm_loadu_si128((const __m128i *)end16);                               \
+            __m128i body = _mm_blendv_epi8(last, _mm_shuffle_epi8(x, keep), lead);                \
+            x = fold128##SFX(_mm_shuffle_epi8(x, lead), k128, body);                              \
+        }                                                                                         \
+        /* the folded lanes go through the table from registers, not through memory */         \
+        return ~slice16_words((uint64_t)_mm_cvtsi128_si64(x), (uint64_t)_mm_extract_epi64(x, 1));  \
+    }                                                                                             \
+    TARGET(T) static INLINE uint32_t pclmul_body##SFX(uint32_t crc, unsigned char *dst,           \
+                                                      const unsigned char *p, size_t n)           \
+    {                                                                                             \
+        if (n < 16)                                                                               \
+            return dst ? crc32_copy_table(crc, dst, p, n) : crc32_table(crc, p, n);               \
+        const __m128i k128 = _mm_set_epi64x((long long)K_128_HI, (long long)K_128_LO);            \
+        __m128i x = _mm_xor_si128(ld128##SFX(dst, p, 0), _mm_cvtsi32_si128((int)~crc));           \
+        if (n >= 128) {                                                                           \
+            /* Eight lanes in flight: enough independent multiplies to keep the               \
+             * multiplier busy through its latency. */                                          \
+            const __m128i k1024 = _mm_set_epi64x((long long)K_1024_HI, (long long)K_1024_LO);     \
+            const __m128i k512 = _mm_set_epi64x((long long)K_512_HI, (long long)K_512_LO);        \
+            const __m128i k256 = _mm_set_epi64x((long long)K_256_HI, (long long)K_256_LO);        \
+            __m128i x1 = ld128##SFX(dst, p, 16), x2 = ld128##SFX(dst, p, 32);                     \
+            __m128i x3 = ld128##SFX(dst, p, 48), x4 = ld128##SFX(dst, p, 64);                     \
+            __m128i x5 = ld128##SFX(dst, p, 80), x6 = ld128##SFX(dst, p, 96);                     \
+            __m128i x7 = ld128##SFX(dst, p, 112);                                                 \
+            p += 128;                                                                             \
+            n -= 128;                                                                             \
+            if (dst)                                                                              \
+                dst += 128;                                                                       \
+            while (n >= 128) {                                                                    \
+                x = fold128##SFX(x, k1024, ld128##SFX(dst, p, 0));                                \
+                x1 = fold128##SFX(x1, k1024, ld128##SFX(dst, p, 16));                             \
+                x2 = fold128##SFX(x2, k1024, ld128##SFX(dst, p, 32));                             \
+                x3 = fold128##SFX(x3, k1024, ld128##SFX(dst, p, 48));                             \
+                x4 = fold128##SFX(x4, k1024, ld128##SFX(dst, p, 64));                             \
+                x5 = fold128##SFX(x5, k1024, ld128##SFX(dst, p, 80));                             \
+                x6 = fold128##SFX(x6, k1024, ld128##SFX(dst, p, 96));                             \
+                x7 = fold128##SFX(x7, k1024, ld128##SFX(dst, p, 112));                            \
+                p += 128;                                                                         \
+                n -= 128;                                                                         \
+                if (dst)                                                                          \
+                    dst += 128;                                                                   \
+            }                                                                                     \
+            /* A tree of folds, three deep: lane i into lane i + 4, i + 2, i + 1. */            \
+            x4 = fold128##SFX(x, k512, x4);                                                       \
+            x5 = fold128##SFX(x1, k512, x5);                                                      \
+            x6 = fold128##SFX(x2, k512, x6);                                                      \
+            x7 = fold128##SFX(x3, k512, x7);                                                      \
+            x6 = fold128##SFX(x4, k256, x6);                                                      \
+            x7 = fold128##SFX(x5, k256, x7);                                                      \
+            return tail128##SFX(fold128##SFX(x6, k128, x7), dst, p, n);                           \
+        }                                                                                         \
+        if (n >= 64) { /* four lanes, folded as a tree two deep */                                \
+            const __m128i k256 = _mm_set_epi64x((long long)K_256_HI, (long long)K_256_LO);        \
+            __m128i x2 = fold128##SFX(x, k256, ld128##SFX(dst, p, 32));                           \
+            __m128i x3 = fold128##SFX(ld128##SFX(dst, p, 16), k256, ld128##SFX(dst, p, 48));      \
+            return tail128##SFX(fold128##SFX(x2, k128, x3), dst ? dst + 64 : NULL, p + 64, n - 64); \
+        }                                                                                         \
+        return tail128##SFX(x, dst ? dst + 16 : NULL, p + 16, n - 16);                            \
+    }
+
+DEFINE_FOLD128(T_SSE, _sse)
+DEFINE_FOLD128(T_AVX, _avx)
+
+TARGET(T_SSE) static uint32_t crc32_pclmul_sse(uint32_t crc, const unsigned char *p, size_t n)
 {
-    __m128i v = _mm_loadu_si128((const __m128i *)(p + off));
+    return pclmul_body_sse(crc, NULL, p, n);
+}
+
+TARGET(T_SSE) static uint32_t crc32_copy_pclmul_sse(uint32_t crc, unsigned char *dst, const unsigned char *src,
+                                                    size_t n)
+{
+    return pclmul_body_sse(crc, dst, src, n);
+}
+
+TARGET(T_AVX) static uint32_t crc32_pclmul_avx(uint32_t crc, const unsigned char *p, size_t n)
+{
+    return pclmul_body_avx(crc, NULL, p, n);
+}
+
+TARGET(T_AVX) static uint32_t crc32_copy_pclmul_avx(uint32_t crc, unsigned char *dst, const unsigned char *src,
+                                                    size_t n)
+{
+    return pclmul_body_avx(crc, dst, src, n);
+}
+
+/* 256-bit registers: VPCLMULQDQ with AVX2, for CPUs that have it without AVX-512. */
+
+TARGET(T_AVX2) static INLINE __m256i ld256(unsigned char *dst, const unsigned char *p, size_t off)
+{
+    __m256i v = _mm256_loadu_si256((const __m256i *)(p + off));
     if (dst)
-        _mm_storeu_si128((__m128i *)(dst + off), v);
+        _mm256_storeu_si256((__m256i *)(dst + off), v);
     return v;
 }
 
-TARGET_PCLMUL static INLINE __m128i fold128(__m128i x, __m128i k, __m128i data)
+TARGET(T_AVX2) static INLINE __m256i fold256(__m256i x, __m256i k, __m256i data)
 {
-    __m128i lo = _mm_clmulepi64_si128(x, k, 0x00);
-    __m128i hi = _mm_clmulepi64_si128(x, k, 0x11);
-    return _mm_xor_si128(_mm_xor_si128(lo, hi), data);
+    __m256i lo = _mm256_clmulepi64_epi128(x, k, 0x00);
+    __m256i hi = _mm256_clmulepi64_epi128(x, k, 0x11);
+    return _mm256_xor_si256(_mm256_xor_si256(lo, hi), data);
 }
 
-/* Fold 16-byte blocks into x, then finish with the n < 16 bytes left. */
-TARGET_PCLMUL static INLINE uint32_t tail128(__m128i x, unsigned char *dst, const unsigned char *p, size_t n)
+TARGET(T_AVX2) static INLINE __m256i bcast256(unsigned long long hi, unsigned long long lo)
 {
-    const __m128i k128 = _mm_set_epi64x((long long)K_128_HI, (long long)K_128_LO);
-    unsigned char folded[16];
-    while (n >= 16) {
-        x = fold128(x, k128, ld128(dst, p, 0));
-        p += 16;
-        n -= 16;
-        if (dst)
-            dst += 16;
-    }
-    /* When copying, checksum the copy: the source may change under us (another thread
-     * writing a bytearray), and the CRC must cover exactly the bytes written. */
-    if (dst) {
-        memcpy(dst, p, n);
-        p = dst;
-    }
-    _mm_storeu_si128((__m128i *)folded, x);
-    return ~slice8(slice8(0, folded, 16), p, n);
+    return _mm256_broadcastsi128_si256(_mm_set_epi64x((long long)hi, (long long)lo));
 }
 
-TARGET_PCLMUL static INLINE uint32_t pclmul_body(uint32_t crc, unsigned char *dst, const unsigned char *p, size_t n)
+TARGET(T_AVX2) static INLINE uint32_t vpclmul256_body(uint32_t crc, unsigned char *dst, const unsigned char *p,
+                                                      size_t n)
 {
-    if (n < 64)
-        return dst ? crc32_copy_table(crc, dst, p, n) : crc32_table(crc, p, n);
-    const __m128i k512 = _mm_set_epi64x((long long)K_512_HI, (long long)K_512_LO);
+    if (n < 256)
+        return pclmul_body_avx(crc, dst, p, n);
+    const __m256i k2048 = bcast256(K_2048_HI, K_2048_LO);
+    const __m256i k1024 = bcast256(K_1024_HI, K_1024_LO);
+    const __m256i k512 = bcast256(K_512_HI, K_512_LO);
+    const __m256i k256 = bcast256(K_256_HI, K_256_LO);
     const __m128i k128 = _mm_set_epi64x((long long)K_128_HI, (long long)K_128_LO);
-    __m128i x0 = _mm_xor_si128(ld128(dst, p, 0), _mm_cvtsi32_si128((int)~crc));
-    __m128i x1 = ld128(dst, p, 16), x2 = ld128(dst, p, 32), x3 = ld128(dst, p, 48);
-    p += 64;
-    n -= 64;
+    __m256i y0 = _mm256_xor_si256(ld256(dst, p, 0), _mm256_zextsi128_si256(_mm_cvtsi32_si128((int)~crc)));
+    __m256i y1 = ld256(dst, p, 32), y2 = ld256(dst, p, 64), y3 = ld256(dst, p, 96);
+    __m256i y4 = ld256(dst, p, 128), y5 = ld256(dst, p, 160), y6 = ld256(dst, p, 192);
+    __m256i y7 = ld256(dst, p, 224);
+    p += 256;
+    n -= 256;
     if (dst)
-        dst += 64;
-    while (n >= 64) {
-        x0 = fold128(x0, k512, ld128(dst, p, 0));
-        x1 = fold128(x1, k512, ld128(dst, p, 16));
-        x2 = fold128(x2, k512, ld128(dst, p, 32));
-        x3 = fold128(x3, k512, ld128(dst, p, 48));
-        p += 64;
-        n -= 64;
+        dst += 256;
+    while (n >= 256) {
+        y0 = fold256(y0, k2048, ld256(dst, p, 0));
+        y1 = fold256(y1, k2048, ld256(dst, p, 32));
+        y2 = fold256(y2, k2048, ld256(dst, p, 64));
+        y3 = fold256(y3, k2048, ld256(dst, p, 96));
+        y4 = fold256(y4, k2048, ld256(dst, p, 128));
+        y5 = fold256(y5, k2048, ld256(dst, p, 160));
+        y6 = fold256(y6, k2048, ld256(dst, p, 192));
+        y7 = fold256(y7, k2048, ld256(dst, p, 224));
+        p += 256;
+        n -= 256;
         if (dst)
-            dst += 64;
+            dst += 256;
     }
-    x0 = fold128(x0, k128, x1);
-    x0 = fold128(x0, k128, x2);
-    x0 = fold128(x0, k128, x3);
-    return tail128(x0, dst, p, n);
+    y4 = fold256(y0, k1024, y4);
+    y5 = fold256(y1, k1024, y5);
+    y6 = fold256(y2, k1024, y6);
+    y7 = fold256(y3, k1024, y7);
+    y6 = fold256(y4, k512, y6);
+    y7 = fold256(y5, k512, y7);
+    y7 = fold256(y6, k256, y7);
+    while (n >= 32) {
+        y7 = fold256(y7, k256, ld256(dst, p, 0));
+        p += 32;
+        n -= 32;
+        if (dst)
+            dst += 32;
+    }
+    __m128i x = fold128_avx(_mm256_castsi256_si128(y7), k128, _mm256_extracti128_si256(y7, 1));
+    return tail128_avx(x, dst, p, n);
 }
 
-TARGET_PCLMUL static uint32_t crc32_pclmul(uint32_t crc, const unsigned char *p, size_t n)
+TARGET(T_AVX2) static uint32_t crc32_vpclmul256(uint32_t crc, const unsigned char *p, size_t n)
 {
-    return pclmul_body(crc, NULL, p, n);
+    return vpclmul256_body(crc, NULL, p, n);
 }
 
-TARGET_PCLMUL static uint32_t crc32_copy_pclmul(uint32_t crc, unsigned char *dst, const unsigned char *src, size_t n)
+TARGET(T_AVX2) static uint32_t crc32_copy_vpclmul256(uint32_t crc, unsigned char *dst, const unsigned char *src,
+                                                     size_t n)
 {
-    return pclmul_body(crc, dst, src, n);
+    return vpclmul256_body(crc, dst, src, n);
 }
 
-TARGET_VPCLMUL static INLINE __m512i ld512(unsigned char *dst, const unsigned char *p, size_t off)
+/* 512-bit registers: VPCLMULQDQ with AVX-512. */
+
+TARGET(T_AVX512) static INLINE __m512i ld512(unsigned char *dst, const unsigned char *p, size_t off)
 {
     __m512i v = _mm512_loadu_si512((const void *)(p + off));
     if (dst)
@@ -177,23 +375,24 @@ TARGET_VPCLMUL static INLINE __m512i ld512(unsigned char *dst, const unsigned ch
     return v;
 }
 
-TARGET_VPCLMUL static INLINE __m512i fold512(__m512i x, __m512i k, __m512i data)
+TARGET(T_AVX512) static INLINE __m512i fold512(__m512i x, __m512i k, __m512i data)
 {
     __m512i lo = _mm512_clmulepi64_epi128(x, k, 0x00);
     __m512i hi = _mm512_clmulepi64_epi128(x, k, 0x11);
     return _mm512_ternarylogic_epi64(lo, hi, data, 0x96); /* lo ^ hi ^ data */
 }
 
-TARGET_VPCLMUL static INLINE __m512i bcast(unsigned long long hi, unsigned long long lo)
+TARGET(T_AVX512) static INLINE __m512i bcast512(unsigned long long hi, unsigned long long lo)
 {
     return _mm512_broadcast_i32x4(_mm_set_epi64x((long long)hi, (long long)lo));
 }
 
-TARGET_VPCLMUL static INLINE uint32_t vpclmul_body(uint32_t crc, unsigned char *dst, const unsigned char *p, size_t n)
+TARGET(T_AVX512) static INLINE uint32_t vpclmul512_body(uint32_t crc, unsigned char *dst, const unsigned char *p,
+                                                        size_t n)
 {
     if (n < 256)
-        return pclmul_body(crc, dst, p, n);
-    const __m512i k512 = bcast(K_512_HI, K_512_LO);
+        return pclmul_body_avx(crc, dst, p, n);
+    const __m512i k512 = bcast512(K_512_HI, K_512_LO);
     const __m128i k128 = _mm_set_epi64x((long long)K_128_HI, (long long)K_128_LO);
     __m512i z0 = _mm512_xor_si512(ld512(dst, p, 0), _mm512_zextsi128_si512(_mm_cvtsi32_si128((int)~crc)));
     __m512i z1 = ld512(dst, p, 64), z2 = ld512(dst, p, 128), z3 = ld512(dst, p, 192);
@@ -203,8 +402,8 @@ TARGET_VPCLMUL static INLINE uint32_t vpclmul_body(uint32_t crc, unsigned char *
         dst += 256;
     if (n >= 256) {
         /* Eight registers in flight hide the multiply latency on long inputs. */
-        const __m512i k4096 = bcast(K_4096_HI, K_4096_LO);
-        const __m512i k2048 = bcast(K_2048_HI, K_2048_LO);
+        const __m512i k4096 = bcast512(K_4096_HI, K_4096_LO);
+        const __m512i k2048 = bcast512(K_2048_HI, K_2048_LO);
         __m512i z4 = ld512(dst, p, 0), z5 = ld512(dst, p, 64);
         __m512i z6 = ld512(dst, p, 128), z7 = ld512(dst, p, 192);
         p += 256;
@@ -230,46 +429,329 @@ TARGET_VPCLMUL static INLINE uint32_t vpclmul_body(uint32_t crc, unsigned char *
         z2 = fold512(z2, k2048, z6);
         z3 = fold512(z3, k2048, z7);
     }
-    z0 = fold512(z0, k512, z1);
-    z0 = fold512(z0, k512, z2);
-    z0 = fold512(z0, k512, z3);
+    /* Trees of folds, two deep each: a short dependency chain for mid-sized inputs. */
+    z2 = fold512(z0, bcast512(K_1024_HI, K_1024_LO), z2);
+    z3 = fold512(z1, bcast512(K_1024_HI, K_1024_LO), z3);
+    z3 = fold512(z2, k512, z3);
     while (n >= 64) {
-        z0 = fold512(z0, k512, ld512(dst, p, 0));
+        z3 = fold512(z3, k512, ld512(dst, p, 0));
         p += 64;
         n -= 64;
         if (dst)
             dst += 64;
     }
-    __m128i x = fold128(_mm512_extracti32x4_epi32(z0, 0), k128, _mm512_extracti32x4_epi32(z0, 1));
-    x = fold128(x, k128, _mm512_extracti32x4_epi32(z0, 2));
-    x = fold128(x, k128, _mm512_extracti32x4_epi32(z0, 3));
-    return tail128(x, dst, p, n);
+    const __m128i k256 = _mm_set_epi64x((long long)K_256_HI, (long long)K_256_LO);
+    __m128i x2 = fold128_avx(_mm512_extracti32x4_epi32(z3, 0), k256, _mm512_extracti32x4_epi32(z3, 2));
+    __m128i x3 = fold128_avx(_mm512_extracti32x4_epi32(z3, 1), k256, _mm512_extracti32x4_epi32(z3, 3));
+    return tail128_avx(fold128_avx(x2, k128, x3), dst, p, n);
 }
 
-TARGET_VPCLMUL static uint32_t crc32_vpclmul(uint32_t crc, const unsigned char *p, size_t n)
+TARGET(T_AVX512) static uint32_t crc32_vpclmul512(uint32_t crc, const unsigned char *p, size_t n)
 {
-    return vpclmul_body(crc, NULL, p, n);
+    return vpclmul512_body(crc, NULL, p, n);
 }
 
-TARGET_VPCLMUL static uint32_t crc32_copy_vpclmul(uint32_t crc, unsigned char *dst, const unsigned char *src, size_t n)
+TARGET(T_AVX512) static uint32_t crc32_copy_vpclmul512(uint32_t crc, unsigned char *dst, const unsigned char *src,
+                                                       size_t n)
 {
-    return vpclmul_body(crc, dst, src, n);
+    return vpclmul512_body(crc, dst, src, n);
 }
 
-static int has_pclmul(void)
+/* What the CPU has, and what the OS saves on a context switch (XCR0). */
+static struct {
+    int pclmul, avx, avx2, vpclmul, avx512;
+} x86;
+
+static void cpuid(unsigned leaf, unsigned sub, unsigned r[4])
 {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("pclmul") && __builtin_cpu_supports("sse4.1");
+#ifdef MSVC_STYLE
+    int v[4];
+    __cpuidex(v, (int)leaf, (int)sub);
+    for (int i = 0; i < 4; i++)
+        r[i] = (unsigned)v[i];
+#else
+    r[0] = r[1] = r[2] = r[3] = 0;
+    __cpuid_count(leaf, sub, r[0], r[1], r[2], r[3]);
+#endif
 }
 
-/* __builtin_cpu_supports also checks that the OS saves the AVX-512 state. */
-static int has_vpclmul(void)
+static uint64_t xcr0(void)
 {
-    __builtin_cpu_init();
-    return has_pclmul() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-           __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("vpclmulqdq");
+#ifdef MSVC_STYLE
+    return _xgetbv(0);
+#else
+    uint32_t lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return ((uint64_t)hi << 32) | lo;
+#endif
 }
-#endif /* x86 folding */
+
+static void detect_cpu(void)
+{
+    unsigned r[4], max;
+    memset(&x86, 0, sizeof(x86));
+    cpuid(0, 0, r);
+    max = r[0];
+    if (max < 1)
+        return;
+    cpuid(1, 0, r);
+    x86.pclmul = (r[2] >> 1 & 1) && (r[2] >> 19 & 1); /* PCLMULQDQ, SSE4.1 */
+    int osxsave = r[2] >> 27 & 1, avx = r[2] >> 28 & 1;
+    uint64_t xcr = osxsave ? xcr0() : 0;
+    int ymm_saved = (xcr & 0x6) == 0x6;    /* XMM and YMM state */
+    int zmm_saved = (xcr & 0xe6) == 0xe6; /* and opmask, ZMM0-15 upper halves, ZMM16-31 */
+    x86.avx = x86.pclmul && avx && ymm_saved;
+#ifdef AWS_ES_CRC32_TEST_NO_AVX /* the sweep harness, built to run the SSE forms on any CPU */
+    x86.avx = 0;
+#endif
+    if (max < 7)
+        return;
+    cpuid(7, 0, r);
+    int vpclmulqdq = r[2] >> 10 & 1;
+    x86.avx2 = x86.avx && (r[1] >> 5 & 1);
+    x86.vpclmul = x86.avx2 && vpclmulqdq;
+    /* AVX512F, AVX512BW, AVX512VL */
+    x86.avx512 = x86.vpclmul && zmm_saved && (r[1] >> 16 & 1) && (r[1] >> 30 & 1) && (r[1] >> 31 & 1);
+}
+
+static int has_pclmul(void) { return x86.pclmul; }
+static int has_vpclmul256(void) { return x86.vpclmul; }
+static int has_vpclmul512(void) { return x86.avx512; }
+
+#endif /* x86-64 */
+
+/* ------------------------------------------------------------------ aarch64 */
+
+#if defined(__aarch64__) && (defined(__GNUC__) || defined(__clang__)) && (defined(__linux__) || defined(__APPLE__))
+#define HAVE_ARM64 1
+#include <arm_acle.h>
+#include <arm_neon.h>
+#ifdef __linux__
+#include <sys/auxv.h>
+#ifndef HWCAP_PMULL
+#define HWCAP_PMULL (1 << 4)
+#endif
+#ifndef HWCAP_CRC32
+#define HWCAP_CRC32 (1 << 7)
+#endif
+#ifndef HWCAP_SHA3
+#define HWCAP_SHA3 (1 << 17)
+#endif
+#endif
+
+#ifdef __clang__
+#define T_CRC "crc"
+#define T_PMULL "crc,aes"
+#define T_EOR3 "crc,aes,sha3"
+#else
+#define T_CRC "+crc"
+#define T_PMULL "+crc+crypto"
+#define T_EOR3 "arch=armv8.2-a+crc+crypto+sha3"
+#endif
+
+static struct {
+    int crc32, pmull, sha3;
+} arm;
+
+static void detect_cpu(void)
+{
+#ifdef __APPLE__
+    /* Every Apple CPU has the CRC32, PMULL and SHA3 instructions (ARMv8.4 and up). */
+    arm.crc32 = arm.pmull = arm.sha3 = 1;
+#else
+    unsigned long hw = getauxval(AT_HWCAP);
+    arm.crc32 = (hw & HWCAP_CRC32) != 0;
+    arm.pmull = arm.crc32 && (hw & HWCAP_PMULL) != 0;
+    arm.sha3 = arm.pmull && (hw & HWCAP_SHA3) != 0;
+#endif
+}
+
+static int has_crc32(void) { return arm.crc32; }
+static int has_pmull(void) { return arm.pmull; }
+static int has_eor3(void) { return arm.sha3; }
+
+/* The CRC32 instructions on the raw (inverted) register: 8 bytes at a time, then the
+ * rest. When copying, the bytes are stored first and the copy is what is checksummed. */
+TARGET(T_CRC) static INLINE uint32_t crc32x_run(uint32_t reg, unsigned char *dst, const unsigned char *p, size_t n)
+{
+    if (dst) {
+        memcpy(dst, p, n);
+        p = dst;
+    }
+    while (n >= 8) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        reg = __crc32d(reg, v);
+        p += 8;
+        n -= 8;
+    }
+    if (n >= 4) {
+        uint32_t v;
+        memcpy(&v, p, 4);
+        reg = __crc32w(reg, v);
+        p += 4;
+        n -= 4;
+    }
+    while (n--)
+        reg = __crc32b(reg, *p++);
+    return reg;
+}
+
+/* Three streams of STREAM bytes each run side by side (the instruction's latency is
+ * three times its issue interval); shift[][] multiplies a register by x^(8 * STREAM)
+ * mod P, which moves a stream's CRC past the bytes of the next one. */
+#define STREAM 256
+static uint32_t shift[4][256];
+
+static void build_shift(void)
+{
+    uint32_t bit[32];
+    for (int b = 0; b < 32; b++) { /* the register 1 << b after STREAM zero bytes */
+        uint32_t c = 1u << b;
+        for (int i = 0; i < 8 * STREAM; i++)
+            c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
+        bit[b] = c;
+    }
+    for (int t = 0; t < 4; t++)
+        for (int v = 0; v < 256; v++) {
+            uint32_t c = 0;
+            for (int b = 0; b < 8; b++)
+                if (v >> b & 1)
+                    c ^= bit[8 * t + b];
+            shift[t][v] = c;
+        }
+}
+
+static INLINE uint32_t shifted(uint32_t c)
+{
+    return shift[0][c & 0xff] ^ shift[1][(c >> 8) & 0xff] ^ shift[2][(c >> 16) & 0xff] ^ shift[3][c >> 24];
+}
+
+TARGET(T_CRC) static INLINE uint32_t crc32_body(uint32_t crc, unsigned char *dst, const unsigned char *p, size_t n)
+{
+    uint32_t a = ~crc;
+    while (n >= 3 * STREAM) {
+        const unsigned char *q = p;
+        if (dst) {
+            memcpy(dst, p, 3 * STREAM);
+            q = dst;
+            dst += 3 * STREAM;
+        }
+        uint32_t b = 0, c = 0;
+        for (size_t i = 0; i < STREAM; i += 8) {
+            uint64_t va, vb, vc;
+            memcpy(&va, q + i, 8);
+            memcpy(&vb, q + STREAM + i, 8);
+            memcpy(&vc, q + 2 * STREAM + i, 8);
+            a = __crc32d(a, va);
+            b = __crc32d(b, vb);
+            c = __crc32d(c, vc);
+        }
+        a = shifted(shifted(a) ^ b) ^ c;
+        p += 3 * STREAM;
+        n -= 3 * STREAM;
+    }
+    return ~crc32x_run(a, dst, p, n);
+}
+
+TARGET(T_CRC) static uint32_t crc32_crc32(uint32_t crc, const unsigned char *p, size_t n)
+{
+    return crc32_body(crc, NULL, p, n);
+}
+
+TARGET(T_CRC) static uint32_t crc32_copy_crc32(uint32_t crc, unsigned char *dst, const unsigned char *src, size_t n)
+{
+    return crc32_body(crc, dst, src, n);
+}
+
+/* PMULL folding, written once for the plain and the EOR3 forms. */
+#define DEFINE_PMULL(T, SFX, XOR3)                                                                  \
+    TARGET(T) static INLINE uint8x16_t ldq##SFX(unsigned char *dst, const unsigned char *p, size_t off) \
+    {                                                                                               \
+        uint8x16_t v = vld1q_u8(p + off);                                                           \
+        if (dst)                                                                                    \
+            vst1q_u8(dst + off, v);                                                                 \
+        return v;                                                                                   \
+    }                                                                                               \
+    TARGET(T) static INLINE uint8x16_t foldq##SFX(uint8x16_t x, poly64x2_t k, uint8x16_t data)      \
+    {                                                                                               \
+        poly64x2_t xp = vreinterpretq_p64_u8(x);                                                    \
+        uint8x16_t lo = vreinterpretq_u8_p128(vmull_p64(vgetq_lane_p64(xp, 0), vgetq_lane_p64(k, 0))); \
+        uint8x16_t hi = vreinterpretq_u8_p128(vmull_high_p64(xp, k));                               \
+        return XOR3(lo, hi, data);                                                                  \
+    }                                                                                               \
+    TARGET(T) static INLINE uint32_t pmull_body##SFX(uint32_t crc, unsigned char *dst,             \
+                                                     const unsigned char *p, size_t n)              \
+    {                                                                                               \
+        if (n < 128)                                                                                \
+            return crc32_body(crc, dst, p, n);                                                      \
+        const poly64x2_t k1024 = kq(K_1024_HI, K_1024_LO), k512 = kq(K_512_HI, K_512_LO);           \
+        const poly64x2_t k256 = kq(K_256_HI, K_256_LO), k128 = kq(K_128_HI, K_128_LO);              \
+        uint8x16_t x0 = veorq_u8(ldq##SFX(dst, p, 0),                                               \
+                                 vreinterpretq_u8_u32(vsetq_lane_u32(~crc, vdupq_n_u32(0), 0)));    \
+        uint8x16_t x1 = ldq##SFX(dst, p, 16), x2 = ldq##SFX(dst, p, 32), x3 = ldq##SFX(dst, p, 48);  \
+        uint8x16_t x4 = ldq##SFX(dst, p, 64), x5 = ldq##SFX(dst, p, 80), x6 = ldq##SFX(dst, p, 96);  \
+        uint8x16_t x7 = ldq##SFX(dst, p, 112);                                                      \
+        p += 128;                                                                                   \
+        n -= 128;                                                                                   \
+        if (dst)                                                                                    \
+            dst += 128;                                                                             \
+        while (n >= 128) {                                                                          \
+            x0 = foldq##SFX(x0, k1024, ldq##SFX(dst, p, 0));                                        \
+            x1 = foldq##SFX(x1, k1024, ldq##SFX(dst, p, 16));                                       \
+            x2 = foldq##SFX(x2, k1024, ldq##SFX(dst, p, 32));                                       \
+            x3 = foldq##SFX(x3, k1024, ldq##SFX(dst, p, 48));                                       \
+            x4 = foldq##SFX(x4, k1024, ldq##SFX(dst, p, 64));                                       \
+            x5 = foldq##SFX(x5, k1024, ldq##SFX(dst, p, 80));                                       \
+            x6 = foldq##SFX(x6, k1024, ldq##SFX(dst, p, 96));                                       \
+            x7 = foldq##SFX(x7, k1024, ldq##SFX(dst, p, 112));                                      \
+            p += 128;                                                                               \
+            n -= 128;                                                                               \
+            if (dst)                                                                                \
+                dst += 128;                                                                         \
+        }                                                                                           \
+        x4 = foldq##SFX(x0, k512, x4);                                                              \
+        x5 = foldq##SFX(x1, k512, x5);                                                              \
+        x6 = foldq##SFX(x2, k512, x6);                                                              \
+        x7 = foldq##SFX(x3, k512, x7);                                                              \
+        x6 = foldq##SFX(x4, k256, x6);                                                              \
+        x7 = foldq##SFX(x5, k256, x7);                                                              \
+        x7 = foldq##SFX(x6, k128, x7);                                                              \
+        while (n >= 16) {                                                                           \
+            x7 = foldq##SFX(x7, k128, ldq##SFX(dst, p, 0));                                         \
+            p += 16;                                                                                \
+            n -= 16;                                                                                \
+            if (dst)                                                                                \
+                dst += 16;                                                                          \
+        }                                                                                           \
+        /* The folded value is 16 bytes of input standing where the data ended; the         \
+         * CRC32 instructions finish them from a zero register, then the tail. */           \
+        uint64x2_t f = vreinterpretq_u64_u8(x7);                                                    \
+        uint32_t reg = __crc32d(__crc32d(0, vgetq_lane_u64(f, 0)), vgetq_lane_u64(f, 1));           \
+        return ~crc32x_run(reg, dst, p, n);                                                         \
+    }                                                                                               \
+    TARGET(T) static uint32_t crc32_##SFX(uint32_t crc, const unsigned char *p, size_t n)          \
+    {                                                                                               \
+        return pmull_body##SFX(crc, NULL, p, n);                                                    \
+    }                                                                                               \
+    TARGET(T) static uint32_t crc32_copy_##SFX(uint32_t crc, unsigned char *dst,                   \
+                                               const unsigned char *src, size_t n)                  \
+    {                                                                                               \
+        return pmull_body##SFX(crc, dst, src, n);                                                   \
+    }
+
+static INLINE poly64x2_t kq(unsigned long long hi, unsigned long long lo)
+{
+    return vreinterpretq_p64_u64(vcombine_u64(vcreate_u64(lo), vcreate_u64(hi)));
+}
+
+#define XOR_TWICE(a, b, c) veorq_u8(veorq_u8(a, b), c)
+#define XOR_EOR3(a, b, c) veor3q_u8(a, b, c)
+DEFINE_PMULL(T_PMULL, pmull, XOR_TWICE)
+DEFINE_PMULL(T_EOR3, pmull_eor3, XOR_EOR3)
+#endif /* aarch64 */
+
+/* ------------------------------------------------------------------ dispatch */
 
 struct kernel {
     const char *name;
@@ -281,22 +763,47 @@ struct kernel {
 static int always(void) { return 1; }
 
 /* Slowest first: the last one the CPU supports is the default. */
-static const struct kernel kernels[] = {
+static struct kernel kernels[] = {
     {"table", crc32_table, crc32_copy_table, always},
 #ifdef HAVE_X86_FOLDING
-    {"pclmul", crc32_pclmul, crc32_copy_pclmul, has_pclmul},
-    {"vpclmul", crc32_vpclmul, crc32_copy_vpclmul, has_vpclmul},
+    /* the VEX-encoded form replaces these when the CPU has AVX (aws_es_crc32_init) */
+    {"pclmul", crc32_pclmul_sse, crc32_copy_pclmul_sse, has_pclmul},
+    {"vpclmul256", crc32_vpclmul256, crc32_copy_vpclmul256, has_vpclmul256},
+    {"vpclmul512", crc32_vpclmul512, crc32_copy_vpclmul512, has_vpclmul512},
+#endif
+#ifdef HAVE_ARM64
+    {"crc32", crc32_crc32, crc32_copy_crc32, has_crc32},
+    {"pmull", crc32_pmull, crc32_copy_pmull, has_pmull},
+    {"pmull-eor3", crc32_pmull_eor3, crc32_copy_pmull_eor3, has_eor3},
 #endif
 };
 #define N_KERNELS (sizeof(kernels) / sizeof(kernels[0]))
 
+/* Earlier names, still accepted by aws_es_crc32_select. */
+static const struct {
+    const char *alias, *name;
+} aliases[] = {{"vpclmul", "vpclmul512"}};
+
 static const struct kernel *current = &kernels[0];
-static char available[64];
+static char available[128];
 
 void aws_es_crc32_init(void)
 {
     size_t used = 0;
     build_tables();
+#if defined(HAVE_X86_FOLDING) || defined(HAVE_ARM64)
+    detect_cpu();
+#endif
+#ifdef HAVE_X86_FOLDING
+    if (x86.avx) {
+        kernels[1].fn = crc32_pclmul_avx;
+        kernels[1].copy_fn = crc32_copy_pclmul_avx;
+    }
+#endif
+#ifdef HAVE_ARM64
+    if (arm.crc32)
+        build_shift();
+#endif
     available[0] = '\0';
     for (size_t i = 0; i < N_KERNELS; i++) {
         if (!kernels[i].supported())
@@ -314,6 +821,9 @@ void aws_es_crc32_init(void)
 
 int aws_es_crc32_select(const char *name)
 {
+    for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++)
+        if (strcmp(aliases[i].alias, name) == 0)
+            name = aliases[i].name;
     for (size_t i = 0; i < N_KERNELS; i++) {
         if (strcmp(kernels[i].name, name) == 0 && kernels[i].supported()) {
             current = &kernels[i];
