@@ -1,4 +1,4 @@
-# cython: language_level=3, embedsignature=True
+# cython: language_level=3, embedsignature=True, embedsignature.format=clinic
 """Cython twin of the event-stream codec.
 
 Same names and behaviour as the pure-Python twin ``_codec_py``; the tests run one
@@ -266,17 +266,23 @@ cdef object _decode_str(const unsigned char *p, Py_ssize_t n):
     return s
 
 
+@cython.binding(False)  # a builtin function: the cheapest call CPython has
 def crc32(data, value=0):
     """The CRC-32 of ``data`` (zlib's polynomial), continuing from ``value``."""
     cdef Input inp
     cdef uint32_t r
     cdef int overflow = 0
     cdef long long v = -1
+    cdef Py_ssize_t n
+    if PyBytes_CheckExact(data) and value is 0:  # the common call, with nothing to acquire
+        n = PyBytes_GET_SIZE(data)
+        if n < NOGIL_BYTES:
+            return aws_es_crc32(0, <const unsigned char *>PyBytes_AS_STRING(data), <size_t>n)
     _acquire(data, &inp, "data")
     try:
         if PyLong_CheckExact(value):
             v = PyLong_AsLongLongAndOverflow(value, &overflow)
-        if overflow or not 0 <= v <= 0xFFFFFFFF:
+        if overflow or v < 0 or v > <long long>0xFFFFFFFF:  # C comparisons: no int object made
             v = crc_start(value)  # other ints, and the error for any bad value
         r = _crc(<uint32_t>v, inp.ptr, inp.len)
     finally:
@@ -537,6 +543,7 @@ cdef bytes _frame(const unsigned char *block, Py_ssize_t hlen, object payload):
     return out
 
 
+@cython.binding(False)  # a builtin function: the cheapest call CPython has
 def encode(headers, payload=b""):
     """One complete frame carrying ``headers`` (name -> value, in order) and ``payload``.
 
@@ -828,6 +835,7 @@ cdef object _check_and_build(const unsigned char *p, const unsigned char *block,
     return _new_message(_headers_of(block, 0, hlen, offset + PRELUDE), payload)
 
 
+@cython.binding(False)  # a builtin function: the cheapest call CPython has
 def decode(frame):
     """Decode exactly one whole frame.
 
