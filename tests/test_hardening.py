@@ -388,6 +388,13 @@ _BUFFER_MEMORY_ERROR = textwrap.dedent("""
         used = int(f.read().split()[0]) * resource.getpagesize()
     resource.setrlimit(resource.RLIMIT_AS, (used + (200 << 20), hard))
     try:
+        probe = bytearray(250 << 20)
+    except MemoryError:
+        pass
+    else:                               # user-mode emulators do not pass RLIMIT_AS on
+        print("RLIMIT_AS not enforced")
+        raise SystemExit(0)
+    try:
         dec.feed(body)
     except MemoryError:
         print("MemoryError")
@@ -412,6 +419,8 @@ def test_a_failed_buffer_allocation_fails_the_decoder(codec, max_frame):
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
                          env={**os.environ, "AWS_EVENTSTREAM_PURE_PYTHON": "0"})
     assert out.returncode == 0, out.stderr[-2000:]
+    if "RLIMIT_AS not enforced" in out.stdout:
+        pytest.skip("this system does not enforce RLIMIT_AS (qemu-user passes it to no one)")
     assert out.stdout.split("\n")[:5] == ["prelude held: 12", "MemoryError"] + ["still failed"] * 3, out.stdout
 
 
