@@ -56,6 +56,9 @@ def test_bench_quick_table():
     out = run("bench", "--quick", "--case", "decode TranscriptEvent", check=True)
     lines = out.stdout.splitlines()
     assert lines[0].startswith("aws-eventstream ") and "CRC kernel" in lines[0]
+    import aws_eventstream
+
+    assert f"this CPU offers {', '.join(aws_eventstream.crc_kernels())};" in lines[0]
     header = next(line for line in lines if line.startswith("case"))
     for column in ("implementation", "time/op", "throughput", "speed-up"):
         assert column in header
@@ -72,6 +75,10 @@ def test_bench_json_and_skipped_peers(tmp_path):
               env={"PYTHONPATH": str(tmp_path)}, check=True)
     report = json.loads(out.stdout)
     assert report["backend"] in ("cython", "python") and report["quick"] is True
+    import aws_eventstream
+
+    assert report["crc_kernels"] == list(aws_eventstream.crc_kernels())
+    assert report["crc_kernel"] in report["crc_kernels"]
     rows = report["results"]
     assert {r["case"] for r in rows} == {"encode AudioEvent 640 B", "crc32 64 B"}
     pipecat = next(r for r in rows if r["implementation"].startswith("pipecat-ai"))

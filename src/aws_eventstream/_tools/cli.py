@@ -90,7 +90,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     else:
         env = report.environment()
         print(f"{PROG} {env['version']} bench{' --quick' if args.quick else ''}: backend {env['backend']}, "
-              f"CRC kernel {env['crc_kernel']}, Python {env['python']}, {env['machine']}, {env['cpus']} CPUs\n")
+              f"CRC kernel {env['crc_kernel']} (this CPU offers {', '.join(env['crc_kernels'])}; "
+              f"AWS_EVENTSTREAM_CRC=NAME forces one), Python {env['python']}, {env['machine']}, {env['cpus']} CPUs\n")
         print(report.table(rows, ratios))
         if skipped:
             print("\nskipped:\n" + "\n".join(f"  {line}" for line in skipped))

@@ -6,7 +6,7 @@ import os
 import platform
 from typing import IO, Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from .. import BACKEND, CRC_KERNEL, __version__
+from .. import BACKEND, CRC_KERNEL, __version__, crc_kernels
 from .bench import Row
 
 def _fmt_time(seconds: float) -> str:
@@ -48,7 +48,7 @@ def progress(stream: IO[str]) -> Callable[[int, int, str], None]:
 def environment() -> Dict[str, Any]:
     """What a result depends on: our version, backend and CRC kernel, Python, the machine."""
     return {
-        "version": __version__, "backend": BACKEND, "crc_kernel": CRC_KERNEL,
+        "version": __version__, "backend": BACKEND, "crc_kernel": CRC_KERNEL, "crc_kernels": list(crc_kernels()),
         "python": platform.python_version(), "machine": platform.machine(),
         "cpus": os.cpu_count(), "platform": platform.platform(terse=True),
     }
