@@ -91,18 +91,6 @@ static uint32_t slice8(uint32_t reg, const unsigned char *p, size_t n)
     return crc;
 }
 
-/* The register after 16 bytes held in two words, from a zero register: sixteen
- * independent lookups, so the folding kernels finish in one table latency. */
-static INLINE uint32_t slice16_words(uint64_t lo, uint64_t hi)
-{
-    return table[15][lo & 0xff] ^ table[14][(lo >> 8) & 0xff] ^ table[13][(lo >> 16) & 0xff] ^
-           table[12][(lo >> 24) & 0xff] ^ table[11][(lo >> 32) & 0xff] ^ table[10][(lo >> 40) & 0xff] ^
-           table[9][(lo >> 48) & 0xff] ^ table[8][lo >> 56] ^ table[7][hi & 0xff] ^
-           table[6][(hi >> 8) & 0xff] ^ table[5][(hi >> 16) & 0xff] ^ table[4][(hi >> 24) & 0xff] ^
-           table[3][(hi >> 32) & 0xff] ^ table[2][(hi >> 40) & 0xff] ^ table[1][(hi >> 48) & 0xff] ^
-           table[0][hi >> 56];
-}
-
 static uint32_t crc32_table(uint32_t crc, const unsigned char *p, size_t n)
 {
     return ~slice8(~crc, p, n);
@@ -110,7 +98,8 @@ static uint32_t crc32_table(uint32_t crc, const unsigned char *p, size_t n)
 
 static uint32_t crc32_copy_table(uint32_t crc, unsigned char *dst, const unsigned char *src, size_t n)
 {
-    memcpy(dst, src, n);
+    if (n) /* memcpy's pointers must be valid even for no bytes */
+        memcpy(dst, src, n);
     return crc32_table(crc, dst, n);
 }
 
@@ -139,6 +128,25 @@ static uint32_t crc32_copy_table(uint32_t crc, unsigned char *dst, const unsigne
 #else
 #include <cpuid.h>
 #endif
+#ifdef __APPLE__
+#include <sys/sysctl.h>
+#endif
+/* GCC 8 declares the 256-bit carry-less multiply only with AVX-512VL (fixed in GCC 9). */
+#if defined(__clang__) || !defined(__GNUC__) || __GNUC__ >= 9
+#define HAVE_VPCLMUL256 1
+#endif
+
+/* The register after 16 bytes held in two words, from a zero register: sixteen
+ * independent lookups, so the folding kernels finish in one table latency. */
+static INLINE uint32_t slice16_words(uint64_t lo, uint64_t hi)
+{
+    return table[15][lo & 0xff] ^ table[14][(lo >> 8) & 0xff] ^ table[13][(lo >> 16) & 0xff] ^
+           table[12][(lo >> 24) & 0xff] ^ table[11][(lo >> 32) & 0xff] ^ table[10][(lo >> 40) & 0xff] ^
+           table[9][(lo >> 48) & 0xff] ^ table[8][lo >> 56] ^ table[7][hi & 0xff] ^
+           table[6][(hi >> 8) & 0xff] ^ table[5][(hi >> 16) & 0xff] ^ table[4][(hi >> 24) & 0xff] ^
+           table[3][(hi >> 32) & 0xff] ^ table[2][(hi >> 40) & 0xff] ^ table[1][(hi >> 48) & 0xff] ^
+           table[0][hi >> 56];
+}
 
 #define T_SSE "pclmul,sse4.1"
 #define T_AVX "pclmul,sse4.1,avx"
@@ -282,6 +290,7 @@ TARGET(T_AVX) static uint32_t crc32_copy_pclmul_avx(uint32_t crc, unsigned char 
     return pclmul_body_avx(crc, dst, src, n);
 }
 
+#ifdef HAVE_VPCLMUL256
 /* 256-bit registers: VPCLMULQDQ with AVX2, for CPUs that have it without AVX-512. */
 
 TARGET(T_AVX2) static INLINE __m256i ld256(unsigned char *dst, const unsigned char *p, size_t off)
@@ -364,6 +373,7 @@ TARGET(T_AVX2) static uint32_t crc32_copy_vpclmul256(uint32_t crc, unsigned char
 {
     return vpclmul256_body(crc, dst, src, n);
 }
+#endif
 
 /* 512-bit registers: VPCLMULQDQ with AVX-512. */
 
@@ -495,11 +505,21 @@ static void detect_cpu(void)
     if (max < 1)
         return;
     cpuid(1, 0, r);
-    x86.pclmul = (r[2] >> 1 & 1) && (r[2] >> 19 & 1); /* PCLMULQDQ, SSE4.1 */
+    x86.pclmul = (r[2] >> 1 & 1) && (r[2] >> 9 & 1) && (r[2] >> 19 & 1); /* PCLMULQDQ, SSSE3, SSE4.1 */
     int osxsave = r[2] >> 27 & 1, avx = r[2] >> 28 & 1;
     uint64_t xcr = osxsave ? xcr0() : 0;
     int ymm_saved = (xcr & 0x6) == 0x6;    /* XMM and YMM state */
     int zmm_saved = (xcr & 0xe6) == 0xe6; /* and opmask, ZMM0-15 upper halves, ZMM16-31 */
+#ifdef __APPLE__
+    /* macOS turns the AVX-512 state on for a thread at its first AVX-512 instruction,
+     * so XCR0 does not show it beforehand; the kernel says whether it will. */
+    {
+        int value = 0;
+        size_t len = sizeof(value);
+        if (sysctlbyname("hw.optional.avx512f", &value, &len, NULL, 0) == 0 && value)
+            zmm_saved = ymm_saved;
+    }
+#endif
     x86.avx = x86.pclmul && avx && ymm_saved;
 #ifdef AWS_ES_CRC32_TEST_NO_AVX /* the sweep harness, built to run the SSE forms on any CPU */
     x86.avx = 0;
@@ -515,17 +535,39 @@ static void detect_cpu(void)
 }
 
 static int has_pclmul(void) { return x86.pclmul; }
+#ifdef HAVE_VPCLMUL256
 static int has_vpclmul256(void) { return x86.vpclmul; }
+#endif
 static int has_vpclmul512(void) { return x86.avx512; }
 
 #endif /* x86-64 */
 
 /* ------------------------------------------------------------------ aarch64 */
 
-#if defined(__aarch64__) && (defined(__GNUC__) || defined(__clang__)) && (defined(__linux__) || defined(__APPLE__))
+/* Little-endian only: the kernels read 64-bit lanes as bytes in memory order. */
+#if defined(__aarch64__) && defined(__AARCH64EL__) && (defined(__GNUC__) || defined(__clang__)) && \
+    (defined(__linux__) || defined(__APPLE__))
 #define HAVE_ARM64 1
 #include <arm_acle.h>
 #include <arm_neon.h>
+/* clang's own builtins for the CRC32 instructions: its arm_acle.h declares __crc32d only
+ * when the whole file is compiled with +crc (clang 14), a target attribute is not enough. */
+#ifdef __clang__
+#define CRC32D(c, v) __builtin_arm_crc32d(c, v)
+#define CRC32W(c, v) __builtin_arm_crc32w(c, v)
+#define CRC32B(c, v) __builtin_arm_crc32b(c, v)
+#else
+#define CRC32D(c, v) __crc32d(c, v)
+#define CRC32W(c, v) __crc32w(c, v)
+#define CRC32B(c, v) __crc32b(c, v)
+#endif
+/* veor3q_u8 under a target attribute: GCC, clang 16 and later, or a build with SHA3 on. */
+#if !defined(__clang__) || __clang_major__ >= 16 || defined(__ARM_FEATURE_SHA3)
+#define HAVE_EOR3 1
+#endif
+#ifdef __APPLE__
+#include <sys/sysctl.h>
+#endif
 #ifdef __linux__
 #include <sys/auxv.h>
 #ifndef HWCAP_PMULL
@@ -553,11 +595,23 @@ static struct {
     int crc32, pmull, sha3;
 } arm;
 
+#ifdef __APPLE__
+static int apple_has(const char *name)
+{
+    int value = 0;
+    size_t len = sizeof(value);
+    return sysctlbyname(name, &value, &len, NULL, 0) == 0 && value;
+}
+#endif
+
 static void detect_cpu(void)
 {
 #ifdef __APPLE__
-    /* Every Apple CPU has the CRC32, PMULL and SHA3 instructions (ARMv8.4 and up). */
-    arm.crc32 = arm.pmull = arm.sha3 = 1;
+    /* Every Apple CPU that runs macOS has all three; older iPhone and iPad CPUs lack
+     * CRC32 (A7-A9) or SHA3 (A10-A12), so ask the OS. Every Apple arm64 CPU has PMULL. */
+    arm.crc32 = apple_has("hw.optional.armv8_crc32");
+    arm.pmull = arm.crc32;
+    arm.sha3 = arm.pmull && (apple_has("hw.optional.arm.FEAT_SHA3") || apple_has("hw.optional.armv8_2_sha3"));
 #else
     unsigned long hw = getauxval(AT_HWCAP);
     arm.crc32 = (hw & HWCAP_CRC32) != 0;
@@ -568,32 +622,36 @@ static void detect_cpu(void)
 
 static int has_crc32(void) { return arm.crc32; }
 static int has_pmull(void) { return arm.pmull; }
+#ifdef HAVE_EOR3
 static int has_eor3(void) { return arm.sha3; }
+#endif
 
 /* The CRC32 instructions on the raw (inverted) register: 8 bytes at a time, then the
  * rest. When copying, the bytes are stored first and the copy is what is checksummed. */
-TARGET(T_CRC) static INLINE uint32_t crc32x_run(uint32_t reg, unsigned char *dst, const unsigned char *p, size_t n)
+/* Not forced inline here or below: callers carry other target attributes, and GCC refuses
+ * to force-inline across targets that are not subsets (arch=armv8.2-a under -march=armv9-a). */
+TARGET(T_CRC) static uint32_t crc32x_run(uint32_t reg, unsigned char *dst, const unsigned char *p, size_t n)
 {
-    if (dst) {
+    if (dst && n) {
         memcpy(dst, p, n);
         p = dst;
     }
     while (n >= 8) {
         uint64_t v;
         memcpy(&v, p, 8);
-        reg = __crc32d(reg, v);
+        reg = CRC32D(reg, v);
         p += 8;
         n -= 8;
     }
     if (n >= 4) {
         uint32_t v;
         memcpy(&v, p, 4);
-        reg = __crc32w(reg, v);
+        reg = CRC32W(reg, v);
         p += 4;
         n -= 4;
     }
     while (n--)
-        reg = __crc32b(reg, *p++);
+        reg = CRC32B(reg, *p++);
     return reg;
 }
 
@@ -627,7 +685,7 @@ static INLINE uint32_t shifted(uint32_t c)
     return shift[0][c & 0xff] ^ shift[1][(c >> 8) & 0xff] ^ shift[2][(c >> 16) & 0xff] ^ shift[3][c >> 24];
 }
 
-TARGET(T_CRC) static INLINE uint32_t crc32_body(uint32_t crc, unsigned char *dst, const unsigned char *p, size_t n)
+TARGET(T_CRC) static uint32_t crc32_body(uint32_t crc, unsigned char *dst, const unsigned char *p, size_t n)
 {
     uint32_t a = ~crc;
     while (n >= 3 * STREAM) {
@@ -643,9 +701,9 @@ TARGET(T_CRC) static INLINE uint32_t crc32_body(uint32_t crc, unsigned char *dst
             memcpy(&va, q + i, 8);
             memcpy(&vb, q + STREAM + i, 8);
             memcpy(&vc, q + 2 * STREAM + i, 8);
-            a = __crc32d(a, va);
-            b = __crc32d(b, vb);
-            c = __crc32d(c, vc);
+            a = CRC32D(a, va);
+            b = CRC32D(b, vb);
+            c = CRC32D(c, vc);
         }
         a = shifted(shifted(a) ^ b) ^ c;
         p += 3 * STREAM;
@@ -727,7 +785,7 @@ TARGET(T_CRC) static uint32_t crc32_copy_crc32(uint32_t crc, unsigned char *dst,
         /* The folded value is 16 bytes of input standing where the data ended; the         \
          * CRC32 instructions finish them from a zero register, then the tail. */           \
         uint64x2_t f = vreinterpretq_u64_u8(x7);                                                    \
-        uint32_t reg = __crc32d(__crc32d(0, vgetq_lane_u64(f, 0)), vgetq_lane_u64(f, 1));           \
+        uint32_t reg = CRC32D(CRC32D(0, vgetq_lane_u64(f, 0)), vgetq_lane_u64(f, 1));           \
         return ~crc32x_run(reg, dst, p, n);                                                         \
     }                                                                                               \
     TARGET(T) static uint32_t crc32_##SFX(uint32_t crc, const unsigned char *p, size_t n)          \
@@ -740,15 +798,15 @@ TARGET(T_CRC) static uint32_t crc32_copy_crc32(uint32_t crc, unsigned char *dst,
         return pmull_body##SFX(crc, dst, src, n);                                                   \
     }
 
-static INLINE poly64x2_t kq(unsigned long long hi, unsigned long long lo)
-{
-    return vreinterpretq_p64_u64(vcombine_u64(vcreate_u64(lo), vcreate_u64(hi)));
-}
+/* A folding constant as a vector: a macro, so it takes the target of the function it is in. */
+#define kq(hi, lo) vreinterpretq_p64_u64(vcombine_u64(vcreate_u64(lo), vcreate_u64(hi)))
 
 #define XOR_TWICE(a, b, c) veorq_u8(veorq_u8(a, b), c)
 #define XOR_EOR3(a, b, c) veor3q_u8(a, b, c)
 DEFINE_PMULL(T_PMULL, pmull, XOR_TWICE)
+#ifdef HAVE_EOR3
 DEFINE_PMULL(T_EOR3, pmull_eor3, XOR_EOR3)
+#endif
 #endif /* aarch64 */
 
 /* ------------------------------------------------------------------ dispatch */
@@ -768,13 +826,17 @@ static struct kernel kernels[] = {
 #ifdef HAVE_X86_FOLDING
     /* the VEX-encoded form replaces these when the CPU has AVX (aws_es_crc32_init) */
     {"pclmul", crc32_pclmul_sse, crc32_copy_pclmul_sse, has_pclmul},
+#ifdef HAVE_VPCLMUL256
     {"vpclmul256", crc32_vpclmul256, crc32_copy_vpclmul256, has_vpclmul256},
+#endif
     {"vpclmul512", crc32_vpclmul512, crc32_copy_vpclmul512, has_vpclmul512},
 #endif
 #ifdef HAVE_ARM64
     {"crc32", crc32_crc32, crc32_copy_crc32, has_crc32},
     {"pmull", crc32_pmull, crc32_copy_pmull, has_pmull},
+#ifdef HAVE_EOR3
     {"pmull-eor3", crc32_pmull_eor3, crc32_copy_pmull_eor3, has_eor3},
+#endif
 #endif
 };
 #define N_KERNELS (sizeof(kernels) / sizeof(kernels[0]))
@@ -784,12 +846,25 @@ static const struct {
     const char *alias, *name;
 } aliases[] = {{"vpclmul", "vpclmul512"}};
 
+/* The kernel in use: switched while other threads may be running kernels without the
+ * GIL, so read and written atomically (every kernel is correct; a call uses one). */
 static const struct kernel *current = &kernels[0];
+#if defined(_MSC_VER) && !defined(__clang__)
+/* an aligned pointer read is atomic on x64 and ARM64, and MSVC gives volatile reads acquire order */
+#define LOAD_CURRENT() (*(const struct kernel *const volatile *)&current)
+#define STORE_CURRENT(k) _InterlockedExchangePointer((void *volatile *)&current, (void *)(k))
+#else
+#define LOAD_CURRENT() __atomic_load_n(&current, __ATOMIC_ACQUIRE)
+#define STORE_CURRENT(k) __atomic_store_n(&current, (k), __ATOMIC_RELEASE)
+#endif
 static char available[128];
+static int initialised;
 
 void aws_es_crc32_init(void)
 {
     size_t used = 0;
+    if (initialised) /* once per process; a second call would undo a choice made since */
+        return;
     build_tables();
 #if defined(HAVE_X86_FOLDING) || defined(HAVE_ARM64)
     detect_cpu();
@@ -808,7 +883,7 @@ void aws_es_crc32_init(void)
     for (size_t i = 0; i < N_KERNELS; i++) {
         if (!kernels[i].supported())
             continue;
-        current = &kernels[i];
+        STORE_CURRENT(&kernels[i]);
         size_t len = strlen(kernels[i].name);
         if (used + len + 2 <= sizeof(available)) {
             if (used)
@@ -817,6 +892,7 @@ void aws_es_crc32_init(void)
             used += len;
         }
     }
+    initialised = 1;
 }
 
 int aws_es_crc32_select(const char *name)
@@ -826,23 +902,23 @@ int aws_es_crc32_select(const char *name)
             name = aliases[i].name;
     for (size_t i = 0; i < N_KERNELS; i++) {
         if (strcmp(kernels[i].name, name) == 0 && kernels[i].supported()) {
-            current = &kernels[i];
+            STORE_CURRENT(&kernels[i]);
             return 0;
         }
     }
     return -1;
 }
 
-const char *aws_es_crc32_kernel(void) { return current->name; }
+const char *aws_es_crc32_kernel(void) { return LOAD_CURRENT()->name; }
 
 const char *aws_es_crc32_available(void) { return available; }
 
 uint32_t aws_es_crc32(uint32_t crc, const unsigned char *p, size_t n)
 {
-    return current->fn(crc, p, n);
+    return LOAD_CURRENT()->fn(crc, p, n);
 }
 
 uint32_t aws_es_crc32_copy(uint32_t crc, unsigned char *dst, const unsigned char *src, size_t n)
 {
-    return current->copy_fn(crc, dst, src, n);
+    return LOAD_CURRENT()->copy_fn(crc, dst, src, n);
 }

@@ -13,12 +13,13 @@ import re
 import subprocess
 import sys
 
-# function, the instruction that marks its main loop, bytes consumed per pass
+# functions that may hold the loop (the compiler decides what it inlines), the instruction
+# that marks the main loop, bytes consumed per pass
 KERNELS = [
-    ("table", "slice8", "ldr", 8),
-    ("crc32", "crc32_crc32", "crc32x", 24),
-    ("pmull", "crc32_pmull", "pmull", 128),
-    ("pmull-eor3", "crc32_pmull_eor3", "eor3", 128),
+    ("table", ("slice8", "crc32_table"), "ldr", 8),
+    ("crc32", ("crc32_body", "crc32_crc32"), "crc32x", 24),
+    ("pmull", ("crc32_pmull",), "pmull", 128),
+    ("pmull-eor3", ("crc32_pmull_eor3",), "eor3", 128),
 ]
 BRANCH = re.compile(r"^(b\.\w+|b|cbn?z|tbn?z)$")
 
@@ -38,8 +39,8 @@ def functions(listing):
 
 
 def main_loop(body, marker):
-    """The backward-branch loop with the most `marker`s (the shortest of those), as a list
-    of instructions: the unrolled main loop, not a tail loop that handles a few bytes."""
+    """The backward-branch loop densest in `marker`s, as a list of instructions: the
+    unrolled main loop, not a tail loop for a few bytes nor a loop around both."""
     best, best_key = None, None
     for i, (addr, mnem, ops) in enumerate(body):
         if not BRANCH.match(mnem):
@@ -49,7 +50,8 @@ def main_loop(body, marker):
             continue
         start = int(target.group(1), 16)
         loop = [ins for ins in body if start <= ins[0] <= addr]
-        key = (sum(ins[1] == marker for ins in loop), -len(loop))
+        count = sum(ins[1] in (marker, marker + "2") for ins in loop)  # pmull2 is a pmull too
+        key = (count / len(loop), -len(loop))
         if key[0] and (best_key is None or key > best_key):
             best, best_key = loop, key
     return best
@@ -59,12 +61,13 @@ def main(argv):
     objdump, obj = argv
     listing = subprocess.run([objdump, "-d", obj], capture_output=True, text=True, check=True).stdout
     funcs = functions(listing)
-    for kernel, func, marker, per_pass in KERNELS:
-        loop = main_loop(funcs.get(func, []), marker)
+    for kernel, names, marker, per_pass in KERNELS:
+        loop = next((found for found in (main_loop(funcs.get(name, []), marker) for name in names) if found), None)
         if loop is None:
-            sys.exit(f"{kernel}: no loop with {marker} found in {func}")
+            sys.exit(f"{kernel}: no loop with {marker} found in {' or '.join(names)}")
+        count = sum(ins[1] in (marker, marker + "2") for ins in loop)
         print(f"{kernel:<11} {len(loop):3d} instructions per {per_pass:3d} bytes = {len(loop) / per_pass:.3f} per byte "
-              f"({sum(ins[1] == marker for ins in loop)} x {marker})")
+              f"({count} x {marker})")
     return 0
 
 
