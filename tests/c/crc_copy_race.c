@@ -25,8 +25,9 @@ static void *writer(void *arg)
     volatile unsigned char *p = src;
     unsigned v = 0;
     while (!stop) {
-        for (size_t i = 0; i < SIZE; i++)
-            p[i] = (unsigned char)(v + i);
+        /* strides of 1..4 bytes, so changes land in every lane and tail position */
+        for (size_t i = 0; i < SIZE; i += 1 + (v & 3))
+            p[i] = (unsigned char)(p[i] ^ (v * 37 + i));
         v++;
     }
     return NULL;
@@ -34,8 +35,7 @@ static void *writer(void *arg)
 
 int main(int argc, char **argv)
 {
-    static const size_t lengths[] = {5, 15, 17, 63, 64 + 15, 255, 256 + 15, 511, 1024 + 7, SIZE - 1};
-    static unsigned char dst[SIZE];
+    static unsigned char dst[SIZE + 64];
     long iterations = argc > 2 ? atol(argv[2]) : 200000;
     long bad = 0, calls = 0;
     pthread_t t;
@@ -49,10 +49,15 @@ int main(int argc, char **argv)
     if (pthread_create(&t, NULL, writer, NULL) != 0)
         return 3;
     for (long it = 0; it < iterations; it++) {
-        size_t n = lengths[it % (sizeof(lengths) / sizeof(lengths[0]))];
-        uint32_t got = aws_es_crc32_copy(0, dst, src, n);
+        /* every length 0..SIZE - 64 in turn, at shifting source and destination
+         * alignments, from a different start value each time */
+        size_t n = (size_t)it % (SIZE - 63);
+        size_t a = (size_t)(it * 7) % 64;
+        unsigned char *out = dst + (a ^ 5);
+        uint32_t start = (uint32_t)it * 2654435761u;
+        uint32_t got = aws_es_crc32_copy(start, out, src + a, n);
         calls++;
-        if (got != aws_es_crc32(0, dst, n))
+        if (got != aws_es_crc32(start, out, n))
             bad++;
     }
     stop = 1;
