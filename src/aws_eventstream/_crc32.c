@@ -35,7 +35,7 @@
 #include <string.h>
 
 /* table[t][b]: the register after byte b and t zero bytes, from a zero register. */
-static uint32_t table[16][256];
+static uint32_t table[8][256];
 
 typedef uint32_t (*crc_fn)(uint32_t, const unsigned char *, size_t);
 typedef uint32_t (*crc_copy_fn)(uint32_t, unsigned char *, const unsigned char *, size_t);
@@ -64,7 +64,7 @@ static void build_tables(void)
         table[0][i] = c;
     }
     for (uint32_t i = 0; i < 256; i++)
-        for (int t = 1; t < 16; t++)
+        for (int t = 1; t < 8; t++)
             table[t][i] = (table[t - 1][i] >> 8) ^ table[0][table[t - 1][i] & 0xff];
 }
 
@@ -109,6 +109,8 @@ static uint32_t crc32_copy_table(uint32_t crc, unsigned char *dst, const unsigne
 #define K_128_HI 0x0ccaa009eULL
 #define K_256_LO 0x0f1da05aaULL
 #define K_256_HI 0x15a546366ULL
+#define K_384_LO 0x03db1ecdcULL
+#define K_384_HI 0x174359406ULL
 #define K_512_LO 0x154442bd4ULL
 #define K_512_HI 0x1c6e41596ULL
 #define K_1024_LO 0x1e88ef372ULL
@@ -117,6 +119,11 @@ static uint32_t crc32_copy_table(uint32_t crc, unsigned char *dst, const unsigne
 #define K_2048_HI 0x1322d1430ULL
 #define K_4096_LO 0x01072db28ULL
 #define K_4096_HI 0x1d741f35cULL
+/* The finish: k(64), then Barrett reduction by mu = x^64 / P and P itself, each as a
+ * 33-bit reflected value. */
+#define K_64 0x163cd6124ULL
+#define MU_R 0x1f7011641ULL
+#define P_R 0x1db710641ULL
 
 /* ------------------------------------------------------------------ x86-64 */
 
@@ -135,18 +142,6 @@ static uint32_t crc32_copy_table(uint32_t crc, unsigned char *dst, const unsigne
 #if defined(__clang__) || !defined(__GNUC__) || __GNUC__ >= 9
 #define HAVE_VPCLMUL256 1
 #endif
-
-/* The register after 16 bytes held in two words, from a zero register: sixteen
- * independent lookups, so the folding kernels finish in one table latency. */
-static INLINE uint32_t slice16_words(uint64_t lo, uint64_t hi)
-{
-    return table[15][lo & 0xff] ^ table[14][(lo >> 8) & 0xff] ^ table[13][(lo >> 16) & 0xff] ^
-           table[12][(lo >> 24) & 0xff] ^ table[11][(lo >> 32) & 0xff] ^ table[10][(lo >> 40) & 0xff] ^
-           table[9][(lo >> 48) & 0xff] ^ table[8][lo >> 56] ^ table[7][hi & 0xff] ^
-           table[6][(hi >> 8) & 0xff] ^ table[5][(hi >> 16) & 0xff] ^ table[4][(hi >> 24) & 0xff] ^
-           table[3][(hi >> 32) & 0xff] ^ table[2][(hi >> 40) & 0xff] ^ table[1][(hi >> 48) & 0xff] ^
-           table[0][hi >> 56];
-}
 
 #define T_SSE "pclmul,sse4.1"
 #define T_AVX "pclmul,sse4.1,avx"
@@ -179,12 +174,54 @@ static const unsigned char tail_shuffle[48] = {
         __m128i hi = _mm_clmulepi64_si128(x, k, 0x11);                                            \
         return _mm_xor_si128(_mm_xor_si128(lo, hi), data);                                        \
     }                                                                                             \
+    /* The register after the 16 bytes of x, from a zero register, by carry-less multiplies  \
+     * alone (no table: small inputs would pay its cache misses): fold 128 bits to 96 with    \
+     * x^96 mod P, 96 to 64 with x^64 mod P, then Barrett-reduce 64 to 32. */                 \
+    TARGET(T) static INLINE uint32_t finish##SFX(__m128i x)                                       \
+    {                                                                                             \
+        const __m128i k96 = _mm_cvtsi64_si128((long long)K_128_HI);                               \
+        const __m128i k64 = _mm_cvtsi64_si128((long long)K_64);                                   \
+        const __m128i barrett = _mm_set_epi64x((long long)P_R, (long long)MU_R);                  \
+        const __m128i low32 = _mm_set_epi32(0, 0, 0, -1);                                         \
+        __m128i t = _mm_xor_si128(_mm_clmulepi64_si128(x, k96, 0x00), _mm_srli_si128(x, 8));       \
+        t = _mm_xor_si128(_mm_clmulepi64_si128(_mm_and_si128(t, low32), k64, 0x00), _mm_srli_si128(t, 4)); \
+        __m128i q = _mm_and_si128(_mm_clmulepi64_si128(_mm_and_si128(t, low32), barrett, 0x00), low32); \
+        t = _mm_xor_si128(t, _mm_clmulepi64_si128(q, barrett, 0x10));                             \
+        return (uint32_t)_mm_extract_epi32(t, 1);                                                 \
+    }                                                                                             \
     /* Fold 16-byte blocks into x, then finish with the n < 16 bytes left. */                     \
     TARGET(T) static INLINE uint32_t tail128##SFX(__m128i x, unsigned char *dst, const unsigned char *p, \
                                                   size_t n)                                       \
     {                                                                                             \
         const __m128i k128 = _mm_set_epi64x((long long)K_128_HI, (long long)K_128_LO);            \
-        while (n >= 16) {                                                                         \
+        while (n >= 64) {                                                                         \
+            x = fold128##SFX(x, k128, ld128##SFX(dst, p, 0));                                     \
+            p += 16;                                                                              \
+            n -= 16;                                                                              \
+            if (dst)                                                                              \
+                dst += 16;                                                                        \
+        }                                                                                         \
+        /* The last one to three blocks: x and each block but the last fold straight into   \
+         * the last, each by its own distance, so the multiplies run side by side. */        \
+        if (n >= 48) {                                                                            \
+            const __m128i k256 = _mm_set_epi64x((long long)K_256_HI, (long long)K_256_LO);        \
+            const __m128i k384 = _mm_set_epi64x((long long)K_384_HI, (long long)K_384_LO);        \
+            __m128i b0 = ld128##SFX(dst, p, 0), b1 = ld128##SFX(dst, p, 16);                      \
+            __m128i b2 = fold128##SFX(b1, k128, ld128##SFX(dst, p, 32));                          \
+            x = fold128##SFX(x, k384, fold128##SFX(b0, k256, b2));                                \
+            p += 48;                                                                              \
+            n -= 48;                                                                              \
+            if (dst)                                                                              \
+                dst += 48;                                                                        \
+        } else if (n >= 32) {                                                                     \
+            const __m128i k256 = _mm_set_epi64x((long long)K_256_HI, (long long)K_256_LO);        \
+            __m128i b0 = ld128##SFX(dst, p, 0);                                                   \
+            x = fold128##SFX(x, k256, fold128##SFX(b0, k128, ld128##SFX(dst, p, 16)));            \
+            p += 32;                                                                              \
+            n -= 32;                                                                              \
+            if (dst)                                                                              \
+                dst += 32;                                                                        \
+        } else if (n >= 16) {                                                                     \
             x = fold128##SFX(x, k128, ld128##SFX(dst, p, 0));                                     \
             p += 16;                                                                              \
             n -= 16;                                                                              \
@@ -209,8 +246,7 @@ static const unsigned char tail_shuffle[48] = {
             __m128i body = _mm_blendv_epi8(last, _mm_shuffle_epi8(x, keep), lead);                \
             x = fold128##SFX(_mm_shuffle_epi8(x, lead), k128, body);                              \
         }                                                                                         \
-        /* the folded lanes go through the table from registers, not through memory */         \
-        return ~slice16_words((uint64_t)_mm_cvtsi128_si64(x), (uint64_t)_mm_extract_epi64(x, 1));  \
+        return ~finish##SFX(x);                                                                   \
     }                                                                                             \
     TARGET(T) static INLINE uint32_t pclmul_body##SFX(uint32_t crc, unsigned char *dst,           \
                                                       const unsigned char *p, size_t n)           \
@@ -397,13 +433,21 @@ TARGET(T_AVX512) static INLINE __m512i bcast512(unsigned long long hi, unsigned 
     return _mm512_broadcast_i32x4(_mm_set_epi64x((long long)hi, (long long)lo));
 }
 
+/* k(512 d + 32), k(512 d - 32): folds a 64-byte block into the one d blocks after it. */
+static const uint64_t k_blocks[15][2] = {
+    {0x154442bd4ULL, 0x1c6e41596ULL}, {0x1e88ef372ULL, 0x14a7fe880ULL}, {0x1821d8bc0ULL, 0x12e958ac4ULL},
+    {0x11542778aULL, 0x1322d1430ULL}, {0x00e9bd5ccULL, 0x115b87256ULL}, {0x1f79525b0ULL, 0x0d31343eaULL},
+    {0x0ad0d2bb2ULL, 0x0cd669a40ULL}, {0x01072db28ULL, 0x1d741f35cULL}, {0x16df434caULL, 0x021aa2b26ULL},
+    {0x0fbca503aULL, 0x0c352f6deULL}, {0x09fab948cULL, 0x0e95c7216ULL}, {0x01423c53aULL, 0x01d6708a0ULL},
+    {0x1491a62ecULL, 0x000eba0c8ULL}, {0x192a86400ULL, 0x09a1b53c8ULL}, {0x06614cd66ULL, 0x0d8af8e46ULL},
+};
 TARGET(T_AVX512) static INLINE uint32_t vpclmul512_body(uint32_t crc, unsigned char *dst, const unsigned char *p,
                                                         size_t n)
 {
     if (n < 256)
         return pclmul_body_avx(crc, dst, p, n);
-    const __m512i k512 = bcast512(K_512_HI, K_512_LO);
-    const __m128i k128 = _mm_set_epi64x((long long)K_128_HI, (long long)K_128_LO);
+    __m512i blk[15]; /* the blocks in flight when the main loop ends, and the whole 64-byte blocks left */
+    int nb = 4;
     __m512i z0 = _mm512_xor_si512(ld512(dst, p, 0), _mm512_zextsi128_si512(_mm_cvtsi32_si128((int)~crc)));
     __m512i z1 = ld512(dst, p, 64), z2 = ld512(dst, p, 128), z3 = ld512(dst, p, 192);
     p += 256;
@@ -413,7 +457,6 @@ TARGET(T_AVX512) static INLINE uint32_t vpclmul512_body(uint32_t crc, unsigned c
     if (n >= 256) {
         /* Eight registers in flight hide the multiply latency on long inputs. */
         const __m512i k4096 = bcast512(K_4096_HI, K_4096_LO);
-        const __m512i k2048 = bcast512(K_2048_HI, K_2048_LO);
         __m512i z4 = ld512(dst, p, 0), z5 = ld512(dst, p, 64);
         __m512i z6 = ld512(dst, p, 128), z7 = ld512(dst, p, 192);
         p += 256;
@@ -434,26 +477,39 @@ TARGET(T_AVX512) static INLINE uint32_t vpclmul512_body(uint32_t crc, unsigned c
             if (dst)
                 dst += 512;
         }
-        z0 = fold512(z0, k2048, z4);
-        z1 = fold512(z1, k2048, z5);
-        z2 = fold512(z2, k2048, z6);
-        z3 = fold512(z3, k2048, z7);
+        blk[4] = z4, blk[5] = z5, blk[6] = z6, blk[7] = z7;
+        nb = 8;
     }
-    /* Trees of folds, two deep each: a short dependency chain for mid-sized inputs. */
-    z2 = fold512(z0, bcast512(K_1024_HI, K_1024_LO), z2);
-    z3 = fold512(z1, bcast512(K_1024_HI, K_1024_LO), z3);
-    z3 = fold512(z2, k512, z3);
+    blk[0] = z0, blk[1] = z1, blk[2] = z2, blk[3] = z3;
     while (n >= 64) {
-        z3 = fold512(z3, k512, ld512(dst, p, 0));
+        blk[nb++] = ld512(dst, p, 0);
         p += 64;
         n -= 64;
         if (dst)
             dst += 64;
     }
-    const __m128i k256 = _mm_set_epi64x((long long)K_256_HI, (long long)K_256_LO);
-    __m128i x2 = fold128_avx(_mm512_extracti32x4_epi32(z3, 0), k256, _mm512_extracti32x4_epi32(z3, 2));
-    __m128i x3 = fold128_avx(_mm512_extracti32x4_epi32(z3, 1), k256, _mm512_extracti32x4_epi32(z3, 3));
-    return tail128_avx(fold128_avx(x2, k128, x3), dst, p, n);
+    /* Every block folds straight into the last one, by its own distance: one multiply
+     * deep, where folding them one into the next would be nb - 1 deep. */
+    __m512i acc = blk[nb - 1], acc2 = _mm512_setzero_si512();
+    for (int i = 0; i < nb - 1; i++) {
+        const __m512i k = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)k_blocks[nb - 2 - i]));
+        __m512i lo = _mm512_clmulepi64_epi128(blk[i], k, 0x00);
+        __m512i hi = _mm512_clmulepi64_epi128(blk[i], k, 0x11);
+        if (i & 1)
+            acc = _mm512_ternarylogic_epi64(lo, hi, acc, 0x96);
+        else
+            acc2 = _mm512_ternarylogic_epi64(lo, hi, acc2, 0x96);
+    }
+    acc = _mm512_xor_si512(acc, acc2);
+    /* The same for the four 16-byte lanes of the last block: lanes 0-2 fold into lane 3. */
+    const __m512i klanes = _mm512_set_epi64(0, 0, (long long)K_128_HI, (long long)K_128_LO, (long long)K_256_HI,
+                                            (long long)K_256_LO, (long long)K_384_HI, (long long)K_384_LO);
+    __m512i f = _mm512_xor_si512(_mm512_clmulepi64_epi128(acc, klanes, 0x00),
+                                 _mm512_clmulepi64_epi128(acc, klanes, 0x11));
+    __m256i h = _mm256_xor_si256(_mm512_castsi512_si256(f), _mm512_extracti64x4_epi64(f, 1));
+    __m128i x = _mm_ternarylogic_epi64(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1),
+                                       _mm512_extracti32x4_epi32(acc, 3), 0x96);
+    return tail128_avx(x, dst, p, n);
 }
 
 TARGET(T_AVX512) static uint32_t crc32_vpclmul512(uint32_t crc, const unsigned char *p, size_t n)
