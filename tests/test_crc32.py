@@ -86,6 +86,16 @@ def test_frames_carry_the_same_crcs_with_every_kernel(kernel):
     assert kernel.decode(frame).payload == payload
 
 
+def test_large_frames_through_the_streaming_copy_with_every_kernel(kernel):
+    """From 4 MiB the copying kernels stream their stores past the cache: same frames."""
+    base = os.urandom((5 << 20) + 64)
+    for size, offset in (((4 << 20) - 1, 0), (4 << 20, 3), ((4 << 20) + 17, 5), (5 << 20, 1)):
+        payload = memoryview(base)[offset:offset + size]
+        frame = kernel.encode({"k": "v"}, payload)
+        assert frame == _codec_py.encode({"k": "v"}, bytes(payload))
+        assert kernel.decode(frame).payload == payload
+
+
 def test_threads_share_the_extension_safely(kernel):
     """The GIL is released for large buffers: results must stay exact under threads."""
     payloads = [os.urandom(300_000 + i) for i in range(4)]

@@ -143,6 +143,9 @@ static uint32_t crc32_copy_table(uint32_t crc, unsigned char *dst, const unsigne
 #define HAVE_VPCLMUL256 1
 #endif
 
+/* Copies from this size on use streaming stores (see the copy kernels). */
+#define NT_COPY_MIN ((size_t)4 << 20)
+
 #define T_SSE "pclmul,sse4.1"
 #define T_AVX "pclmul,sse4.1,avx"
 #define T_AVX2 "pclmul,sse4.1,avx,avx2,vpclmulqdq"
@@ -161,10 +164,14 @@ static const unsigned char tail_shuffle[48] = {
  * 256/512-bit code costs a state transition on many CPUs, and the VEX form also needs
  * no register copies. */
 #define DEFINE_FOLD128(T, SFX)                                                                    \
-    TARGET(T) static INLINE __m128i ld128##SFX(unsigned char *dst, const unsigned char *p, size_t off) \
+    /* nt: dst + off is 16-byte aligned and the store bypasses the cache (large copies) */  \
+    TARGET(T) static INLINE __m128i ld128##SFX(unsigned char *dst, int nt, const unsigned char *p,  \
+                                               size_t off)                                        \
     {                                                                                             \
         __m128i v = _mm_loadu_si128((const __m128i *)(p + off));                                  \
-        if (dst)                                                                                  \
+        if (dst && nt)                                                                            \
+            _mm_stream_si128((__m128i *)(dst + off), v);                                          \
+        else if (dst)                                                                             \
             _mm_storeu_si128((__m128i *)(dst + off), v);                                          \
         return v;                                                                                 \
     }                                                                                             \
@@ -195,7 +202,7 @@ static const unsigned char tail_shuffle[48] = {
     {                                                                                             \
         const __m128i k128 = _mm_set_epi64x((long long)K_128_HI, (long long)K_128_LO);            \
         while (n >= 64) {                                                                         \
-            x = fold128##SFX(x, k128, ld128##SFX(dst, p, 0));                                     \
+            x = fold128##SFX(x, k128, ld128##SFX(dst, 0, p, 0));                                     \
             p += 16;                                                                              \
             n -= 16;                                                                              \
             if (dst)                                                                              \
@@ -206,8 +213,8 @@ static const unsigned char tail_shuffle[48] = {
         if (n >= 48) {                                                                            \
             const __m128i k256 = _mm_set_epi64x((long long)K_256_HI, (long long)K_256_LO);        \
             const __m128i k384 = _mm_set_epi64x((long long)K_384_HI, (long long)K_384_LO);        \
-            __m128i b0 = ld128##SFX(dst, p, 0), b1 = ld128##SFX(dst, p, 16);                      \
-            __m128i b2 = fold128##SFX(b1, k128, ld128##SFX(dst, p, 32));                          \
+            __m128i b0 = ld128##SFX(dst, 0, p, 0), b1 = ld128##SFX(dst, 0, p, 16);                      \
+            __m128i b2 = fold128##SFX(b1, k128, ld128##SFX(dst, 0, p, 32));                          \
             x = fold128##SFX(x, k384, fold128##SFX(b0, k256, b2));                                \
             p += 48;                                                                              \
             n -= 48;                                                                              \
@@ -215,14 +222,14 @@ static const unsigned char tail_shuffle[48] = {
                 dst += 48;                                                                        \
         } else if (n >= 32) {                                                                     \
             const __m128i k256 = _mm_set_epi64x((long long)K_256_HI, (long long)K_256_LO);        \
-            __m128i b0 = ld128##SFX(dst, p, 0);                                                   \
-            x = fold128##SFX(x, k256, fold128##SFX(b0, k128, ld128##SFX(dst, p, 16)));            \
+            __m128i b0 = ld128##SFX(dst, 0, p, 0);                                                   \
+            x = fold128##SFX(x, k256, fold128##SFX(b0, k128, ld128##SFX(dst, 0, p, 16)));            \
             p += 32;                                                                              \
             n -= 32;                                                                              \
             if (dst)                                                                              \
                 dst += 32;                                                                        \
         } else if (n >= 16) {                                                                     \
-            x = fold128##SFX(x, k128, ld128##SFX(dst, p, 0));                                     \
+            x = fold128##SFX(x, k128, ld128##SFX(dst, 0, p, 0));                                     \
             p += 16;                                                                              \
             n -= 16;                                                                              \
             if (dst)                                                                              \
@@ -248,36 +255,36 @@ static const unsigned char tail_shuffle[48] = {
         }                                                                                         \
         return ~finish##SFX(x);                                                                   \
     }                                                                                             \
-    TARGET(T) static INLINE uint32_t pclmul_body##SFX(uint32_t crc, unsigned char *dst,           \
+    TARGET(T) static INLINE uint32_t pclmul_body##SFX(uint32_t crc, unsigned char *dst, int nt,   \
                                                       const unsigned char *p, size_t n)           \
     {                                                                                             \
         if (n < 16)                                                                               \
             return dst ? crc32_copy_table(crc, dst, p, n) : crc32_table(crc, p, n);               \
         const __m128i k128 = _mm_set_epi64x((long long)K_128_HI, (long long)K_128_LO);            \
-        __m128i x = _mm_xor_si128(ld128##SFX(dst, p, 0), _mm_cvtsi32_si128((int)~crc));           \
+        __m128i x = _mm_xor_si128(ld128##SFX(dst, nt, p, 0), _mm_cvtsi32_si128((int)~crc));           \
         if (n >= 128) {                                                                           \
             /* Eight lanes in flight: enough independent multiplies to keep the               \
              * multiplier busy through its latency. */                                          \
             const __m128i k1024 = _mm_set_epi64x((long long)K_1024_HI, (long long)K_1024_LO);     \
             const __m128i k512 = _mm_set_epi64x((long long)K_512_HI, (long long)K_512_LO);        \
             const __m128i k256 = _mm_set_epi64x((long long)K_256_HI, (long long)K_256_LO);        \
-            __m128i x1 = ld128##SFX(dst, p, 16), x2 = ld128##SFX(dst, p, 32);                     \
-            __m128i x3 = ld128##SFX(dst, p, 48), x4 = ld128##SFX(dst, p, 64);                     \
-            __m128i x5 = ld128##SFX(dst, p, 80), x6 = ld128##SFX(dst, p, 96);                     \
-            __m128i x7 = ld128##SFX(dst, p, 112);                                                 \
+            __m128i x1 = ld128##SFX(dst, nt, p, 16), x2 = ld128##SFX(dst, nt, p, 32);                     \
+            __m128i x3 = ld128##SFX(dst, nt, p, 48), x4 = ld128##SFX(dst, nt, p, 64);                     \
+            __m128i x5 = ld128##SFX(dst, nt, p, 80), x6 = ld128##SFX(dst, nt, p, 96);                     \
+            __m128i x7 = ld128##SFX(dst, nt, p, 112);                                                 \
             p += 128;                                                                             \
             n -= 128;                                                                             \
             if (dst)                                                                              \
                 dst += 128;                                                                       \
             while (n >= 128) {                                                                    \
-                x = fold128##SFX(x, k1024, ld128##SFX(dst, p, 0));                                \
-                x1 = fold128##SFX(x1, k1024, ld128##SFX(dst, p, 16));                             \
-                x2 = fold128##SFX(x2, k1024, ld128##SFX(dst, p, 32));                             \
-                x3 = fold128##SFX(x3, k1024, ld128##SFX(dst, p, 48));                             \
-                x4 = fold128##SFX(x4, k1024, ld128##SFX(dst, p, 64));                             \
-                x5 = fold128##SFX(x5, k1024, ld128##SFX(dst, p, 80));                             \
-                x6 = fold128##SFX(x6, k1024, ld128##SFX(dst, p, 96));                             \
-                x7 = fold128##SFX(x7, k1024, ld128##SFX(dst, p, 112));                            \
+                x = fold128##SFX(x, k1024, ld128##SFX(dst, nt, p, 0));                                \
+                x1 = fold128##SFX(x1, k1024, ld128##SFX(dst, nt, p, 16));                             \
+                x2 = fold128##SFX(x2, k1024, ld128##SFX(dst, nt, p, 32));                             \
+                x3 = fold128##SFX(x3, k1024, ld128##SFX(dst, nt, p, 48));                             \
+                x4 = fold128##SFX(x4, k1024, ld128##SFX(dst, nt, p, 64));                             \
+                x5 = fold128##SFX(x5, k1024, ld128##SFX(dst, nt, p, 80));                             \
+                x6 = fold128##SFX(x6, k1024, ld128##SFX(dst, nt, p, 96));                             \
+                x7 = fold128##SFX(x7, k1024, ld128##SFX(dst, nt, p, 112));                            \
                 p += 128;                                                                         \
                 n -= 128;                                                                         \
                 if (dst)                                                                          \
@@ -294,8 +301,8 @@ static const unsigned char tail_shuffle[48] = {
         }                                                                                         \
         if (n >= 64) { /* four lanes, folded as a tree two deep */                                \
             const __m128i k256 = _mm_set_epi64x((long long)K_256_HI, (long long)K_256_LO);        \
-            __m128i x2 = fold128##SFX(x, k256, ld128##SFX(dst, p, 32));                           \
-            __m128i x3 = fold128##SFX(ld128##SFX(dst, p, 16), k256, ld128##SFX(dst, p, 48));      \
+            __m128i x2 = fold128##SFX(x, k256, ld128##SFX(dst, nt, p, 32));                           \
+            __m128i x3 = fold128##SFX(ld128##SFX(dst, nt, p, 16), k256, ld128##SFX(dst, nt, p, 48));      \
             return tail128##SFX(fold128##SFX(x2, k128, x3), dst ? dst + 64 : NULL, p + 64, n - 64); \
         }                                                                                         \
         return tail128##SFX(x, dst ? dst + 16 : NULL, p + 16, n - 16);                            \
@@ -306,33 +313,52 @@ DEFINE_FOLD128(T_AVX, _avx)
 
 TARGET(T_SSE) static uint32_t crc32_pclmul_sse(uint32_t crc, const unsigned char *p, size_t n)
 {
-    return pclmul_body_sse(crc, NULL, p, n);
+    return pclmul_body_sse(crc, NULL, 0, p, n);
 }
 
 TARGET(T_SSE) static uint32_t crc32_copy_pclmul_sse(uint32_t crc, unsigned char *dst, const unsigned char *src,
                                                     size_t n)
 {
-    return pclmul_body_sse(crc, dst, src, n);
+    size_t head = (size_t)(-(uintptr_t)dst & 15);
+    if (n < NT_COPY_MIN)
+        return pclmul_body_sse(crc, dst, 0, src, n);
+    /* A copy this large goes past the caches: streaming stores from an aligned dst
+     * write it without first reading each line in. */
+    crc = pclmul_body_sse(crc, dst, 0, src, head);
+    crc = pclmul_body_sse(crc, dst + head, 1, src + head, n - head);
+    _mm_sfence();
+    return crc;
 }
 
 TARGET(T_AVX) static uint32_t crc32_pclmul_avx(uint32_t crc, const unsigned char *p, size_t n)
 {
-    return pclmul_body_avx(crc, NULL, p, n);
+    return pclmul_body_avx(crc, NULL, 0, p, n);
 }
 
 TARGET(T_AVX) static uint32_t crc32_copy_pclmul_avx(uint32_t crc, unsigned char *dst, const unsigned char *src,
                                                     size_t n)
 {
-    return pclmul_body_avx(crc, dst, src, n);
+    size_t head = (size_t)(-(uintptr_t)dst & 15);
+    if (n < NT_COPY_MIN)
+        return pclmul_body_avx(crc, dst, 0, src, n);
+    /* A copy this large goes past the caches: streaming stores from an aligned dst
+     * write it without first reading each line in. */
+    crc = pclmul_body_avx(crc, dst, 0, src, head);
+    crc = pclmul_body_avx(crc, dst + head, 1, src + head, n - head);
+    _mm_sfence();
+    return crc;
 }
 
 #ifdef HAVE_VPCLMUL256
 /* 256-bit registers: VPCLMULQDQ with AVX2, for CPUs that have it without AVX-512. */
 
-TARGET(T_AVX2) static INLINE __m256i ld256(unsigned char *dst, const unsigned char *p, size_t off)
+/* nt: dst + off is 32-byte aligned and the store bypasses the cache (large copies) */
+TARGET(T_AVX2) static INLINE __m256i ld256(unsigned char *dst, int nt, const unsigned char *p, size_t off)
 {
     __m256i v = _mm256_loadu_si256((const __m256i *)(p + off));
-    if (dst)
+    if (dst && nt)
+        _mm256_stream_si256((__m256i *)(dst + off), v);
+    else if (dst)
         _mm256_storeu_si256((__m256i *)(dst + off), v);
     return v;
 }
@@ -349,33 +375,33 @@ TARGET(T_AVX2) static INLINE __m256i bcast256(unsigned long long hi, unsigned lo
     return _mm256_broadcastsi128_si256(_mm_set_epi64x((long long)hi, (long long)lo));
 }
 
-TARGET(T_AVX2) static INLINE uint32_t vpclmul256_body(uint32_t crc, unsigned char *dst, const unsigned char *p,
-                                                      size_t n)
+TARGET(T_AVX2) static INLINE uint32_t vpclmul256_body(uint32_t crc, unsigned char *dst, int nt,
+                                                      const unsigned char *p, size_t n)
 {
     if (n < 256)
-        return pclmul_body_avx(crc, dst, p, n);
+        return pclmul_body_avx(crc, dst, 0, p, n);
     const __m256i k2048 = bcast256(K_2048_HI, K_2048_LO);
     const __m256i k1024 = bcast256(K_1024_HI, K_1024_LO);
     const __m256i k512 = bcast256(K_512_HI, K_512_LO);
     const __m256i k256 = bcast256(K_256_HI, K_256_LO);
     const __m128i k128 = _mm_set_epi64x((long long)K_128_HI, (long long)K_128_LO);
-    __m256i y0 = _mm256_xor_si256(ld256(dst, p, 0), _mm256_zextsi128_si256(_mm_cvtsi32_si128((int)~crc)));
-    __m256i y1 = ld256(dst, p, 32), y2 = ld256(dst, p, 64), y3 = ld256(dst, p, 96);
-    __m256i y4 = ld256(dst, p, 128), y5 = ld256(dst, p, 160), y6 = ld256(dst, p, 192);
-    __m256i y7 = ld256(dst, p, 224);
+    __m256i y0 = _mm256_xor_si256(ld256(dst, nt, p, 0), _mm256_zextsi128_si256(_mm_cvtsi32_si128((int)~crc)));
+    __m256i y1 = ld256(dst, nt, p, 32), y2 = ld256(dst, nt, p, 64), y3 = ld256(dst, nt, p, 96);
+    __m256i y4 = ld256(dst, nt, p, 128), y5 = ld256(dst, nt, p, 160), y6 = ld256(dst, nt, p, 192);
+    __m256i y7 = ld256(dst, nt, p, 224);
     p += 256;
     n -= 256;
     if (dst)
         dst += 256;
     while (n >= 256) {
-        y0 = fold256(y0, k2048, ld256(dst, p, 0));
-        y1 = fold256(y1, k2048, ld256(dst, p, 32));
-        y2 = fold256(y2, k2048, ld256(dst, p, 64));
-        y3 = fold256(y3, k2048, ld256(dst, p, 96));
-        y4 = fold256(y4, k2048, ld256(dst, p, 128));
-        y5 = fold256(y5, k2048, ld256(dst, p, 160));
-        y6 = fold256(y6, k2048, ld256(dst, p, 192));
-        y7 = fold256(y7, k2048, ld256(dst, p, 224));
+        y0 = fold256(y0, k2048, ld256(dst, nt, p, 0));
+        y1 = fold256(y1, k2048, ld256(dst, nt, p, 32));
+        y2 = fold256(y2, k2048, ld256(dst, nt, p, 64));
+        y3 = fold256(y3, k2048, ld256(dst, nt, p, 96));
+        y4 = fold256(y4, k2048, ld256(dst, nt, p, 128));
+        y5 = fold256(y5, k2048, ld256(dst, nt, p, 160));
+        y6 = fold256(y6, k2048, ld256(dst, nt, p, 192));
+        y7 = fold256(y7, k2048, ld256(dst, nt, p, 224));
         p += 256;
         n -= 256;
         if (dst)
@@ -389,7 +415,7 @@ TARGET(T_AVX2) static INLINE uint32_t vpclmul256_body(uint32_t crc, unsigned cha
     y7 = fold256(y5, k512, y7);
     y7 = fold256(y6, k256, y7);
     while (n >= 32) {
-        y7 = fold256(y7, k256, ld256(dst, p, 0));
+        y7 = fold256(y7, k256, ld256(dst, nt, p, 0));
         p += 32;
         n -= 32;
         if (dst)
@@ -401,22 +427,33 @@ TARGET(T_AVX2) static INLINE uint32_t vpclmul256_body(uint32_t crc, unsigned cha
 
 TARGET(T_AVX2) static uint32_t crc32_vpclmul256(uint32_t crc, const unsigned char *p, size_t n)
 {
-    return vpclmul256_body(crc, NULL, p, n);
+    return vpclmul256_body(crc, NULL, 0, p, n);
 }
 
 TARGET(T_AVX2) static uint32_t crc32_copy_vpclmul256(uint32_t crc, unsigned char *dst, const unsigned char *src,
                                                      size_t n)
 {
-    return vpclmul256_body(crc, dst, src, n);
+    size_t head = (size_t)(-(uintptr_t)dst & 31);
+    if (n < NT_COPY_MIN)
+        return vpclmul256_body(crc, dst, 0, src, n);
+    /* A copy this large goes past the caches: streaming stores from an aligned dst
+     * write it without first reading each line in. */
+    crc = vpclmul256_body(crc, dst, 0, src, head);
+    crc = vpclmul256_body(crc, dst + head, 1, src + head, n - head);
+    _mm_sfence();
+    return crc;
 }
 #endif
 
 /* 512-bit registers: VPCLMULQDQ with AVX-512. */
 
-TARGET(T_AVX512) static INLINE __m512i ld512(unsigned char *dst, const unsigned char *p, size_t off)
+/* nt: dst + off is 64-byte aligned and the store bypasses the cache (large copies) */
+TARGET(T_AVX512) static INLINE __m512i ld512(unsigned char *dst, int nt, const unsigned char *p, size_t off)
 {
     __m512i v = _mm512_loadu_si512((const void *)(p + off));
-    if (dst)
+    if (dst && nt)
+        _mm512_stream_si512((void *)(dst + off), v);
+    else if (dst)
         _mm512_storeu_si512((void *)(dst + off), v);
     return v;
 }
@@ -441,15 +478,15 @@ static const uint64_t k_blocks[15][2] = {
     {0x0fbca503aULL, 0x0c352f6deULL}, {0x09fab948cULL, 0x0e95c7216ULL}, {0x01423c53aULL, 0x01d6708a0ULL},
     {0x1491a62ecULL, 0x000eba0c8ULL}, {0x192a86400ULL, 0x09a1b53c8ULL}, {0x06614cd66ULL, 0x0d8af8e46ULL},
 };
-TARGET(T_AVX512) static INLINE uint32_t vpclmul512_body(uint32_t crc, unsigned char *dst, const unsigned char *p,
-                                                        size_t n)
+TARGET(T_AVX512) static INLINE uint32_t vpclmul512_body(uint32_t crc, unsigned char *dst, int nt,
+                                                        const unsigned char *p, size_t n)
 {
     if (n < 256)
-        return pclmul_body_avx(crc, dst, p, n);
+        return pclmul_body_avx(crc, dst, 0, p, n);
     __m512i blk[15]; /* the blocks in flight when the main loop ends, and the whole 64-byte blocks left */
     int nb = 4;
-    __m512i z0 = _mm512_xor_si512(ld512(dst, p, 0), _mm512_zextsi128_si512(_mm_cvtsi32_si128((int)~crc)));
-    __m512i z1 = ld512(dst, p, 64), z2 = ld512(dst, p, 128), z3 = ld512(dst, p, 192);
+    __m512i z0 = _mm512_xor_si512(ld512(dst, nt, p, 0), _mm512_zextsi128_si512(_mm_cvtsi32_si128((int)~crc)));
+    __m512i z1 = ld512(dst, nt, p, 64), z2 = ld512(dst, nt, p, 128), z3 = ld512(dst, nt, p, 192);
     p += 256;
     n -= 256;
     if (dst)
@@ -457,21 +494,21 @@ TARGET(T_AVX512) static INLINE uint32_t vpclmul512_body(uint32_t crc, unsigned c
     if (n >= 256) {
         /* Eight registers in flight hide the multiply latency on long inputs. */
         const __m512i k4096 = bcast512(K_4096_HI, K_4096_LO);
-        __m512i z4 = ld512(dst, p, 0), z5 = ld512(dst, p, 64);
-        __m512i z6 = ld512(dst, p, 128), z7 = ld512(dst, p, 192);
+        __m512i z4 = ld512(dst, nt, p, 0), z5 = ld512(dst, nt, p, 64);
+        __m512i z6 = ld512(dst, nt, p, 128), z7 = ld512(dst, nt, p, 192);
         p += 256;
         n -= 256;
         if (dst)
             dst += 256;
         while (n >= 512) {
-            z0 = fold512(z0, k4096, ld512(dst, p, 0));
-            z1 = fold512(z1, k4096, ld512(dst, p, 64));
-            z2 = fold512(z2, k4096, ld512(dst, p, 128));
-            z3 = fold512(z3, k4096, ld512(dst, p, 192));
-            z4 = fold512(z4, k4096, ld512(dst, p, 256));
-            z5 = fold512(z5, k4096, ld512(dst, p, 320));
-            z6 = fold512(z6, k4096, ld512(dst, p, 384));
-            z7 = fold512(z7, k4096, ld512(dst, p, 448));
+            z0 = fold512(z0, k4096, ld512(dst, nt, p, 0));
+            z1 = fold512(z1, k4096, ld512(dst, nt, p, 64));
+            z2 = fold512(z2, k4096, ld512(dst, nt, p, 128));
+            z3 = fold512(z3, k4096, ld512(dst, nt, p, 192));
+            z4 = fold512(z4, k4096, ld512(dst, nt, p, 256));
+            z5 = fold512(z5, k4096, ld512(dst, nt, p, 320));
+            z6 = fold512(z6, k4096, ld512(dst, nt, p, 384));
+            z7 = fold512(z7, k4096, ld512(dst, nt, p, 448));
             p += 512;
             n -= 512;
             if (dst)
@@ -482,7 +519,7 @@ TARGET(T_AVX512) static INLINE uint32_t vpclmul512_body(uint32_t crc, unsigned c
     }
     blk[0] = z0, blk[1] = z1, blk[2] = z2, blk[3] = z3;
     while (n >= 64) {
-        blk[nb++] = ld512(dst, p, 0);
+        blk[nb++] = ld512(dst, nt, p, 0);
         p += 64;
         n -= 64;
         if (dst)
@@ -514,13 +551,21 @@ TARGET(T_AVX512) static INLINE uint32_t vpclmul512_body(uint32_t crc, unsigned c
 
 TARGET(T_AVX512) static uint32_t crc32_vpclmul512(uint32_t crc, const unsigned char *p, size_t n)
 {
-    return vpclmul512_body(crc, NULL, p, n);
+    return vpclmul512_body(crc, NULL, 0, p, n);
 }
 
 TARGET(T_AVX512) static uint32_t crc32_copy_vpclmul512(uint32_t crc, unsigned char *dst, const unsigned char *src,
                                                        size_t n)
 {
-    return vpclmul512_body(crc, dst, src, n);
+    size_t head = (size_t)(-(uintptr_t)dst & 63);
+    if (n < NT_COPY_MIN)
+        return vpclmul512_body(crc, dst, 0, src, n);
+    /* A copy this large goes past the caches: streaming stores from an aligned dst
+     * write it without first reading each line in. */
+    crc = vpclmul512_body(crc, dst, 0, src, head);
+    crc = vpclmul512_body(crc, dst + head, 1, src + head, n - head);
+    _mm_sfence();
+    return crc;
 }
 
 /* What the CPU has, and what the OS saves on a context switch (XCR0). */

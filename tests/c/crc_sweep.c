@@ -8,6 +8,7 @@
  * one and its copy the source, and the bytes around the copy must be left alone; a
  * failure of these prints "FAIL ..." and the exit status is 1. src[i] = (i * 131 + 7) & 255
  * ^ (i >> 8): every byte value, no period short enough to hide a wrong lane order.
+ * Then a few copies of 4-5 MiB, where the copying kernels switch to streaming stores.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,6 +81,31 @@ int main(int argc, char **argv)
         }
         if (col % 64)
             putchar('\n');
+        /* Large copies (streaming stores from 4 MiB on): around that size, source and
+         * destination at several alignments, against the plain CRC and the source. */
+        static const size_t large[] = {(4 << 20) - 1, 4 << 20, (4 << 20) + 1, (5 << 20) + 77};
+        for (size_t i = 0; i < sizeof(large) / sizeof(large[0]); i++) {
+            size_t n = large[i], a = (i * 13) % 64, b = (i * 29 + 3) % 64;
+            unsigned char *s = malloc(n + 64), *d = malloc(n + 128);
+            if (!s || !d)
+                return 2;
+            for (size_t j = 0; j < n + 64; j++)
+                s[j] = (unsigned char)(j * 7 + (j >> 11));
+            memset(d, 0xA5, n + 128);
+            uint32_t plain = aws_es_crc32(0x12345678u, s + a, n);
+            uint32_t copied = aws_es_crc32_copy(0x12345678u, d + b, s + a, n);
+            int around = 1;
+            for (size_t j = 0; j < b; j++)
+                around &= d[j] == 0xA5;
+            for (size_t j = b + n; j < n + 128; j++)
+                around &= d[j] == 0xA5;
+            if (copied != plain || memcmp(d + b, s + a, n) != 0 || !around) {
+                printf("FAIL %s large copy n=%zu src+%zu dst+%zu\n", names[k], n, a, b);
+                failed = 1;
+            }
+            free(s);
+            free(d);
+        }
     }
     free(src);
     free(dst);
