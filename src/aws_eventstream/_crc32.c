@@ -9,7 +9,7 @@
  *   pclmul      x86-64: carry-less multiply folding of 8 x 128-bit lanes (PCLMULQDQ,
  *               SSE4.1), VEX-encoded when the CPU has AVX.
  *   vpclmul256  x86-64: the same folding on 8 x 256-bit registers (VPCLMULQDQ, AVX2).
- *   vpclmul512  x86-64: the same on 8 x 512-bit registers (VPCLMULQDQ, AVX-512).
+ *   vpclmul512  x86-64: the same on 4 x 512-bit registers (VPCLMULQDQ, AVX-512).
  *   crc32       aarch64: the CRC32X instruction on three interleaved streams, merged
  *               by a table that multiplies by x^(8 * block length).
  *   pmull       aarch64: PMULL folding of 8 x 128-bit lanes, finished with CRC32X.
@@ -117,8 +117,6 @@ static uint32_t crc32_copy_table(uint32_t crc, unsigned char *dst, const unsigne
 #define K_1024_HI 0x14a7fe880ULL
 #define K_2048_LO 0x11542778aULL
 #define K_2048_HI 0x1322d1430ULL
-#define K_4096_LO 0x01072db28ULL
-#define K_4096_HI 0x1d741f35cULL
 /* The finish: k(64), then Barrett reduction by mu = x^64 / P and P itself, each as a
  * 33-bit reflected value. */
 #define K_64 0x163cd6124ULL
@@ -471,19 +469,16 @@ TARGET(T_AVX512) static INLINE __m512i bcast512(unsigned long long hi, unsigned 
 }
 
 /* k(512 d + 32), k(512 d - 32): folds a 64-byte block into the one d blocks after it. */
-static const uint64_t k_blocks[15][2] = {
+static const uint64_t k_blocks[6][2] = {
     {0x154442bd4ULL, 0x1c6e41596ULL}, {0x1e88ef372ULL, 0x14a7fe880ULL}, {0x1821d8bc0ULL, 0x12e958ac4ULL},
     {0x11542778aULL, 0x1322d1430ULL}, {0x00e9bd5ccULL, 0x115b87256ULL}, {0x1f79525b0ULL, 0x0d31343eaULL},
-    {0x0ad0d2bb2ULL, 0x0cd669a40ULL}, {0x01072db28ULL, 0x1d741f35cULL}, {0x16df434caULL, 0x021aa2b26ULL},
-    {0x0fbca503aULL, 0x0c352f6deULL}, {0x09fab948cULL, 0x0e95c7216ULL}, {0x01423c53aULL, 0x01d6708a0ULL},
-    {0x1491a62ecULL, 0x000eba0c8ULL}, {0x192a86400ULL, 0x09a1b53c8ULL}, {0x06614cd66ULL, 0x0d8af8e46ULL},
 };
 TARGET(T_AVX512) static INLINE uint32_t vpclmul512_body(uint32_t crc, unsigned char *dst, int nt,
                                                         const unsigned char *p, size_t n)
 {
     if (n < 256)
         return pclmul_body_avx(crc, dst, 0, p, n);
-    __m512i blk[15]; /* the blocks in flight when the main loop ends, and the whole 64-byte blocks left */
+    __m512i blk[7]; /* the blocks in flight when the main loop ends, and the whole 64-byte blocks left */
     int nb = 4;
     __m512i z0 = _mm512_xor_si512(ld512(dst, nt, p, 0), _mm512_zextsi128_si512(_mm_cvtsi32_si128((int)~crc)));
     __m512i z1 = ld512(dst, nt, p, 64), z2 = ld512(dst, nt, p, 128), z3 = ld512(dst, nt, p, 192);
@@ -491,31 +486,18 @@ TARGET(T_AVX512) static INLINE uint32_t vpclmul512_body(uint32_t crc, unsigned c
     n -= 256;
     if (dst)
         dst += 256;
-    if (n >= 256) {
-        /* Eight registers in flight hide the multiply latency on long inputs. */
-        const __m512i k4096 = bcast512(K_4096_HI, K_4096_LO);
-        __m512i z4 = ld512(dst, nt, p, 0), z5 = ld512(dst, nt, p, 64);
-        __m512i z6 = ld512(dst, nt, p, 128), z7 = ld512(dst, nt, p, 192);
+    /* Four registers of 64 bytes: eight multiplies per pass, enough to keep the
+     * multiplier busy through its latency (a fold is one multiply deep). */
+    const __m512i k2048 = bcast512(K_2048_HI, K_2048_LO);
+    while (n >= 256) {
+        z0 = fold512(z0, k2048, ld512(dst, nt, p, 0));
+        z1 = fold512(z1, k2048, ld512(dst, nt, p, 64));
+        z2 = fold512(z2, k2048, ld512(dst, nt, p, 128));
+        z3 = fold512(z3, k2048, ld512(dst, nt, p, 192));
         p += 256;
         n -= 256;
         if (dst)
             dst += 256;
-        while (n >= 512) {
-            z0 = fold512(z0, k4096, ld512(dst, nt, p, 0));
-            z1 = fold512(z1, k4096, ld512(dst, nt, p, 64));
-            z2 = fold512(z2, k4096, ld512(dst, nt, p, 128));
-            z3 = fold512(z3, k4096, ld512(dst, nt, p, 192));
-            z4 = fold512(z4, k4096, ld512(dst, nt, p, 256));
-            z5 = fold512(z5, k4096, ld512(dst, nt, p, 320));
-            z6 = fold512(z6, k4096, ld512(dst, nt, p, 384));
-            z7 = fold512(z7, k4096, ld512(dst, nt, p, 448));
-            p += 512;
-            n -= 512;
-            if (dst)
-                dst += 512;
-        }
-        blk[4] = z4, blk[5] = z5, blk[6] = z6, blk[7] = z7;
-        nb = 8;
     }
     blk[0] = z0, blk[1] = z1, blk[2] = z2, blk[3] = z3;
     while (n >= 64) {
