@@ -157,6 +157,15 @@ static const unsigned char tail_shuffle[48] = {
     0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
 };
 
+/* k(128 d + 32), k(128 d - 32): folds a 16-byte block into the one d blocks after it. */
+static const uint64_t k_blocks128[14][2] = {
+    {0x1751997d0ULL, 0x0ccaa009eULL}, {0x0f1da05aaULL, 0x15a546366ULL}, {0x03db1ecdcULL, 0x174359406ULL},
+    {0x154442bd4ULL, 0x1c6e41596ULL}, {0x1c7569e54ULL, 0x0ae0b5394ULL}, {0x0df068dc2ULL, 0x18cb44e58ULL},
+    {0x1ea89367eULL, 0x1d7cfc6acULL}, {0x1e88ef372ULL, 0x14a7fe880ULL}, {0x1fdc60a7cULL, 0x03f41287aULL},
+    {0x0e3543be0ULL, 0x14b57d3f0ULL}, {0x1816ab61cULL, 0x10aae2566ULL}, {0x1821d8bc0ULL, 0x12e958ac4ULL},
+    {0x1b35adb0eULL, 0x1e7146aacULL}, {0x19159bb02ULL, 0x125f17dfcULL},
+};
+
 /* The 128-bit folding body, written once and compiled twice: with SSE encodings for
  * CPUs without AVX, and VEX-encoded for the rest. Mixing legacy SSE instructions with
  * 256/512-bit code costs a state transition on many CPUs, and the VEX form also needs
@@ -264,8 +273,6 @@ static const unsigned char tail_shuffle[48] = {
             /* Eight lanes in flight: enough independent multiplies to keep the               \
              * multiplier busy through its latency. */                                          \
             const __m128i k1024 = _mm_set_epi64x((long long)K_1024_HI, (long long)K_1024_LO);     \
-            const __m128i k512 = _mm_set_epi64x((long long)K_512_HI, (long long)K_512_LO);        \
-            const __m128i k256 = _mm_set_epi64x((long long)K_256_HI, (long long)K_256_LO);        \
             __m128i x1 = ld128##SFX(dst, nt, p, 16), x2 = ld128##SFX(dst, nt, p, 32);                     \
             __m128i x3 = ld128##SFX(dst, nt, p, 48), x4 = ld128##SFX(dst, nt, p, 64);                     \
             __m128i x5 = ld128##SFX(dst, nt, p, 80), x6 = ld128##SFX(dst, nt, p, 96);                     \
@@ -288,14 +295,26 @@ static const unsigned char tail_shuffle[48] = {
                 if (dst)                                                                          \
                     dst += 128;                                                                   \
             }                                                                                     \
-            /* A tree of folds, three deep: lane i into lane i + 4, i + 2, i + 1. */            \
-            x4 = fold128##SFX(x, k512, x4);                                                       \
-            x5 = fold128##SFX(x1, k512, x5);                                                      \
-            x6 = fold128##SFX(x2, k512, x6);                                                      \
-            x7 = fold128##SFX(x3, k512, x7);                                                      \
-            x6 = fold128##SFX(x4, k256, x6);                                                      \
-            x7 = fold128##SFX(x5, k256, x7);                                                      \
-            return tail128##SFX(fold128##SFX(x6, k128, x7), dst, p, n);                           \
+            /* Every lane and every whole 16-byte block left folds straight into the last     \
+             * one, by its own distance: one multiply deep. */                                  \
+            __m128i blk[15] = {x, x1, x2, x3, x4, x5, x6, x7};                                    \
+            int nb = 8;                                                                           \
+            while (n >= 16) {                                                                     \
+                blk[nb++] = ld128##SFX(dst, nt, p, 0);                                            \
+                p += 16;                                                                          \
+                n -= 16;                                                                          \
+                if (dst)                                                                          \
+                    dst += 16;                                                                    \
+            }                                                                                     \
+            __m128i acc = blk[nb - 1], acc2 = _mm_setzero_si128();                                \
+            for (int i = 0; i < nb - 1; i++) {                                                    \
+                __m128i k = _mm_loadu_si128((const __m128i *)k_blocks128[nb - 2 - i]);            \
+                if (i & 1)                                                                        \
+                    acc = fold128##SFX(blk[i], k, acc);                                           \
+                else                                                                              \
+                    acc2 = fold128##SFX(blk[i], k, acc2);                                         \
+            }                                                                                     \
+            return tail128##SFX(_mm_xor_si128(acc, acc2), dst, p, n);                             \
         }                                                                                         \
         if (n >= 64) { /* four lanes, folded as a tree two deep */                                \
             const __m128i k256 = _mm_set_epi64x((long long)K_256_HI, (long long)K_256_LO);        \
@@ -373,15 +392,21 @@ TARGET(T_AVX2) static INLINE __m256i bcast256(unsigned long long hi, unsigned lo
     return _mm256_broadcastsi128_si256(_mm_set_epi64x((long long)hi, (long long)lo));
 }
 
+/* k(256 d + 32), k(256 d - 32): folds a 32-byte block into the one d blocks after it. */
+static const uint64_t k_blocks256[14][2] = {
+    {0x0f1da05aaULL, 0x15a546366ULL}, {0x154442bd4ULL, 0x1c6e41596ULL}, {0x0df068dc2ULL, 0x18cb44e58ULL},
+    {0x1e88ef372ULL, 0x14a7fe880ULL}, {0x0e3543be0ULL, 0x14b57d3f0ULL}, {0x1821d8bc0ULL, 0x12e958ac4ULL},
+    {0x19159bb02ULL, 0x125f17dfcULL}, {0x11542778aULL, 0x1322d1430ULL}, {0x1f7228078ULL, 0x1aaa44c18ULL},
+    {0x00e9bd5ccULL, 0x115b87256ULL}, {0x11e6a95a2ULL, 0x12af2c15aULL}, {0x1f79525b0ULL, 0x0d31343eaULL},
+    {0x04b700aa8ULL, 0x0eea395c4ULL}, {0x0ad0d2bb2ULL, 0x0cd669a40ULL},
+};
+
 TARGET(T_AVX2) static INLINE uint32_t vpclmul256_body(uint32_t crc, unsigned char *dst, int nt,
                                                       const unsigned char *p, size_t n)
 {
     if (n < 256)
         return pclmul_body_avx(crc, dst, 0, p, n);
     const __m256i k2048 = bcast256(K_2048_HI, K_2048_LO);
-    const __m256i k1024 = bcast256(K_1024_HI, K_1024_LO);
-    const __m256i k512 = bcast256(K_512_HI, K_512_LO);
-    const __m256i k256 = bcast256(K_256_HI, K_256_LO);
     const __m128i k128 = _mm_set_epi64x((long long)K_128_HI, (long long)K_128_LO);
     __m256i y0 = _mm256_xor_si256(ld256(dst, nt, p, 0), _mm256_zextsi128_si256(_mm_cvtsi32_si128((int)~crc)));
     __m256i y1 = ld256(dst, nt, p, 32), y2 = ld256(dst, nt, p, 64), y3 = ld256(dst, nt, p, 96);
@@ -405,20 +430,28 @@ TARGET(T_AVX2) static INLINE uint32_t vpclmul256_body(uint32_t crc, unsigned cha
         if (dst)
             dst += 256;
     }
-    y4 = fold256(y0, k1024, y4);
-    y5 = fold256(y1, k1024, y5);
-    y6 = fold256(y2, k1024, y6);
-    y7 = fold256(y3, k1024, y7);
-    y6 = fold256(y4, k512, y6);
-    y7 = fold256(y5, k512, y7);
-    y7 = fold256(y6, k256, y7);
+    __m256i blk[15]; /* the eight registers and the whole 32-byte blocks left */
+    int nb = 8;
+    blk[0] = y0, blk[1] = y1, blk[2] = y2, blk[3] = y3, blk[4] = y4, blk[5] = y5, blk[6] = y6, blk[7] = y7;
     while (n >= 32) {
-        y7 = fold256(y7, k256, ld256(dst, nt, p, 0));
+        blk[nb++] = ld256(dst, nt, p, 0);
         p += 32;
         n -= 32;
         if (dst)
             dst += 32;
     }
+    /* Every block folds straight into the last one, by its own distance (as vpclmul512). */
+    __m256i acc = blk[nb - 1], acc2 = _mm256_setzero_si256();
+    for (int i = 0; i < nb - 1; i++) {
+        const __m256i k = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)k_blocks256[nb - 2 - i]));
+        __m256i both = _mm256_xor_si256(_mm256_clmulepi64_epi128(blk[i], k, 0x00),
+                                        _mm256_clmulepi64_epi128(blk[i], k, 0x11));
+        if (i & 1)
+            acc = _mm256_xor_si256(acc, both);
+        else
+            acc2 = _mm256_xor_si256(acc2, both);
+    }
+    y7 = _mm256_xor_si256(acc, acc2);
     __m128i x = fold128_avx(_mm256_castsi256_si128(y7), k128, _mm256_extracti128_si256(y7, 1));
     return tail128_avx(x, dst, p, n);
 }
