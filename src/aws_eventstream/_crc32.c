@@ -404,35 +404,44 @@ static const uint64_t k_blocks256[14][2] = {
 TARGET(T_AVX2) static INLINE uint32_t vpclmul256_body(uint32_t crc, unsigned char *dst, int nt,
                                                       const unsigned char *p, size_t n)
 {
-    if (n < 256)
+    if (n < 32)
         return pclmul_body_avx(crc, dst, 0, p, n);
-    const __m256i k2048 = bcast256(K_2048_HI, K_2048_LO);
-    const __m128i k128 = _mm_set_epi64x((long long)K_128_HI, (long long)K_128_LO);
+    __m256i blk[15]; /* the blocks in flight when the main loop ends, and the whole 32-byte blocks left */
+    int nb = 1;
     __m256i y0 = _mm256_xor_si256(ld256(dst, nt, p, 0), _mm256_zextsi128_si256(_mm_cvtsi32_si128((int)~crc)));
-    __m256i y1 = ld256(dst, nt, p, 32), y2 = ld256(dst, nt, p, 64), y3 = ld256(dst, nt, p, 96);
-    __m256i y4 = ld256(dst, nt, p, 128), y5 = ld256(dst, nt, p, 160), y6 = ld256(dst, nt, p, 192);
-    __m256i y7 = ld256(dst, nt, p, 224);
-    p += 256;
-    n -= 256;
-    if (dst)
-        dst += 256;
-    while (n >= 256) {
-        y0 = fold256(y0, k2048, ld256(dst, nt, p, 0));
-        y1 = fold256(y1, k2048, ld256(dst, nt, p, 32));
-        y2 = fold256(y2, k2048, ld256(dst, nt, p, 64));
-        y3 = fold256(y3, k2048, ld256(dst, nt, p, 96));
-        y4 = fold256(y4, k2048, ld256(dst, nt, p, 128));
-        y5 = fold256(y5, k2048, ld256(dst, nt, p, 160));
-        y6 = fold256(y6, k2048, ld256(dst, nt, p, 192));
-        y7 = fold256(y7, k2048, ld256(dst, nt, p, 224));
+    if (n >= 256) {
+        /* Eight registers of 32 bytes: sixteen multiplies per pass. */
+        const __m256i k2048 = bcast256(K_2048_HI, K_2048_LO);
+        __m256i y1 = ld256(dst, nt, p, 32), y2 = ld256(dst, nt, p, 64), y3 = ld256(dst, nt, p, 96);
+        __m256i y4 = ld256(dst, nt, p, 128), y5 = ld256(dst, nt, p, 160), y6 = ld256(dst, nt, p, 192);
+        __m256i y7 = ld256(dst, nt, p, 224);
         p += 256;
         n -= 256;
         if (dst)
             dst += 256;
+        while (n >= 256) {
+            y0 = fold256(y0, k2048, ld256(dst, nt, p, 0));
+            y1 = fold256(y1, k2048, ld256(dst, nt, p, 32));
+            y2 = fold256(y2, k2048, ld256(dst, nt, p, 64));
+            y3 = fold256(y3, k2048, ld256(dst, nt, p, 96));
+            y4 = fold256(y4, k2048, ld256(dst, nt, p, 128));
+            y5 = fold256(y5, k2048, ld256(dst, nt, p, 160));
+            y6 = fold256(y6, k2048, ld256(dst, nt, p, 192));
+            y7 = fold256(y7, k2048, ld256(dst, nt, p, 224));
+            p += 256;
+            n -= 256;
+            if (dst)
+                dst += 256;
+        }
+        blk[1] = y1, blk[2] = y2, blk[3] = y3, blk[4] = y4, blk[5] = y5, blk[6] = y6, blk[7] = y7;
+        nb = 8;
+    } else {
+        p += 32;
+        n -= 32;
+        if (dst)
+            dst += 32;
     }
-    __m256i blk[15]; /* the eight registers and the whole 32-byte blocks left */
-    int nb = 8;
-    blk[0] = y0, blk[1] = y1, blk[2] = y2, blk[3] = y3, blk[4] = y4, blk[5] = y5, blk[6] = y6, blk[7] = y7;
+    blk[0] = y0;
     while (n >= 32) {
         blk[nb++] = ld256(dst, nt, p, 0);
         p += 32;
@@ -451,8 +460,9 @@ TARGET(T_AVX2) static INLINE uint32_t vpclmul256_body(uint32_t crc, unsigned cha
         else
             acc2 = _mm256_xor_si256(acc2, both);
     }
-    y7 = _mm256_xor_si256(acc, acc2);
-    __m128i x = fold128_avx(_mm256_castsi256_si128(y7), k128, _mm256_extracti128_si256(y7, 1));
+    acc = _mm256_xor_si256(acc, acc2);
+    const __m128i k128 = _mm_set_epi64x((long long)K_128_HI, (long long)K_128_LO);
+    __m128i x = fold128_avx(_mm256_castsi256_si128(acc), k128, _mm256_extracti128_si256(acc, 1));
     return tail128_avx(x, dst, p, n);
 }
 
@@ -509,30 +519,39 @@ static const uint64_t k_blocks[6][2] = {
 TARGET(T_AVX512) static INLINE uint32_t vpclmul512_body(uint32_t crc, unsigned char *dst, int nt,
                                                         const unsigned char *p, size_t n)
 {
-    if (n < 256)
+    if (n < 64)
         return pclmul_body_avx(crc, dst, 0, p, n);
     __m512i blk[7]; /* the blocks in flight when the main loop ends, and the whole 64-byte blocks left */
-    int nb = 4;
+    int nb = 1;
     __m512i z0 = _mm512_xor_si512(ld512(dst, nt, p, 0), _mm512_zextsi128_si512(_mm_cvtsi32_si128((int)~crc)));
-    __m512i z1 = ld512(dst, nt, p, 64), z2 = ld512(dst, nt, p, 128), z3 = ld512(dst, nt, p, 192);
-    p += 256;
-    n -= 256;
-    if (dst)
-        dst += 256;
-    /* Four registers of 64 bytes: eight multiplies per pass, enough to keep the
-     * multiplier busy through its latency (a fold is one multiply deep). */
-    const __m512i k2048 = bcast512(K_2048_HI, K_2048_LO);
-    while (n >= 256) {
-        z0 = fold512(z0, k2048, ld512(dst, nt, p, 0));
-        z1 = fold512(z1, k2048, ld512(dst, nt, p, 64));
-        z2 = fold512(z2, k2048, ld512(dst, nt, p, 128));
-        z3 = fold512(z3, k2048, ld512(dst, nt, p, 192));
+    if (n >= 256) {
+        __m512i z1 = ld512(dst, nt, p, 64), z2 = ld512(dst, nt, p, 128), z3 = ld512(dst, nt, p, 192);
         p += 256;
         n -= 256;
         if (dst)
             dst += 256;
+        /* Four registers of 64 bytes: eight multiplies per pass, enough to keep the
+         * multiplier busy through its latency (a fold is one multiply deep). */
+        const __m512i k2048 = bcast512(K_2048_HI, K_2048_LO);
+        while (n >= 256) {
+            z0 = fold512(z0, k2048, ld512(dst, nt, p, 0));
+            z1 = fold512(z1, k2048, ld512(dst, nt, p, 64));
+            z2 = fold512(z2, k2048, ld512(dst, nt, p, 128));
+            z3 = fold512(z3, k2048, ld512(dst, nt, p, 192));
+            p += 256;
+            n -= 256;
+            if (dst)
+                dst += 256;
+        }
+        blk[1] = z1, blk[2] = z2, blk[3] = z3;
+        nb = 4;
+    } else {
+        p += 64;
+        n -= 64;
+        if (dst)
+            dst += 64;
     }
-    blk[0] = z0, blk[1] = z1, blk[2] = z2, blk[3] = z3;
+    blk[0] = z0;
     while (n >= 64) {
         blk[nb++] = ld512(dst, nt, p, 0);
         p += 64;
