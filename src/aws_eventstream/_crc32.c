@@ -166,6 +166,9 @@ static const uint64_t k_blocks128[14][2] = {
     {0x1b35adb0eULL, 0x1e7146aacULL}, {0x19159bb02ULL, 0x125f17dfcULL},
 };
 
+/* The constants that fold a 16-byte block over d blocks, as a vector. */
+#define kq128(d) _mm_loadu_si128((const __m128i *)k_blocks128[(d) - 1])
+
 /* The 128-bit folding body, written once and compiled twice: with SSE encodings for
  * CPUs without AVX, and VEX-encoded for the rest. Mixing legacy SSE instructions with
  * 256/512-bit code costs a state transition on many CPUs, and the VEX form also needs
@@ -296,25 +299,25 @@ static const uint64_t k_blocks128[14][2] = {
                     dst += 128;                                                                   \
             }                                                                                     \
             /* Every lane and every whole 16-byte block left folds straight into the last     \
-             * one, by its own distance: one multiply deep. */                                  \
-            __m128i blk[15] = {x, x1, x2, x3, x4, x5, x6, x7};                                    \
-            int nb = 8;                                                                           \
-            while (n >= 16) {                                                                     \
-                blk[nb++] = ld128##SFX(dst, nt, p, 0);                                            \
-                p += 16;                                                                          \
-                n -= 16;                                                                          \
-                if (dst)                                                                          \
-                    dst += 16;                                                                    \
+             * one, by its own distance: one multiply deep, in registers only. */               \
+            size_t rb = n / 16;                                                                   \
+            __m128i acc = fold128##SFX(x, kq128(7 + rb), _mm_setzero_si128());                   \
+            acc = fold128##SFX(x1, kq128(6 + rb), acc);                                           \
+            acc = fold128##SFX(x2, kq128(5 + rb), acc);                                           \
+            acc = fold128##SFX(x3, kq128(4 + rb), acc);                                           \
+            acc = fold128##SFX(x4, kq128(3 + rb), acc);                                           \
+            acc = fold128##SFX(x5, kq128(2 + rb), acc);                                           \
+            acc = fold128##SFX(x6, kq128(1 + rb), acc);                                           \
+            __m128i end = x7;                                                                     \
+            for (size_t j = 0; j < rb; j++) {                                                     \
+                acc = fold128##SFX(end, kq128(rb - j), acc);                                      \
+                end = ld128##SFX(dst, nt, p, 16 * j);                                             \
             }                                                                                     \
-            __m128i acc = blk[nb - 1], acc2 = _mm_setzero_si128();                                \
-            for (int i = 0; i < nb - 1; i++) {                                                    \
-                __m128i k = _mm_loadu_si128((const __m128i *)k_blocks128[nb - 2 - i]);            \
-                if (i & 1)                                                                        \
-                    acc = fold128##SFX(blk[i], k, acc);                                           \
-                else                                                                              \
-                    acc2 = fold128##SFX(blk[i], k, acc2);                                         \
-            }                                                                                     \
-            return tail128##SFX(_mm_xor_si128(acc, acc2), dst, p, n);                             \
+            p += 16 * rb;                                                                         \
+            n -= 16 * rb;                                                                         \
+            if (dst)                                                                              \
+                dst += 16 * rb;                                                                   \
+            return tail128##SFX(_mm_xor_si128(acc, end), dst, p, n);                              \
         }                                                                                         \
         if (n >= 64) { /* four lanes, folded as a tree two deep */                                \
             const __m128i k256 = _mm_set_epi64x((long long)K_256_HI, (long long)K_256_LO);        \
@@ -401,14 +404,22 @@ static const uint64_t k_blocks256[14][2] = {
     {0x04b700aa8ULL, 0x0eea395c4ULL}, {0x0ad0d2bb2ULL, 0x0cd669a40ULL},
 };
 
+/* acc ^ block folded over d 32-byte blocks. */
+TARGET(T_AVX2) static INLINE __m256i fold_over256(__m256i acc, __m256i block, size_t d)
+{
+    const __m256i k = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)k_blocks256[d - 1]));
+    return _mm256_xor_si256(acc, _mm256_xor_si256(_mm256_clmulepi64_epi128(block, k, 0x00),
+                                                  _mm256_clmulepi64_epi128(block, k, 0x11)));
+}
+
 TARGET(T_AVX2) static INLINE uint32_t vpclmul256_body(uint32_t crc, unsigned char *dst, int nt,
                                                       const unsigned char *p, size_t n)
 {
     if (n < 32)
         return pclmul_body_avx(crc, dst, 0, p, n);
-    __m256i blk[15]; /* the blocks in flight when the main loop ends, and the whole 32-byte blocks left */
-    int nb = 1;
     __m256i y0 = _mm256_xor_si256(ld256(dst, nt, p, 0), _mm256_zextsi128_si256(_mm_cvtsi32_si128((int)~crc)));
+    __m256i acc = _mm256_setzero_si256(), end = y0;
+    size_t rb;
     if (n >= 256) {
         /* Eight registers of 32 bytes: sixteen multiplies per pass. */
         const __m256i k2048 = bcast256(K_2048_HI, K_2048_LO);
@@ -433,34 +444,33 @@ TARGET(T_AVX2) static INLINE uint32_t vpclmul256_body(uint32_t crc, unsigned cha
             if (dst)
                 dst += 256;
         }
-        blk[1] = y1, blk[2] = y2, blk[3] = y3, blk[4] = y4, blk[5] = y5, blk[6] = y6, blk[7] = y7;
-        nb = 8;
+        /* Every register and every whole block left folds straight into the last block,
+         * by its own distance (as vpclmul512). */
+        rb = n / 32;
+        acc = fold_over256(acc, y0, 7 + rb);
+        acc = fold_over256(acc, y1, 6 + rb);
+        acc = fold_over256(acc, y2, 5 + rb);
+        acc = fold_over256(acc, y3, 4 + rb);
+        acc = fold_over256(acc, y4, 3 + rb);
+        acc = fold_over256(acc, y5, 2 + rb);
+        acc = fold_over256(acc, y6, 1 + rb);
+        end = y7;
     } else {
         p += 32;
         n -= 32;
         if (dst)
             dst += 32;
+        rb = n / 32;
     }
-    blk[0] = y0;
-    while (n >= 32) {
-        blk[nb++] = ld256(dst, nt, p, 0);
-        p += 32;
-        n -= 32;
-        if (dst)
-            dst += 32;
+    for (size_t j = 0; j < rb; j++) {
+        acc = fold_over256(acc, end, rb - j);
+        end = ld256(dst, nt, p, 32 * j);
     }
-    /* Every block folds straight into the last one, by its own distance (as vpclmul512). */
-    __m256i acc = blk[nb - 1], acc2 = _mm256_setzero_si256();
-    for (int i = 0; i < nb - 1; i++) {
-        const __m256i k = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)k_blocks256[nb - 2 - i]));
-        __m256i both = _mm256_xor_si256(_mm256_clmulepi64_epi128(blk[i], k, 0x00),
-                                        _mm256_clmulepi64_epi128(blk[i], k, 0x11));
-        if (i & 1)
-            acc = _mm256_xor_si256(acc, both);
-        else
-            acc2 = _mm256_xor_si256(acc2, both);
-    }
-    acc = _mm256_xor_si256(acc, acc2);
+    p += 32 * rb;
+    n -= 32 * rb;
+    if (dst)
+        dst += 32 * rb;
+    acc = _mm256_xor_si256(acc, end);
     const __m128i k128 = _mm_set_epi64x((long long)K_128_HI, (long long)K_128_LO);
     __m128i x = fold128_avx(_mm256_castsi256_si128(acc), k128, _mm256_extracti128_si256(acc, 1));
     return tail128_avx(x, dst, p, n);
@@ -516,16 +526,25 @@ static const uint64_t k_blocks[6][2] = {
     {0x154442bd4ULL, 0x1c6e41596ULL}, {0x1e88ef372ULL, 0x14a7fe880ULL}, {0x1821d8bc0ULL, 0x12e958ac4ULL},
     {0x11542778aULL, 0x1322d1430ULL}, {0x00e9bd5ccULL, 0x115b87256ULL}, {0x1f79525b0ULL, 0x0d31343eaULL},
 };
+/* acc ^ block folded over d 64-byte blocks. */
+TARGET(T_AVX512) static INLINE __m512i fold_over512(__m512i acc, __m512i block, size_t d)
+{
+    const __m512i k = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)k_blocks[d - 1]));
+    return _mm512_ternarylogic_epi64(_mm512_clmulepi64_epi128(block, k, 0x00),
+                                     _mm512_clmulepi64_epi128(block, k, 0x11), acc, 0x96);
+}
+
 TARGET(T_AVX512) static INLINE uint32_t vpclmul512_body(uint32_t crc, unsigned char *dst, int nt,
                                                         const unsigned char *p, size_t n)
 {
     if (n < 64)
         return pclmul_body_avx(crc, dst, 0, p, n);
-    __m512i blk[7]; /* the blocks in flight when the main loop ends, and the whole 64-byte blocks left */
-    int nb = 1;
     __m512i z0 = _mm512_xor_si512(ld512(dst, nt, p, 0), _mm512_zextsi128_si512(_mm_cvtsi32_si128((int)~crc)));
+    __m512i z1 = z0, z2 = z0, z3 = z0;
+    size_t nz = 1; /* registers in flight */
     if (n >= 256) {
-        __m512i z1 = ld512(dst, nt, p, 64), z2 = ld512(dst, nt, p, 128), z3 = ld512(dst, nt, p, 192);
+        z1 = ld512(dst, nt, p, 64), z2 = ld512(dst, nt, p, 128), z3 = ld512(dst, nt, p, 192);
+        nz = 4;
         p += 256;
         n -= 256;
         if (dst)
@@ -543,35 +562,34 @@ TARGET(T_AVX512) static INLINE uint32_t vpclmul512_body(uint32_t crc, unsigned c
             if (dst)
                 dst += 256;
         }
-        blk[1] = z1, blk[2] = z2, blk[3] = z3;
-        nb = 4;
     } else {
         p += 64;
         n -= 64;
         if (dst)
             dst += 64;
     }
-    blk[0] = z0;
-    while (n >= 64) {
-        blk[nb++] = ld512(dst, nt, p, 0);
-        p += 64;
-        n -= 64;
-        if (dst)
-            dst += 64;
+    /* Every register and every whole block left folds straight into the last block, by
+     * its own distance: one multiply deep, where folding each into the next would be as
+     * deep as there are blocks. Registers only: nothing goes through the stack. */
+    size_t rb = n / 64, last = nz + rb - 1; /* block i folds over last - i blocks */
+    __m512i acc = _mm512_setzero_si512(), end;
+    if (nz == 4) {
+        acc = fold_over512(acc, z0, last);
+        acc = fold_over512(acc, z1, last - 1);
+        acc = fold_over512(acc, z2, last - 2);
+        end = z3;
+    } else {
+        end = z0;
     }
-    /* Every block folds straight into the last one, by its own distance: one multiply
-     * deep, where folding them one into the next would be nb - 1 deep. */
-    __m512i acc = blk[nb - 1], acc2 = _mm512_setzero_si512();
-    for (int i = 0; i < nb - 1; i++) {
-        const __m512i k = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)k_blocks[nb - 2 - i]));
-        __m512i lo = _mm512_clmulepi64_epi128(blk[i], k, 0x00);
-        __m512i hi = _mm512_clmulepi64_epi128(blk[i], k, 0x11);
-        if (i & 1)
-            acc = _mm512_ternarylogic_epi64(lo, hi, acc, 0x96);
-        else
-            acc2 = _mm512_ternarylogic_epi64(lo, hi, acc2, 0x96);
+    for (size_t j = 0; j < rb; j++) {
+        acc = fold_over512(acc, end, rb - j);
+        end = ld512(dst, nt, p, 64 * j);
     }
-    acc = _mm512_xor_si512(acc, acc2);
+    p += 64 * rb;
+    n -= 64 * rb;
+    if (dst)
+        dst += 64 * rb;
+    acc = _mm512_xor_si512(acc, end);
     /* The same for the four 16-byte lanes of the last block: lanes 0-2 fold into lane 3. */
     const __m512i klanes = _mm512_set_epi64(0, 0, (long long)K_128_HI, (long long)K_128_LO, (long long)K_256_HI,
                                             (long long)K_256_LO, (long long)K_384_HI, (long long)K_384_LO);
