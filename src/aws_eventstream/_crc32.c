@@ -331,43 +331,30 @@ static const uint64_t k_blocks128[14][2] = {
 DEFINE_FOLD128(T_SSE, _sse)
 DEFINE_FOLD128(T_AVX, _avx)
 
-TARGET(T_SSE) static uint32_t crc32_pclmul_sse(uint32_t crc, const unsigned char *p, size_t n)
-{
-    return pclmul_body_sse(crc, NULL, 0, p, n);
-}
+/* The plain and the copying entry points of a folding body. A copy from NT_COPY_MIN on
+ * goes past the caches: a short head aligns dst to ALIGN bytes, and the rest is written
+ * with streaming stores, without first reading each line in. */
+#define DEFINE_ENTRIES(T, NAME, BODY, ALIGN)                                                      \
+    TARGET(T) static uint32_t crc32_##NAME(uint32_t crc, const unsigned char *p, size_t n)         \
+    {                                                                                             \
+        return BODY(crc, NULL, 0, p, n);                                                          \
+    }                                                                                             \
+    TARGET(T) static uint32_t crc32_copy_##NAME(uint32_t crc, unsigned char *dst,                 \
+                                                const unsigned char *src, size_t n)               \
+    {                                                                                             \
+        if (n < NT_COPY_MIN)                                                                      \
+            return BODY(crc, dst, 0, src, n);                                                     \
+        size_t head = (size_t)(-(uintptr_t)dst & ((ALIGN) - 1));                                  \
+        crc = BODY(crc, dst, 0, src, head);                                                       \
+        crc = BODY(crc, dst + head, 1, src + head, n - head);                                     \
+        _mm_sfence();                                                                             \
+        return crc;                                                                               \
+    }
 
-TARGET(T_SSE) static uint32_t crc32_copy_pclmul_sse(uint32_t crc, unsigned char *dst, const unsigned char *src,
-                                                    size_t n)
-{
-    size_t head = (size_t)(-(uintptr_t)dst & 15);
-    if (n < NT_COPY_MIN)
-        return pclmul_body_sse(crc, dst, 0, src, n);
-    /* A copy this large goes past the caches: streaming stores from an aligned dst
-     * write it without first reading each line in. */
-    crc = pclmul_body_sse(crc, dst, 0, src, head);
-    crc = pclmul_body_sse(crc, dst + head, 1, src + head, n - head);
-    _mm_sfence();
-    return crc;
-}
 
-TARGET(T_AVX) static uint32_t crc32_pclmul_avx(uint32_t crc, const unsigned char *p, size_t n)
-{
-    return pclmul_body_avx(crc, NULL, 0, p, n);
-}
+DEFINE_ENTRIES(T_SSE, pclmul_sse, pclmul_body_sse, 16)
 
-TARGET(T_AVX) static uint32_t crc32_copy_pclmul_avx(uint32_t crc, unsigned char *dst, const unsigned char *src,
-                                                    size_t n)
-{
-    size_t head = (size_t)(-(uintptr_t)dst & 15);
-    if (n < NT_COPY_MIN)
-        return pclmul_body_avx(crc, dst, 0, src, n);
-    /* A copy this large goes past the caches: streaming stores from an aligned dst
-     * write it without first reading each line in. */
-    crc = pclmul_body_avx(crc, dst, 0, src, head);
-    crc = pclmul_body_avx(crc, dst + head, 1, src + head, n - head);
-    _mm_sfence();
-    return crc;
-}
+DEFINE_ENTRIES(T_AVX, pclmul_avx, pclmul_body_avx, 16)
 
 #ifdef HAVE_VPCLMUL256
 /* 256-bit registers: VPCLMULQDQ with AVX2, for CPUs that have it without AVX-512. */
@@ -476,24 +463,7 @@ TARGET(T_AVX2) static INLINE uint32_t vpclmul256_body(uint32_t crc, unsigned cha
     return tail128_avx(x, dst, p, n);
 }
 
-TARGET(T_AVX2) static uint32_t crc32_vpclmul256(uint32_t crc, const unsigned char *p, size_t n)
-{
-    return vpclmul256_body(crc, NULL, 0, p, n);
-}
-
-TARGET(T_AVX2) static uint32_t crc32_copy_vpclmul256(uint32_t crc, unsigned char *dst, const unsigned char *src,
-                                                     size_t n)
-{
-    size_t head = (size_t)(-(uintptr_t)dst & 31);
-    if (n < NT_COPY_MIN)
-        return vpclmul256_body(crc, dst, 0, src, n);
-    /* A copy this large goes past the caches: streaming stores from an aligned dst
-     * write it without first reading each line in. */
-    crc = vpclmul256_body(crc, dst, 0, src, head);
-    crc = vpclmul256_body(crc, dst + head, 1, src + head, n - head);
-    _mm_sfence();
-    return crc;
-}
+DEFINE_ENTRIES(T_AVX2, vpclmul256, vpclmul256_body, 32)
 #endif
 
 /* 512-bit registers: VPCLMULQDQ with AVX-512. */
@@ -601,24 +571,7 @@ TARGET(T_AVX512) static INLINE uint32_t vpclmul512_body(uint32_t crc, unsigned c
     return tail128_avx(x, dst, p, n);
 }
 
-TARGET(T_AVX512) static uint32_t crc32_vpclmul512(uint32_t crc, const unsigned char *p, size_t n)
-{
-    return vpclmul512_body(crc, NULL, 0, p, n);
-}
-
-TARGET(T_AVX512) static uint32_t crc32_copy_vpclmul512(uint32_t crc, unsigned char *dst, const unsigned char *src,
-                                                       size_t n)
-{
-    size_t head = (size_t)(-(uintptr_t)dst & 63);
-    if (n < NT_COPY_MIN)
-        return vpclmul512_body(crc, dst, 0, src, n);
-    /* A copy this large goes past the caches: streaming stores from an aligned dst
-     * write it without first reading each line in. */
-    crc = vpclmul512_body(crc, dst, 0, src, head);
-    crc = vpclmul512_body(crc, dst + head, 1, src + head, n - head);
-    _mm_sfence();
-    return crc;
-}
+DEFINE_ENTRIES(T_AVX512, vpclmul512, vpclmul512_body, 64)
 
 /* What the CPU has, and what the OS saves on a context switch (XCR0). */
 static struct {
