@@ -60,3 +60,26 @@ def test_twins_export_the_same_names(codec):
     assert codec.MAX_FRAME == 24 * 1024 * 1024
     assert codec.MAX_HEADERS == 128 * 1024
     assert codec.MAX_HEADER_VALUE == 32767
+
+
+def _params(obj):
+    import inspect
+
+    return [(p.name, p.default) for p in inspect.signature(obj).parameters.values() if p.name != "self"]
+
+
+@pytest.mark.parametrize("name", ["crc32", "encode", "decode"])
+def test_twins_functions_show_the_same_signature(codec, name):
+    from aws_eventstream import _codec_py
+
+    assert _params(getattr(codec, name)) == _params(getattr(_codec_py, name))
+
+
+@pytest.mark.parametrize("name", ["Encoder", "Decoder"])
+def test_the_extension_classes_show_their_constructor_signature(name):
+    """help() and inspect.signature() show the arguments, as the pure twin's __init__ takes them."""
+    from aws_eventstream import _codec_py
+
+    c = pytest.importorskip("aws_eventstream._codec_c", reason="the extension is not built")
+    assert _params(getattr(c, name)) == _params(getattr(_codec_py, name).__init__)
+    assert not getattr(c, name).__doc__.startswith(name + "(")  # the signature is not left in the text

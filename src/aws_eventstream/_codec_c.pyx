@@ -266,7 +266,9 @@ cdef object _decode_str(const unsigned char *p, Py_ssize_t n):
     return s
 
 
-@cython.binding(False)  # a builtin function: the cheapest call CPython has
+# A builtin function: the cheapest call CPython has. Unlike the pure twin's functions it
+# does not bind as a method when stored on a class, as no builtin does.
+@cython.binding(False)
 def crc32(data, value=0):
     """The CRC-32 of ``data`` (zlib's polynomial), continuing from ``value``."""
     cdef Input inp
@@ -578,7 +580,10 @@ cdef bytes _header_block(object headers):
 @cython.binding(False)
 @cython.auto_pickle(False)
 cdef class Encoder:
-    """Encodes frames that share one set of headers; the header block is built once."""
+    """Encoder(headers)
+--
+
+Encodes frames that share one set of headers; the header block is built once."""
 
     cdef bytes _block  # None until __init__ has run
 
@@ -864,7 +869,10 @@ def decode(frame):
 @cython.binding(False)
 @cython.auto_pickle(False)
 cdef class Decoder:
-    """Sans-IO streaming decoder: feed it bytes in any chunking, get whole messages back.
+    """Decoder(max_frame=MAX_FRAME, max_headers=MAX_HEADERS)
+--
+
+Sans-IO streaming decoder: feed it bytes in any chunking, get whole messages back.
 
     It holds at most one partial frame, refuses a frame over ``max_frame`` as soon as its
     12-byte prelude arrives, and after an error stays failed: every later call raises it again.

@@ -1,10 +1,12 @@
 """Check crc_sweep's output against zlib.crc32.
 
-    python tests/c/check_sweep.py [--max N] [--expect KERNEL...] -- COMMAND...
+    python tests/c/check_sweep.py [--max N] [--expect KERNEL...] [--available KERNEL...] -- COMMAND...
 
 runs ``COMMAND N`` (the sweep harness, native or under an emulator), and checks every
 CRC it printed, for every kernel, against zlib; exits non-zero on any difference, on a
-FAIL line from the harness, or when a kernel named with --expect was not swept.
+FAIL line from the harness or a harness that did not finish (a kernel that dies of an
+illegal instruction), when a kernel named with --expect was not swept, or when the
+kernels the harness found available are not exactly those given with --available.
 """
 
 import argparse
@@ -52,6 +54,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--max", type=int, default=4096)
     parser.add_argument("--expect", nargs="*", default=[])
+    parser.add_argument("--available", nargs="*", default=None)
     parser.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
@@ -64,6 +67,8 @@ def main(argv=None):
     missing = [k for k in args.expect if k not in swept]
     if missing:
         sys.exit(f"not swept: {missing}; available: {available}")
+    if args.available is not None and available != args.available:
+        sys.exit(f"the harness found {available} available, expected exactly {args.available}")
     for kernel, count in swept.items():
         print(f"{kernel}: {count} CRCs (lengths 0..{args.max} at alignments 0..{ALIGNS - 1}, plain, copying "
               "and chained) agree with zlib")
