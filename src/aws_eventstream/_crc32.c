@@ -157,17 +157,23 @@ static const unsigned char tail_shuffle[48] = {
     0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
 };
 
-/* k(128 d + 32), k(128 d - 32): folds a 16-byte block into the one d blocks after it. */
-static const uint64_t k_blocks128[14][2] = {
+/* k(128 d + 32), k(128 d - 32): folds 16 bytes into the 16 bytes d x 16 bytes after them
+ * (d = 1..28). A 32- or 64-byte block d blocks before another is d x 2 or d x 4 away. */
+static const uint64_t k_fold[28][2] = {
     {0x1751997d0ULL, 0x0ccaa009eULL}, {0x0f1da05aaULL, 0x15a546366ULL}, {0x03db1ecdcULL, 0x174359406ULL},
     {0x154442bd4ULL, 0x1c6e41596ULL}, {0x1c7569e54ULL, 0x0ae0b5394ULL}, {0x0df068dc2ULL, 0x18cb44e58ULL},
     {0x1ea89367eULL, 0x1d7cfc6acULL}, {0x1e88ef372ULL, 0x14a7fe880ULL}, {0x1fdc60a7cULL, 0x03f41287aULL},
     {0x0e3543be0ULL, 0x14b57d3f0ULL}, {0x1816ab61cULL, 0x10aae2566ULL}, {0x1821d8bc0ULL, 0x12e958ac4ULL},
-    {0x1b35adb0eULL, 0x1e7146aacULL}, {0x19159bb02ULL, 0x125f17dfcULL},
+    {0x1b35adb0eULL, 0x1e7146aacULL}, {0x19159bb02ULL, 0x125f17dfcULL}, {0x1db06f64cULL, 0x1c47d2a9cULL},
+    {0x11542778aULL, 0x1322d1430ULL}, {0x0a749e894ULL, 0x16269a506ULL}, {0x1f7228078ULL, 0x1aaa44c18ULL},
+    {0x032b0733cULL, 0x0ff6f2fc2ULL}, {0x00e9bd5ccULL, 0x115b87256ULL}, {0x1ad568056ULL, 0x1c712203aULL},
+    {0x11e6a95a2ULL, 0x12af2c15aULL}, {0x07eaed122ULL, 0x09b9bdbd0ULL}, {0x1f79525b0ULL, 0x0d31343eaULL},
+    {0x150fc8004ULL, 0x04470ac44ULL}, {0x04b700aa8ULL, 0x0eea395c4ULL}, {0x13484efdcULL, 0x0f9d9c7eeULL},
+    {0x0ad0d2bb2ULL, 0x0cd669a40ULL},
 };
 
 /* The constants that fold a 16-byte block over d blocks, as a vector. */
-#define kq128(d) _mm_loadu_si128((const __m128i *)k_blocks128[(d) - 1])
+#define kq128(d) _mm_loadu_si128((const __m128i *)k_fold[(d) - 1])
 
 /* The 128-bit folding body, written once and compiled twice: with SSE encodings for
  * CPUs without AVX, and VEX-encoded for the rest. Mixing legacy SSE instructions with
@@ -206,45 +212,24 @@ static const uint64_t k_blocks128[14][2] = {
         t = _mm_xor_si128(t, _mm_clmulepi64_si128(q, barrett, 0x10));                             \
         return (uint32_t)_mm_extract_epi32(t, 1);                                                 \
     }                                                                                             \
-    /* Fold 16-byte blocks into x, then finish with the n < 16 bytes left. */                     \
-    TARGET(T) static INLINE uint32_t tail128##SFX(__m128i x, unsigned char *dst, const unsigned char *p, \
-                                                  size_t n)                                       \
+    /* The end of the input: x stands before the n bytes left, and acc holds what already    \
+     * folded into the last of those whole 16-byte blocks. x and each block but the last    \
+     * fold straight into the last one, by its own distance, so the multiplies run side by   \
+     * side; then the n < 16 bytes left, and the finish. */                                   \
+    TARGET(T) static INLINE uint32_t tail128##SFX(__m128i acc, __m128i x, unsigned char *dst,     \
+                                                  const unsigned char *p, size_t n)               \
     {                                                                                             \
         const __m128i k128 = _mm_set_epi64x((long long)K_128_HI, (long long)K_128_LO);            \
-        while (n >= 64) {                                                                         \
-            x = fold128##SFX(x, k128, ld128##SFX(dst, 0, p, 0));                                     \
-            p += 16;                                                                              \
-            n -= 16;                                                                              \
-            if (dst)                                                                              \
-                dst += 16;                                                                        \
+        size_t rb = n / 16;                                                                       \
+        for (size_t j = 0; j < rb; j++) {                                                         \
+            acc = fold128##SFX(x, kq128(rb - j), acc);                                            \
+            x = ld128##SFX(dst, 0, p, 16 * j);                                                    \
         }                                                                                         \
-        /* The last one to three blocks: x and each block but the last fold straight into   \
-         * the last, each by its own distance, so the multiplies run side by side. */        \
-        if (n >= 48) {                                                                            \
-            const __m128i k256 = _mm_set_epi64x((long long)K_256_HI, (long long)K_256_LO);        \
-            const __m128i k384 = _mm_set_epi64x((long long)K_384_HI, (long long)K_384_LO);        \
-            __m128i b0 = ld128##SFX(dst, 0, p, 0), b1 = ld128##SFX(dst, 0, p, 16);                      \
-            __m128i b2 = fold128##SFX(b1, k128, ld128##SFX(dst, 0, p, 32));                          \
-            x = fold128##SFX(x, k384, fold128##SFX(b0, k256, b2));                                \
-            p += 48;                                                                              \
-            n -= 48;                                                                              \
-            if (dst)                                                                              \
-                dst += 48;                                                                        \
-        } else if (n >= 32) {                                                                     \
-            const __m128i k256 = _mm_set_epi64x((long long)K_256_HI, (long long)K_256_LO);        \
-            __m128i b0 = ld128##SFX(dst, 0, p, 0);                                                   \
-            x = fold128##SFX(x, k256, fold128##SFX(b0, k128, ld128##SFX(dst, 0, p, 16)));            \
-            p += 32;                                                                              \
-            n -= 32;                                                                              \
-            if (dst)                                                                              \
-                dst += 32;                                                                        \
-        } else if (n >= 16) {                                                                     \
-            x = fold128##SFX(x, k128, ld128##SFX(dst, 0, p, 0));                                     \
-            p += 16;                                                                              \
-            n -= 16;                                                                              \
-            if (dst)                                                                              \
-                dst += 16;                                                                        \
-        }                                                                                         \
+        x = _mm_xor_si128(acc, x);                                                                \
+        p += 16 * rb;                                                                             \
+        n -= 16 * rb;                                                                             \
+        if (dst)                                                                                  \
+            dst += 16 * rb;                                                                       \
         if (n) {                                                                                  \
             /* The last n < 16 bytes, with no byte loop: x's first n bytes become a block     \
              * (zeros in front) folded over the 16 bytes of x's other bytes and the tail.      \
@@ -308,24 +293,16 @@ static const uint64_t k_blocks128[14][2] = {
             acc = fold128##SFX(x4, kq128(3 + rb), acc);                                           \
             acc = fold128##SFX(x5, kq128(2 + rb), acc);                                           \
             acc = fold128##SFX(x6, kq128(1 + rb), acc);                                           \
-            __m128i end = x7;                                                                     \
-            for (size_t j = 0; j < rb; j++) {                                                     \
-                acc = fold128##SFX(end, kq128(rb - j), acc);                                      \
-                end = ld128##SFX(dst, nt, p, 16 * j);                                             \
-            }                                                                                     \
-            p += 16 * rb;                                                                         \
-            n -= 16 * rb;                                                                         \
-            if (dst)                                                                              \
-                dst += 16 * rb;                                                                   \
-            return tail128##SFX(_mm_xor_si128(acc, end), dst, p, n);                              \
+            return tail128##SFX(acc, x7, dst, p, n);                                              \
         }                                                                                         \
         if (n >= 64) { /* four lanes, folded as a tree two deep */                                \
             const __m128i k256 = _mm_set_epi64x((long long)K_256_HI, (long long)K_256_LO);        \
             __m128i x2 = fold128##SFX(x, k256, ld128##SFX(dst, nt, p, 32));                           \
             __m128i x3 = fold128##SFX(ld128##SFX(dst, nt, p, 16), k256, ld128##SFX(dst, nt, p, 48));      \
-            return tail128##SFX(fold128##SFX(x2, k128, x3), dst ? dst + 64 : NULL, p + 64, n - 64); \
+            return tail128##SFX(_mm_setzero_si128(), fold128##SFX(x2, k128, x3), dst ? dst + 64 : NULL, \
+                                 p + 64, n - 64);                                          \
         }                                                                                         \
-        return tail128##SFX(x, dst ? dst + 16 : NULL, p + 16, n - 16);                            \
+        return tail128##SFX(_mm_setzero_si128(), x, dst ? dst + 16 : NULL, p + 16, n - 16);       \
     }
 
 DEFINE_FOLD128(T_SSE, _sse)
@@ -382,19 +359,10 @@ TARGET(T_AVX2) static INLINE __m256i bcast256(unsigned long long hi, unsigned lo
     return _mm256_broadcastsi128_si256(_mm_set_epi64x((long long)hi, (long long)lo));
 }
 
-/* k(256 d + 32), k(256 d - 32): folds a 32-byte block into the one d blocks after it. */
-static const uint64_t k_blocks256[14][2] = {
-    {0x0f1da05aaULL, 0x15a546366ULL}, {0x154442bd4ULL, 0x1c6e41596ULL}, {0x0df068dc2ULL, 0x18cb44e58ULL},
-    {0x1e88ef372ULL, 0x14a7fe880ULL}, {0x0e3543be0ULL, 0x14b57d3f0ULL}, {0x1821d8bc0ULL, 0x12e958ac4ULL},
-    {0x19159bb02ULL, 0x125f17dfcULL}, {0x11542778aULL, 0x1322d1430ULL}, {0x1f7228078ULL, 0x1aaa44c18ULL},
-    {0x00e9bd5ccULL, 0x115b87256ULL}, {0x11e6a95a2ULL, 0x12af2c15aULL}, {0x1f79525b0ULL, 0x0d31343eaULL},
-    {0x04b700aa8ULL, 0x0eea395c4ULL}, {0x0ad0d2bb2ULL, 0x0cd669a40ULL},
-};
-
 /* acc ^ block folded over d 32-byte blocks. */
 TARGET(T_AVX2) static INLINE __m256i fold_over256(__m256i acc, __m256i block, size_t d)
 {
-    const __m256i k = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)k_blocks256[d - 1]));
+    const __m256i k = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)k_fold[2 * d - 1]));
     return _mm256_xor_si256(acc, _mm256_xor_si256(_mm256_clmulepi64_epi128(block, k, 0x00),
                                                   _mm256_clmulepi64_epi128(block, k, 0x11)));
 }
@@ -460,7 +428,7 @@ TARGET(T_AVX2) static INLINE uint32_t vpclmul256_body(uint32_t crc, unsigned cha
     acc = _mm256_xor_si256(acc, end);
     const __m128i k128 = _mm_set_epi64x((long long)K_128_HI, (long long)K_128_LO);
     __m128i x = fold128_avx(_mm256_castsi256_si128(acc), k128, _mm256_extracti128_si256(acc, 1));
-    return tail128_avx(x, dst, p, n);
+    return tail128_avx(_mm_setzero_si128(), x, dst, p, n);
 }
 
 DEFINE_ENTRIES(T_AVX2, vpclmul256, vpclmul256_body, 32)
@@ -491,15 +459,10 @@ TARGET(T_AVX512) static INLINE __m512i bcast512(unsigned long long hi, unsigned 
     return _mm512_broadcast_i32x4(_mm_set_epi64x((long long)hi, (long long)lo));
 }
 
-/* k(512 d + 32), k(512 d - 32): folds a 64-byte block into the one d blocks after it. */
-static const uint64_t k_blocks[6][2] = {
-    {0x154442bd4ULL, 0x1c6e41596ULL}, {0x1e88ef372ULL, 0x14a7fe880ULL}, {0x1821d8bc0ULL, 0x12e958ac4ULL},
-    {0x11542778aULL, 0x1322d1430ULL}, {0x00e9bd5ccULL, 0x115b87256ULL}, {0x1f79525b0ULL, 0x0d31343eaULL},
-};
 /* acc ^ block folded over d 64-byte blocks. */
 TARGET(T_AVX512) static INLINE __m512i fold_over512(__m512i acc, __m512i block, size_t d)
 {
-    const __m512i k = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)k_blocks[d - 1]));
+    const __m512i k = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)k_fold[4 * d - 1]));
     return _mm512_ternarylogic_epi64(_mm512_clmulepi64_epi128(block, k, 0x00),
                                      _mm512_clmulepi64_epi128(block, k, 0x11), acc, 0x96);
 }
@@ -568,7 +531,7 @@ TARGET(T_AVX512) static INLINE uint32_t vpclmul512_body(uint32_t crc, unsigned c
     __m256i h = _mm256_xor_si256(_mm512_castsi512_si256(f), _mm512_extracti64x4_epi64(f, 1));
     __m128i x = _mm_ternarylogic_epi64(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1),
                                        _mm512_extracti32x4_epi32(acc, 3), 0x96);
-    return tail128_avx(x, dst, p, n);
+    return tail128_avx(_mm_setzero_si128(), x, dst, p, n);
 }
 
 DEFINE_ENTRIES(T_AVX512, vpclmul512, vpclmul512_body, 64)
