@@ -275,11 +275,8 @@ def crc32(data, value=0):
     cdef uint32_t r
     cdef int overflow = 0
     cdef long long v = -1
-    cdef Py_ssize_t n
-    if PyBytes_CheckExact(data) and value is 0:  # the common call, with nothing to acquire
-        n = PyBytes_GET_SIZE(data)
-        if n < NOGIL_BYTES:
-            return aws_es_crc32(0, <const unsigned char *>PyBytes_AS_STRING(data), <size_t>n)
+    if PyBytes_CheckExact(data) and value is 0:  # the common call: bytes need no buffer acquired
+        return _crc(0, <const unsigned char *>PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data))
     _acquire(data, &inp, "data")
     try:
         if PyLong_CheckExact(value):
