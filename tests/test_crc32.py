@@ -234,19 +234,24 @@ _SRC = os.path.join(os.path.dirname(__file__), os.pardir, "src", "aws_eventstrea
 _HARNESS = os.path.join(os.path.dirname(__file__), "c", "crc_copy_race.c")
 
 
-@pytest.fixture(scope="module")
-def race_harness(tmp_path_factory):
-    """tests/c/crc_copy_race.c built against the kernels' source with the system compiler."""
+def _build_harness(tmp_path_factory, source, name, *flags):
+    """A C harness in tests/c built against the kernels' source with the system compiler."""
     import shutil
     import sysconfig
 
     cc = (sysconfig.get_config_var("CC") or "cc").split()[0]
     if not shutil.which(cc) or not os.path.exists(os.path.join(_SRC, "_crc32.c")):
         pytest.skip("needs a C compiler and the kernels' source (a checkout) to build the harness")
-    exe = tmp_path_factory.mktemp("race") / "crc_copy_race"
-    subprocess.run([cc, "-O2", "-pthread", "-I", _SRC, _HARNESS, os.path.join(_SRC, "_crc32.c"),
-                    "-o", str(exe)], check=True, capture_output=True)
+    exe = tmp_path_factory.mktemp(name) / name
+    subprocess.run([cc, "-O2", *flags, "-I", _SRC, source, os.path.join(_SRC, "_crc32.c"), "-o", str(exe)],
+                   check=True, capture_output=True)
     return exe
+
+
+@pytest.fixture(scope="module")
+def race_harness(tmp_path_factory):
+    """tests/c/crc_copy_race.c, built."""
+    return _build_harness(tmp_path_factory, _HARNESS, "crc_copy_race", "-pthread")
 
 
 @pytest.mark.parametrize("name", _kernels() or ["<extension not built>"])
@@ -294,16 +299,7 @@ import check_sweep  # noqa: E402  (tests/c/check_sweep.py)
 
 
 def _build_sweep(tmp_path_factory, name, *defines):
-    import shutil
-    import sysconfig
-
-    cc = (sysconfig.get_config_var("CC") or "cc").split()[0]
-    if not shutil.which(cc) or not os.path.exists(os.path.join(_SRC, "_crc32.c")):
-        pytest.skip("needs a C compiler and the kernels' source (a checkout) to build the harness")
-    exe = tmp_path_factory.mktemp("sweep") / name
-    subprocess.run([cc, "-O2", "-std=c99", *defines, "-I", _SRC, _SWEEP, os.path.join(_SRC, "_crc32.c"),
-                    "-o", str(exe)], check=True, capture_output=True)
-    return exe
+    return _build_harness(tmp_path_factory, _SWEEP, name, "-std=c99", *defines)
 
 
 def test_every_kernel_in_c_at_every_length_and_alignment_against_zlib(tmp_path_factory):
