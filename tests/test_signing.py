@@ -5,12 +5,21 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 from unittest import mock
+from urllib.parse import urlsplit
 
 import pytest
 
 from aws_eventstream import EventStreamError, Message, SignatureError, Timestamp, decode, encode
 from aws_eventstream import auth, signing
-from aws_eventstream.auth import STREAMING_PAYLOAD, Credentials, presign_url, sign_request, verify_presigned_url
+from aws_eventstream.auth import (
+    EMPTY_SHA256,
+    STREAMING_PAYLOAD,
+    Credentials,
+    presign_url,
+    sign_request,
+    verify_presigned_url,
+    verify_signed_request,
+)
 from aws_eventstream.signing import EventSigner, EventVerifier, chunk_signature
 from helpers import signing_chains
 
@@ -323,3 +332,75 @@ def test_header_signing_with_a_body():
         SigV4Auth(BotoCredentials(CREDS.access_key, CREDS.secret_key), "lex", "eu-west-1").add_auth(request)
     assert ours.headers["Authorization"] == request.headers["Authorization"]
     assert CREDS.secret_key not in repr(ours)
+
+
+def _botocore_signed(creds, url, headers, *, region="us-west-2", when=None):
+    """Headers of a request botocore's SigV4 signer signed (the independent signer)."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials as BotoCredentials
+
+    request = AWSRequest(method="POST", url=url, headers=dict(headers))
+    with mock.patch("botocore.auth.get_current_datetime", return_value=(when or NOW).replace(tzinfo=None)):
+        SigV4Auth(BotoCredentials(creds.access_key, creds.secret_key, creds.session_token), "transcribe",
+                  region).add_auth(request)
+    out = dict(request.headers.items())
+    out["host"] = urlsplit(url).netloc
+    return out
+
+
+_STREAM_URL = "https://transcribestreaming.us-west-2.amazonaws.com/stream-transcription"
+_STREAM_HEADERS = {"X-Amz-Content-SHA256": STREAMING_PAYLOAD, "x-amzn-transcribe-language-code": "en-US",
+                   "x-amzn-transcribe-sample-rate": "16000"}
+
+
+@pytest.mark.parametrize("token", [None, "session-token"])
+def test_verify_signed_request_accepts_what_botocore_signs(token):
+    creds = Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", token)
+    headers = _botocore_signed(creds, _STREAM_URL, _STREAM_HEADERS)
+    seed = verify_signed_request("POST", _STREAM_URL, headers, credentials=creds, service="transcribe",
+                                 region="us-west-2", now=NOW)
+    assert seed == headers["Authorization"].rsplit("Signature=", 1)[1]
+    # header names in any case; without X-Amz-Content-SHA256 the given payload hash is used
+    lower = {k.lower(): v for k, v in _botocore_signed(creds, _STREAM_URL, {
+        k: v for k, v in _STREAM_HEADERS.items() if k != "X-Amz-Content-SHA256"}).items()}
+    assert verify_signed_request("POST", _STREAM_URL, lower, credentials=creds, service="transcribe",
+                                 now=NOW, payload_hash=EMPTY_SHA256)
+    with pytest.raises(SignatureError, match="no payload hash"):
+        verify_signed_request("POST", _STREAM_URL, lower, credentials=creds, service="transcribe", now=NOW)
+
+
+@pytest.mark.parametrize("change, match", [
+    (lambda h: h.update({"x-amzn-transcribe-language-code": "en-GB"}), "signature mismatch"),
+    (lambda h: h.update({"host": "elsewhere.example.com"}), "signature mismatch"),
+    (lambda h: h.pop("x-amzn-transcribe-sample-rate"), "signed header 'x-amzn-transcribe-sample-rate' is not in"),
+    (lambda h: h.pop("Authorization"), "Authorization header is missing"),
+    (lambda h: h.update({"Authorization": h["Authorization"].replace("AWS4-HMAC-SHA256", "AWS4-HMAC-SHA1")}),
+     "not AWS4-HMAC-SHA256"),
+    (lambda h: h.update({"Authorization": h["Authorization"].replace("/transcribe/", "/lex/")}),
+     "signed for service 'lex'"),
+    (lambda h: h.update({"Authorization": h["Authorization"].replace("AKIDEXAMPLE", "AKIDOTHER")}),
+     "unknown access key"),
+    (lambda h: h.update({"X-Amz-Date": "2026-11-23"}), "X-Amz-Date is malformed"),
+    (lambda h: h.update({"X-Amz-Security-Token": "guessed"}), "signature mismatch"),
+])
+def test_verify_signed_request_refuses_what_was_changed(change, match):
+    headers = _botocore_signed(CREDS, _STREAM_URL, _STREAM_HEADERS)
+    change(headers)
+    with pytest.raises(SignatureError, match=match):
+        verify_signed_request("POST", _STREAM_URL, headers, credentials=CREDS, service="transcribe",
+                              region="us-west-2", now=NOW)
+
+
+def test_verify_signed_request_checks_the_clock_both_ways():
+    headers = _botocore_signed(CREDS, _STREAM_URL, _STREAM_HEADERS)
+    for off in (dt.timedelta(seconds=301), dt.timedelta(seconds=-301)):
+        with pytest.raises(SignatureError, match="off the clock"):
+            verify_signed_request("POST", _STREAM_URL, headers, credentials=CREDS, service="transcribe",
+                                  now=NOW + off)
+    assert verify_signed_request("POST", _STREAM_URL, headers, credentials=CREDS, service="transcribe",
+                                 now=NOW + dt.timedelta(seconds=299))
+    with pytest.raises(TypeError):
+        verify_signed_request("POST", _STREAM_URL, headers, credentials="secret", service="transcribe")
+    with pytest.raises(ValueError, match="max_skew"):
+        verify_signed_request("POST", _STREAM_URL, headers, credentials=CREDS, service="transcribe", max_skew=-1)

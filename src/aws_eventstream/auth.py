@@ -35,6 +35,7 @@ __all__ = [
     "signing_key",
     "credential_scope",
     "canonical_query_string",
+    "verify_signed_request",
     "check_region",
     "ALGORITHM",
     "EMPTY_SHA256",
@@ -310,10 +311,41 @@ def sign_request(
     return SignedRequest(out, signature)
 
 
+CredentialsLookup = Union[Credentials, Callable[[str], Optional[Credentials]]]
+
+
+def _check_lookup(credentials: object) -> None:
+    if not (isinstance(credentials, Credentials) or callable(credentials)):
+        raise TypeError("credentials must be Credentials or a function from access key id to Credentials, "
+                        f"not {type(credentials).__name__}")
+
+
+def _scope(credential: str, service: str, region: Optional[str]) -> Tuple[str, str, str]:
+    """(access key, date, region) of a ``<key>/<date>/<region>/<service>/aws4_request`` scope."""
+    scope_parts = credential.split("/")
+    if len(scope_parts) != 5 or scope_parts[4] != "aws4_request":
+        raise SignatureError("the credential is not <key>/<date>/<region>/<service>/aws4_request")
+    access_key, datestamp, scope_region, scope_service, _ = scope_parts
+    if scope_service != service:
+        raise SignatureError(f"signed for service {scope_service!r}, not {service!r}")
+    if region is not None and scope_region != region:
+        raise SignatureError(f"signed for region {scope_region!r}, not {region!r}")
+    return access_key, datestamp, scope_region
+
+
+def _lookup(credentials: CredentialsLookup, access_key: str) -> Credentials:
+    creds = credentials if isinstance(credentials, Credentials) else credentials(access_key)
+    if creds is not None and not isinstance(creds, Credentials):
+        raise TypeError(f"the credentials lookup returned {type(creds).__name__}, not Credentials or None")
+    if creds is None or not hmac.compare_digest(creds.access_key.encode(), access_key.encode()):
+        raise SignatureError(f"unknown access key {access_key!r}")
+    return creds
+
+
 def verify_presigned_url(
     url: str,
     *,
-    credentials: Union[Credentials, Callable[[str], Optional[Credentials]]],
+    credentials: CredentialsLookup,
     service: str,
     region: Optional[str] = None,
     now: Optional[_dt.datetime] = None,
@@ -338,9 +370,7 @@ def verify_presigned_url(
     """
     if not isinstance(url, str):
         raise TypeError(f"url must be str, not {type(url).__name__}")
-    if not (isinstance(credentials, Credentials) or callable(credentials)):
-        raise TypeError("credentials must be Credentials or a function from access key id to Credentials, "
-                        f"not {type(credentials).__name__}")
+    _check_lookup(credentials)
     skew = _max_skew(max_skew, optional=False)
     current = _utc_now(now)
     try:
@@ -360,14 +390,7 @@ def verify_presigned_url(
             raise SignatureError(f"the URL is not presigned: {key} is missing")
     if params["X-Amz-Algorithm"] != ALGORITHM:
         raise SignatureError(f"unsupported algorithm {params['X-Amz-Algorithm']!r}")
-    scope_parts = params["X-Amz-Credential"].split("/")
-    if len(scope_parts) != 5 or scope_parts[4] != "aws4_request":
-        raise SignatureError("X-Amz-Credential is not <key>/<date>/<region>/<service>/aws4_request")
-    access_key, datestamp, scope_region, scope_service, _ = scope_parts
-    if scope_service != service:
-        raise SignatureError(f"signed for service {scope_service!r}, not {service!r}")
-    if region is not None and scope_region != region:
-        raise SignatureError(f"signed for region {scope_region!r}, not {region!r}")
+    access_key, datestamp, scope_region = _scope(params["X-Amz-Credential"], service, region)
     stamp = params["X-Amz-Date"]
     try:
         signed_at = _dt.datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=_dt.timezone.utc)
@@ -384,11 +407,7 @@ def verify_presigned_url(
         raise SignatureError(f"the URL expired: signed at {stamp}, valid for {expires} s")
     if params["X-Amz-SignedHeaders"] != "host":
         raise SignatureError("only presigned URLs that sign the host header alone are accepted")
-    creds = credentials if isinstance(credentials, Credentials) else credentials(access_key)
-    if creds is not None and not isinstance(creds, Credentials):
-        raise TypeError(f"the credentials lookup returned {type(creds).__name__}, not Credentials or None")
-    if creds is None or not hmac.compare_digest(creds.access_key.encode(), access_key.encode()):
-        raise SignatureError(f"unknown access key {access_key!r}")
+    creds = _lookup(credentials, access_key)
     token_matches = hmac.compare_digest((creds.session_token or "").encode(),
                                         params.get("X-Amz-Security-Token", "").encode())
     canonical_query = canonical_query_string((k, v) for k, v in items if k != "X-Amz-Signature")
@@ -399,6 +418,79 @@ def verify_presigned_url(
     if not (token_matches and signature_matches):
         raise SignatureError("signature mismatch: the URL was altered or signed with other credentials")
     return {k: v for k, v in params.items() if not k.startswith("X-Amz-")}
+
+
+_AUTHORIZATION = re.compile(r"^AWS4-HMAC-SHA256 Credential=([^,\s]+), ?SignedHeaders=([a-z0-9;._-]+), ?"
+                            r"Signature=([0-9a-f]{64})$")
+
+
+def verify_signed_request(
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    *,
+    credentials: CredentialsLookup,
+    service: str,
+    region: Optional[str] = None,
+    now: Optional[_dt.datetime] = None,
+    max_skew: float = 300.0,
+    payload_hash: Optional[str] = None,
+) -> str:
+    """Check a request signed in its headers (``Authorization``), as :func:`sign_request` signs.
+
+    ``headers`` are the request's, one value each (names in any case); ``host`` must be
+    among them (HTTP/2's ``:authority``). ``X-Amz-Date`` may be ``max_skew`` seconds off
+    the clock either way. The payload hash is ``X-Amz-Content-SHA256`` when sent, else
+    ``payload_hash`` (``STREAMING_PAYLOAD`` for an HTTP/2 event stream; it must be given).
+
+    Returns:
+        The hex signature: the seed of the request's signed event chain.
+
+    Raises:
+        SignatureError: what failed, in words (a wrong session token and a wrong signature
+            give the same message).
+        TypeError, ValueError: a wrong argument.
+    """
+    if not isinstance(url, str) or not isinstance(method, str):
+        raise TypeError("method and url must be str")
+    _check_lookup(credentials)
+    skew = _max_skew(max_skew, optional=False)
+    current = _utc_now(now)
+    lower = {str(k).lower(): str(v) for k, v in headers.items()}
+    match = _AUTHORIZATION.match(lower.get("authorization", ""))
+    if match is None:
+        raise SignatureError("the Authorization header is missing or not AWS4-HMAC-SHA256 "
+                             "Credential=..., SignedHeaders=..., Signature=...")
+    credential, signed_names, signature = match.groups()
+    access_key, datestamp, scope_region = _scope(credential, service, region)
+    names = signed_names.split(";")
+    if names != sorted(set(names)) or "host" not in names or "x-amz-date" not in names:
+        raise SignatureError("SignedHeaders must be sorted, distinct, and include host and x-amz-date")
+    missing = [n for n in names if n not in lower]
+    if missing:
+        raise SignatureError(f"signed header {missing[0]!r} is not in the request")
+    stamp = lower["x-amz-date"]
+    try:
+        signed_at = _dt.datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=_dt.timezone.utc)
+    except ValueError:
+        raise SignatureError("X-Amz-Date is malformed") from None
+    if stamp[:8] != datestamp:
+        raise SignatureError("the credential scope date is not the X-Amz-Date date")
+    if abs((signed_at - current).total_seconds()) > skew:
+        raise SignatureError(f"X-Amz-Date {stamp} is more than {skew:g} s off the clock")
+    body_hash = lower.get("x-amz-content-sha256", payload_hash)
+    if body_hash is None:
+        raise SignatureError("the request has no X-Amz-Content-SHA256 and no payload hash was given")
+    creds = _lookup(credentials, access_key)
+    token_matches = hmac.compare_digest((creds.session_token or "").encode(),
+                                        lower.get("x-amz-security-token", "").encode())
+    parts = urlsplit(url)
+    canonical_query = canonical_query_string(parse_qsl(parts.query, keep_blank_values=True))
+    expected = _signature(creds.secret_key, stamp, scope_region, service, _canonical_request(
+        method, parts.path or "/", canonical_query, {n: lower[n] for n in names}, body_hash))
+    if not (token_matches and hmac.compare_digest(expected.encode(), signature.encode())):
+        raise SignatureError("signature mismatch: the request was altered or signed with other credentials")
+    return signature
 
 
 # --------------------------------------------------------------------------- event-stream signing
