@@ -13,7 +13,7 @@ pytest.importorskip("websockets", reason="the session tests need websockets (the
 from aws_eventstream import MAX_FRAME, Timestamp, encode  # noqa: E402
 from aws_eventstream import transcribe as t  # noqa: E402
 from aws_eventstream.auth import Credentials, EventSigner, presign_url  # noqa: E402
-from aws_eventstream.testing import FakeTranscribeServer  # noqa: E402
+from aws_eventstream.testing import FakeTranscribeServer, Script  # noqa: E402
 from sigv4_oracle import query  # noqa: E402
 
 CREDS = Credentials("AKIDFAKESERVER", "fake-server-secret")
@@ -27,27 +27,31 @@ async def _collect(session):
     return [event async for event in session]
 
 
+SECOND = 32000  # bytes of 16 kHz mono 16-bit PCM
+
+
 def test_results_arrive_in_order_and_nothing_is_lost():
+    script = Script.of([(0.1, 0.3, "one"), (0.35, 0.5, "two"), (1.2, 1.4, "three")])
     async def main():
-        async with FakeTranscribeServer(credentials=CREDS, transcript="one two three") as server:
+        async with FakeTranscribeServer(credentials=CREDS, transcript=script) as server:
             async with t.TranscribeSession(server.presigned_url(language_code="en-US")) as session:
-                for _ in range(7):
-                    await session.send_audio(bytes(3200))
+                for _ in range(20):  # 2 s in 100 ms chunks
+                    await session.send_audio(bytes(SECOND // 10))
                 await session.end()
                 events = await _collect(session)
             return server.sessions, events
 
     sessions, events = run(main())
     (record,) = sessions
-    assert record.audio_frames == 7 and record.audio_bytes == 7 * 3200 and record.ended_cleanly
+    assert record.audio_frames == 20 and record.audio_bytes == 2 * SECOND and record.ended_cleanly
+    assert record.audio_seconds == pytest.approx(2.0)
     results = [e.results[0] for e in events]
-    assert [r.is_partial for r in results].count(True) == 7
     assert [(r.transcript, r.is_partial) for r in results] == [
-        ("one", True), ("one two", True), ("one two three", True), ("one two three", False),
-        ("one", True), ("one two", True), ("one two three", True), ("one two three", False),
-        ("one", True), ("one", False)]
-    assert record.results_sent == len(events)
-    assert results[-1].end_time == pytest.approx(0.7)
+        ("one", True), ("one two", True), ("one two", False), ("three", True), ("three", False)]
+    # each word is shown once the audio has reached its end; a segment ends after a 0.5 s pause
+    assert [r.end_time for r in results] == [0.3, 0.5, 0.5, 1.4, 1.4]
+    assert results[0].result_id == results[1].result_id == results[2].result_id != results[3].result_id
+    assert record.results_sent == record.events_sent == len(events)
 
 
 def test_results_derived_from_the_audio():
@@ -61,32 +65,55 @@ def test_results_derived_from_the_audio():
                 return await _collect(s)
 
     events = run(main())
-    assert events[-2].results[0].transcript == "bonjour le monde <2 bytes>"
+    assert events[-2].results[0].transcript == "bonjour le monde <2-bytes>"
     assert events[-1].results[0].is_partial is False and events[-1].results[0].language_code == "en-US"
 
 
-@pytest.mark.parametrize("how", ["wrong secret", "tampered", "expired", "wrong region"])
-def test_a_bad_url_is_refused_with_403(how):
+@pytest.mark.parametrize("how", ["unknown key", "wrong secret", "tampered", "expired", "wrong region"])
+def test_a_bad_url_is_refused_with_the_services_exception_frame(how):
     async def main():
         async with FakeTranscribeServer(credentials=CREDS) as server:
-            if how == "wrong secret":
-                url = server.presigned_url(language_code="en-US",
-                                           credentials=Credentials(CREDS.access_key, "not-the-secret"))
-            elif how == "tampered":
-                url = server.presigned_url(language_code="en-US").replace("en-US", "en-GB")
-            elif how == "expired":
-                url = server.presigned_url(language_code="en-US", expires=60,
-                                           now=dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5))
-            else:
-                url = server.presigned_url(language_code="en-US", region="eu-west-1")
-            with pytest.raises(t.TranscribeAuthError) as info:
-                await t.TranscribeSession(url).connect()
+            url = _bad_url(server, how)
+            async with t.TranscribeSession(url) as session:  # the upgrade succeeds, as with the service
+                with pytest.raises(t.TranscribeServiceError) as info:
+                    await _collect(session)
             return info.value, server.sessions
 
     err, sessions = run(main())
-    assert err.status == 403 and sessions[0].error == "403"
-    assert {"wrong secret": "signature mismatch", "tampered": "signature mismatch", "expired": "expired",
-            "wrong region": "region"}[how] in str(err)
+    kind, text = {
+        "unknown key": (t.UnrecognizedClientException, "The security token included in the request is invalid."),
+        "wrong secret": (t.BadRequestException, "The request signature we calculated does not match"),
+        "tampered": (t.BadRequestException, "The request signature we calculated does not match"),
+        "expired": (t.BadRequestException, "Signature expired"),
+        "wrong region": (t.BadRequestException, "signed for region"),
+    }[how]
+    assert type(err) is kind and text in err.message
+    assert sessions[0].error == err.exception_type and sessions[0].reason == err.message
+
+
+@pytest.mark.parametrize("how", ["unknown key", "wrong secret", "tampered", "expired", "wrong region"])
+def test_a_bad_url_is_refused_with_403_when_asked(how):
+    async def main():
+        async with FakeTranscribeServer(credentials=CREDS, auth_failure="http") as server:
+            with pytest.raises(t.TranscribeAuthError) as info:
+                await t.TranscribeSession(_bad_url(server, how)).connect()
+            return info.value, server.sessions
+
+    err, sessions = run(main())
+    assert err.status == 403 and sessions[0].error == "403" and sessions[0].reason == err.body.strip()
+
+
+def _bad_url(server, how):
+    if how == "unknown key":
+        return server.presigned_url(language_code="en-US", credentials=Credentials("AKIDOTHER", CREDS.secret_key))
+    if how == "wrong secret":
+        return server.presigned_url(language_code="en-US", credentials=Credentials(CREDS.access_key, "not-the-secret"))
+    if how == "tampered":
+        return server.presigned_url(language_code="en-US").replace("en-US", "en-GB")
+    if how == "expired":
+        return server.presigned_url(language_code="en-US", expires=60,
+                                    now=dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5))
+    return server.presigned_url(language_code="en-US", region="eu-west-1")
 
 
 def test_bad_sample_rate_is_a_bad_request_exception():
@@ -97,7 +124,7 @@ def test_bad_sample_rate_is_a_bad_request_exception():
                               credentials=CREDS, params={"language-code": "en-US", "media-encoding": "pcm",
                                                          "sample-rate": 96000})
             async with t.TranscribeSession(url) as session:
-                with pytest.raises(t.BadRequestException, match="sample-rate") as info:
+                with pytest.raises(t.BadRequestException, match="at 'mediaSampleRateHertz' failed to satisfy") as info:
                     await _collect(session)
             return info.value
 
@@ -126,7 +153,10 @@ def test_a_bad_frame_is_refused(frame):
 
     err, record = run(main())
     assert record.error == "BadRequestException" and record.audio_frames == 1
-    assert "could not read the audio stream" in err.message
+    if frame == "text":
+        assert err.message == "Unexpected WebSocket frame received."
+    else:
+        assert "Could not read the audio stream" in err.message
 
 
 def test_signed_envelopes_are_verified():
@@ -137,7 +167,7 @@ def test_signed_envelopes_are_verified():
                                  seed_signature=query(url)["X-Amz-Signature"])
             async with t.TranscribeSession(url) as session:
                 for _ in range(3):
-                    await session.send_frame(signer.sign(t.audio_event(bytes(640))))
+                    await session.send_frame(signer.sign(t.audio_event(bytes(SECOND // 2))))
                 await session.send_frame(signer.end())
                 good = await _collect(session)
             signer = EventSigner(credentials=CREDS, region="us-east-1", service="transcribe",
@@ -150,7 +180,7 @@ def test_signed_envelopes_are_verified():
 
     good, sessions = run(main())
     assert sessions[0].audio_frames == 3 and sessions[0].ended_cleanly
-    assert sum(e.results[0].is_partial for e in good) == 3
+    assert [r.transcript for e in good for r in e.results if not r.is_partial] == ["Hello from the"]  # 1.5 s heard
     assert sessions[1].error == "BadRequestException"
 
 
@@ -165,10 +195,10 @@ def test_reconnect_uses_a_fresh_url():
 
             session = t.TranscribeSession(fresh)
             async with session:
-                await session.send_audio(bytes(320))
+                await session.send_audio(bytes(SECOND))
                 first = await session.__anext__()
                 await session.reconnect()
-                await session.send_audio(bytes(320))
+                await session.send_audio(bytes(SECOND))
                 await session.end()
                 rest = await _collect(session)
             return urls, first, rest, server.sessions
@@ -183,7 +213,7 @@ def test_medical_and_unknown_paths():
     async def main():
         async with FakeTranscribeServer(credentials=CREDS) as server:
             async with t.TranscribeSession(server.presigned_url(medical=True)) as session:
-                await session.send_audio(bytes(320))
+                await session.send_audio(bytes(SECOND))
                 await session.end()
                 medical = await _collect(session)
             bad_path = presign_url(server.endpoint + "/other", service="transcribe", region="us-east-1",
@@ -251,7 +281,7 @@ async def _raw_handshake(endpoint, target, host):
 def test_the_host_header_cannot_carry_the_signature():
     """A signed query smuggled into Host must not sign the query actually requested."""
     async def main():
-        async with FakeTranscribeServer(credentials=CREDS) as server:
+        async with FakeTranscribeServer(credentials=CREDS, auth_failure="http") as server:
             signed = urlsplit(server.presigned_url(medical=True))
             smuggled = f"{signed.netloc}{signed.path}?{signed.query}#".encode()
             unsigned = f"{t.STREAM_PATH}?language-code=en-US&media-encoding=pcm&sample-rate=16000".encode()
@@ -298,7 +328,7 @@ def test_the_session_refuses_a_message_over_its_frame_limit():
         async with FakeTranscribeServer(credentials=CREDS) as server:
             url = server.presigned_url(language_code="en-US")
             async with t.TranscribeSession(url, max_frame=64) as session:
-                await session.send_audio(bytes(320))  # answered with a result frame of some 400 bytes
+                await session.send_audio(bytes(SECOND))  # answered with a result frame of some 400 bytes
                 with pytest.raises(t.TranscribeConnectionError, match="1009"):
                     await _collect(session)
 

@@ -2,9 +2,10 @@
 
 The fake server runs in its own process (the other core); the clients share one asyncio
 loop here. Each session sends one audio frame per ``ms`` at real time for a fixed number
-of frames, then ends the stream. The server answers every frame with one partial result,
-in order, so the k-th partial result of a session belongs to its k-th frame: that gives
-the frame-to-result latency, and the frames that never got a result (lost).
+of frames, then ends the stream. The server runs in echo mode, where each frame is heard
+as one more word: it answers every frame with one partial result, in order, so the k-th
+partial result of a session belongs to its k-th frame: that gives the frame-to-result
+latency, and the frames that never got a result (lost).
 """
 
 from __future__ import annotations
@@ -20,13 +21,13 @@ from ..auth import Credentials
 _CREDS = ("AKIDLOADBENCH", "load-bench-secret")
 
 
-def _serve(conn: Any, frame_ms: float) -> None:
+def _serve(conn: Any) -> None:
     """Child process: run the fake server until told to stop, then report what it saw."""
     from ..testing import FakeTranscribeServer
 
     async def main() -> None:
-        async with FakeTranscribeServer(credentials=Credentials(*_CREDS), frame_ms=frame_ms,
-                                        transcript="load bench words") as server:
+        async with FakeTranscribeServer(credentials=Credentials(*_CREDS), echo=True, max_chunk=None,
+                                        silence_events=None) as server:
             conn.send(server.endpoint)
             await asyncio.get_running_loop().run_in_executor(None, conn.recv)
             conn.send({"sessions": len(server.sessions),
@@ -99,7 +100,7 @@ def run_load(*, sessions: int = 100, frames: int = 50, ms: float = 100.0, sample
     frame_bytes = int(sample_rate * 2 * ms / 1000)
     ctx = multiprocessing.get_context("spawn")
     parent, child = ctx.Pipe()
-    server = ctx.Process(target=_serve, args=(child, ms), daemon=True)
+    server = ctx.Process(target=_serve, args=(child,), daemon=True)
     server.start()
     try:
         if not parent.poll(30):

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 from ._errors import (
+    AccessDeniedException,
     BadRequestException,
     ConflictException,
     InternalFailureException,
@@ -26,6 +27,7 @@ from ._errors import (
     TranscribeProtocolError,
     TranscribeServiceError,
     UnknownServiceException,
+    UnrecognizedClientException,
 )
 from ._events import (
     AUDIO_HEADERS,
@@ -77,6 +79,8 @@ __all__ = [
     "ConflictException",
     "ServiceUnavailableException",
     "UnknownServiceException",
+    "UnrecognizedClientException",
+    "AccessDeniedException",
     "TranscribeErrorFrame",
     "TranscribeProtocolError",
     "TranscribeHandshakeError",

@@ -51,6 +51,18 @@ class ServiceUnavailableException(TranscribeServiceError):
     exception_type = "ServiceUnavailableException"
 
 
+class UnrecognizedClientException(TranscribeServiceError):
+    """The access key (or session token) was not recognized: sent after the upgrade."""
+
+    exception_type = "UnrecognizedClientException"
+
+
+class AccessDeniedException(TranscribeServiceError):
+    """IAM does not allow ``transcribe:StartStreamTranscriptionWebSocket`` to the caller."""
+
+    exception_type = "AccessDeniedException"
+
+
 class UnknownServiceException(TranscribeServiceError):
     """An ``exception`` frame of a type this module does not know; ``exception_type`` names it."""
 
@@ -87,7 +99,7 @@ class TranscribeConnectionError(TranscribeError):
 
 _SERVICE_ERRORS = {cls.exception_type: cls for cls in (
     BadRequestException, LimitExceededException, InternalFailureException,
-    ConflictException, ServiceUnavailableException)}
+    ConflictException, ServiceUnavailableException, UnrecognizedClientException, AccessDeniedException)}
 
 
 def service_error(exception_type: str, message: str) -> TranscribeServiceError:

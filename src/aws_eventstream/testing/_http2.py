@@ -1,0 +1,283 @@
+"""The HTTP/2 API (``StartStreamTranscription``) of the fake server, over the ``h2`` library.
+
+The request is ``POST /stream-transcription`` (``/medical-stream-transcription``), signed
+with SigV4 in its headers over the payload hash ``STREAMING-AWS4-HMAC-SHA256-EVENTS``; its
+parameters are ``x-amzn-transcribe-*`` headers (the model's httpHeader bindings); the body
+is a chain of signed envelopes (``:date``, ``:chunk-signature``) around AudioEvent frames,
+seeded by the request's signature. A request the service refuses gets an HTTP error with
+``x-amzn-errortype`` and a JSON ``{"Message": ...}`` body, as restJson1 operations answer;
+an accepted one gets ``200`` with the parameters echoed, ``x-amzn-request-id`` and
+``x-amzn-transcribe-session-id``, then the result stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import ssl
+from typing import Any, Dict, List, Optional, Tuple, Union
+
+from ..auth import EMPTY_SHA256, STREAMING_PAYLOAD, verify_signed_request
+from ..errors import EventStreamError
+from ._server import Connection, ServerCore, SessionRecord, _auth_refusal
+from ._stream import Refusal, Settings
+
+try:
+    import h2.config
+    import h2.connection
+    import h2.events
+    import h2.exceptions
+except ImportError:  # optional: reported when the HTTP/2 API is started
+    h2 = None  # type: ignore[assignment]
+
+_PATHS = {"/stream-transcription": False, "/medical-stream-transcription": True}
+_PREFIX = "x-amzn-transcribe-"
+_STATUS = {"BadRequestException": 400, "LimitExceededException": 429, "InternalFailureException": 500,
+           "ConflictException": 409, "ServiceUnavailableException": 503, "UnrecognizedClientException": 403,
+           "AccessDeniedException": 403, "InvalidSignatureException": 403}
+_DENIED = ("User: {principal} is not authorized to perform: transcribe:StartStreamTranscription "
+           "because no identity-based policy allows the transcribe:StartStreamTranscription action")
+
+
+class _Stream(Connection):
+    """One HTTP/2 request stream, as the stream loop sees it."""
+
+    def __init__(self, link: "_Link", stream_id: int, record: SessionRecord) -> None:
+        self.link = link
+        self.stream_id = stream_id
+        self.record = record
+        self.inbox: "asyncio.Queue[Optional[bytes]]" = asyncio.Queue()
+        self.closed = False
+
+    async def recv(self) -> Union[bytes, str, None]:
+        if self.closed:
+            return None
+        return await self.inbox.get()
+
+    async def send(self, frame: bytes) -> None:
+        await self.link.send_data(self.stream_id, frame)
+
+    async def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.inbox.put_nowait(None)
+            self.link.end_stream(self.stream_id)
+
+
+class _Link:
+    """One client connection: the h2 state machine, its socket, its request streams."""
+
+    def __init__(self, front: "HTTP2FrontEnd", reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.front = front
+        self.reader = reader
+        self.writer = writer
+        assert h2 is not None
+        self.h2 = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False, header_encoding="utf-8"))
+        self.streams: Dict[int, _Stream] = {}
+        self.tasks: List["asyncio.Task[None]"] = []
+        self.window = asyncio.Event()
+
+    def flush(self) -> None:
+        data = self.h2.data_to_send()
+        if data and not self.writer.is_closing():
+            self.writer.write(data)
+
+    async def run(self) -> None:
+        self.h2.initiate_connection()
+        self.flush()
+        try:
+            while True:
+                data = await self.reader.read(65536)
+                if not data:
+                    break
+                try:
+                    events = self.h2.receive_data(data)
+                except h2.exceptions.ProtocolError:
+                    break
+                for event in events:
+                    self._event(event)
+                self.flush()
+                await self.writer.drain()
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            for stream in self.streams.values():
+                stream.closed = True
+                stream.inbox.put_nowait(None)
+            self.window.set()
+            for task in self.tasks:
+                if not task.done():
+                    task.cancel()
+            await asyncio.gather(*self.tasks, return_exceptions=True)
+            self.writer.close()
+
+    def _event(self, event: Any) -> None:
+        if isinstance(event, h2.events.RequestReceived):
+            headers = {str(k): str(v) for k, v in event.headers}  # str: header_encoding is set
+            record = SessionRecord(path=headers.get(":path", ""), transport="http2")
+            self.front.core.sessions.append(record)
+            # Registered now: the body's first DATA frames may come in the same read.
+            opened = self.streams[event.stream_id] = _Stream(self, event.stream_id, record)
+            self.tasks.append(asyncio.ensure_future(self._request(opened, headers)))
+        elif isinstance(event, h2.events.DataReceived):
+            self.h2.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+            stream = self.streams.get(event.stream_id)
+            if stream is not None and not stream.closed and event.data:
+                stream.inbox.put_nowait(event.data)
+        elif isinstance(event, (h2.events.StreamEnded, h2.events.StreamReset)):
+            stream = self.streams.get(event.stream_id)
+            if stream is not None:
+                stream.inbox.put_nowait(None)
+            self.window.set()
+        elif isinstance(event, (h2.events.WindowUpdated, h2.events.RemoteSettingsChanged)):
+            self.window.set()
+
+    async def send_data(self, stream_id: int, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            try:
+                room = min(self.h2.local_flow_control_window(stream_id), self.h2.max_outbound_frame_size)
+            except h2.exceptions.StreamClosedError:
+                return
+            if room <= 0:
+                self.window.clear()
+                await self.window.wait()
+                if self.writer.is_closing():
+                    return
+                continue
+            try:
+                self.h2.send_data(stream_id, bytes(view[:room]))
+            except h2.exceptions.StreamClosedError:
+                return
+            view = view[room:]
+            self.flush()
+            await self.writer.drain()
+
+    def end_stream(self, stream_id: int) -> None:
+        try:
+            self.h2.end_stream(stream_id)
+        except (h2.exceptions.StreamClosedError, h2.exceptions.ProtocolError):
+            return
+        self.flush()
+
+    def respond(self, stream_id: int, status: int, headers: List[Tuple[str, str]], body: Optional[bytes]) -> None:
+        """Send the response headers, and ``body`` to end the stream (None: a stream follows)."""
+        self.h2.send_headers(stream_id, [(":status", str(status)), *headers], end_stream=body == b"")
+        if body:
+            self.h2.send_data(stream_id, body, end_stream=True)
+        self.flush()
+
+    async def _request(self, stream: _Stream, headers: Dict[str, str]) -> None:
+        core = self.front.core
+        stream_id, record = stream.stream_id, stream.record
+        path = record.path
+        medical = _PATHS.get(path.split("?", 1)[0])
+        if headers.get(":method") != "POST" or medical is None:
+            record.error, record.reason = "404", f"no such operation: {headers.get(':method')} {path}"
+            self.respond(stream_id, 404, [("content-type", "text/plain")], f"{record.reason}\n".encode())
+            stream.closed = True
+            return
+        record.params = {k[len(_PREFIX):].replace("_", "-"): v for k, v in headers.items() if k.startswith(_PREFIX)}
+        refusal, seed = self._verify(headers)
+        if refusal is not None:
+            self._error(stream_id, record, *refusal)
+            return
+        try:
+            Settings.from_params(record.params, medical=medical)
+        except Refusal as exc:
+            self._error(stream_id, record, exc.exception_type, exc.message)
+            return
+        core.new_ids(record)
+        echoed = [(k, v) for k, v in headers.items() if k.startswith(_PREFIX) and k != f"{_PREFIX}session-id"]
+        self.respond(stream_id, 200, [("content-type", "application/vnd.amazon.eventstream"),
+                                      ("x-amzn-request-id", str(record.request_id)),
+                                      (f"{_PREFIX}session-id", str(record.session_id)), *echoed], None)
+        await core.serve(stream, record, medical=medical, seed_signature=seed, signed=True)
+
+    def _verify(self, headers: Dict[str, str]) -> Tuple[Optional[Tuple[str, str]], Optional[str]]:
+        core = self.front.core
+        authority = core.authority(headers.get(":authority") or headers.get("host"))
+        if authority is None:
+            return ("BadRequestException", "The :authority header does not name this server."), None
+        signed = {k: v for k, v in headers.items() if not k.startswith(":")}
+        signed["host"] = authority
+        scheme = "https" if self.front.ssl_context else "http"
+        url = f"{scheme}://{authority}{headers[':path']}"
+        # The payload hash of an event stream is STREAMING-AWS4-HMAC-SHA256-EVENTS; the
+        # amazon-transcribe SDK signs over the empty body's hash instead, and the service
+        # takes both (an X-Amz-Content-SHA256 header, when sent, decides).
+        failure: Optional[EventStreamError] = None
+        for payload_hash in (STREAMING_PAYLOAD, EMPTY_SHA256):
+            try:
+                seed = verify_signed_request("POST", url, signed, credentials=core.credentials, service="transcribe",
+                                             region=core.region, max_skew=core.max_skew, payload_hash=payload_hash)
+                break
+            except EventStreamError as exc:
+                failure = failure or exc
+        else:
+            assert failure is not None
+            kind, message = _auth_refusal(failure)
+            # Over HTTP/2 a signature that does not verify is an HTTP 403 InvalidSignatureException.
+            return ("InvalidSignatureException" if kind == "BadRequestException" else kind, message), None
+        return core.check_access(core.credentials.access_key, _DENIED), seed
+
+    def _error(self, stream_id: int, record: SessionRecord, kind: str, message: str) -> None:
+        record.error, record.reason = kind, message
+        self.streams[stream_id].closed = True
+        body = json.dumps({"Message": message}, separators=(",", ":")).encode()
+        self.respond(stream_id, _STATUS.get(kind, 400), [("content-type", "application/json"),
+                                                         ("x-amzn-errortype", kind)], body)
+
+
+class HTTP2FrontEnd:
+    """Serves ``StartStreamTranscription`` over HTTP/2: TLS with ALPN ``h2``, or prior knowledge."""
+
+    def __init__(self, core: ServerCore, ssl_context: Optional[ssl.SSLContext]) -> None:
+        if h2 is None:
+            raise ImportError('the HTTP/2 API of the fake server needs h2: pip install "aws-eventstream[http2]"')
+        self.core = core
+        self.ssl_context = ssl_context
+        if ssl_context is not None:
+            ssl_context.set_alpn_protocols(["h2", "http/1.1"])
+        self.server: Optional[asyncio.Server] = None
+        self._links: List[_Link] = []
+        self._tasks: "set[asyncio.Task[Any]]" = set()
+
+    async def start(self, host: str) -> None:
+        self.server = await asyncio.start_server(self._client, host, 0, ssl=self.ssl_context)
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            # Each connection's task ends once its socket is closed (a cancelled one would
+            # be reported by asyncio's stream callback).
+            for link in self._links:
+                link.writer.close()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            await self.server.wait_closed()
+            self.server = None
+
+    @property
+    def address(self) -> Tuple[str, int]:
+        if self.server is None:
+            raise RuntimeError("the server is not started")
+        host, port = self.server.sockets[0].getsockname()[:2]
+        return host, port
+
+    @property
+    def endpoint(self) -> str:
+        host, port = self.address
+        return f"{'https' if self.ssl_context else 'http'}://{host}:{port}"
+
+    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        link = _Link(self, reader, writer)
+        self._links.append(link)
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+        try:
+            await link.run()
+        finally:
+            self._links.remove(link)
+            if task is not None:
+                self._tasks.discard(task)

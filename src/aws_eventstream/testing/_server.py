@@ -1,0 +1,384 @@
+"""The fake server: the handshake checks, and the stream loop shared by both transports."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+import re
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Union
+
+from .. import MAX_FRAME, Decoder, EventStreamError, Message, decode
+from ..auth import Credentials, _max_skew, verify_presigned_url
+from ..signing import EventVerifier
+from ._facts import (
+    ACCESS_DENIED,
+    EXCEPTIONS,
+    EXPIRED,
+    MAX_CHUNK_SECONDS,
+    SIGNATURE_MISMATCH,
+    SILENCE_MESSAGE,
+    SILENCE_TIMEOUT,
+    TEXT_FRAME_MESSAGE,
+    UNRECOGNIZED_CLIENT,
+)
+from ._script import DEFAULT_TEXT, Script, WordLike
+from ._stream import Refusal, Settings, Stream, exception_frame, transcript_frame
+
+ScriptSource = Union[Script, str, Iterable[WordLike]]
+
+_NAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*$")
+_AUTHORITY = re.compile(r"^[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?$")
+
+
+@dataclass(frozen=True)
+class Fault:
+    """An exception frame the server sends at a chosen point of a stream.
+
+    Args:
+        exception_type: any exception of the model (``LimitExceededException``,
+            ``InternalFailureException``, ``ConflictException``,
+            ``ServiceUnavailableException``, ``BadRequestException``) or another name.
+        message: the ``Message`` it carries; by default the model's documentation of it.
+        at: seconds of audio received before it is sent; 0 sends it right after the upgrade.
+        session: the stream it applies to (0 for the first opened, 1 for the next...);
+            None for every stream.
+    """
+
+    exception_type: str
+    message: Optional[str] = None
+    at: float = 0.0
+    session: Optional[int] = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.exception_type, str) or not self.exception_type:
+            raise ValueError(f"exception_type must be a non-empty str, got {self.exception_type!r}")
+        if isinstance(self.at, bool) or not isinstance(self.at, (int, float)) or not 0 <= self.at < math.inf:
+            raise ValueError(f"at must be a finite number of seconds >= 0, got {self.at!r}")
+
+    @property
+    def text(self) -> str:
+        if self.message is not None:
+            return self.message
+        return EXCEPTIONS.get(self.exception_type, f"{self.exception_type} (injected by the test)")
+
+
+@dataclass
+class SessionRecord:
+    """What the server saw of one connection (for assertions in tests)."""
+
+    path: str = field(repr=False)  # the query carries the signature and any session token
+    transport: str = "websocket"  # or "http2"
+    params: Dict[str, str] = field(default_factory=dict)
+    session_id: Optional[str] = None  # as sent back in x-amzn-SessionId / x-amzn-transcribe-session-id
+    request_id: Optional[str] = None
+    duplicate_headers: Tuple[str, ...] = ()  # handshake headers sent twice (the first value is used)
+    audio_frames: int = 0
+    audio_bytes: int = 0
+    audio_seconds: float = 0.0  # from the bytes, the sample rate and the media encoding
+    results_sent: int = 0  # results in all TranscriptEvents (an event may hold several, or none)
+    events_sent: int = 0  # TranscriptEvent frames
+    ended_cleanly: bool = False  # the stream was ended with the empty AudioEvent
+    # Why the stream was refused or stopped: the exception type sent ("BadRequestException",
+    # "UnrecognizedClientException"...), the HTTP status of a refused handshake ("403", "400"),
+    # "1009" for a message over max_frame; ``reason`` says why, in words.
+    error: Optional[str] = None
+    reason: Optional[str] = None
+
+
+def _auth_refusal(exc: EventStreamError) -> Tuple[str, str]:
+    """The exception frame the service sends for a presigned URL that does not verify."""
+    text = str(exc)
+    if text.startswith("unknown access key"):
+        return UNRECOGNIZED_CLIENT
+    if text.startswith("signature mismatch"):
+        return SIGNATURE_MISMATCH
+    if text.startswith("the URL expired"):
+        return EXPIRED
+    return "BadRequestException", f"The request signature is not valid: {text}"
+
+
+_END_OF_AUDIO = Message({":event-type": "AudioEvent", ":message-type": "event"}, b"")
+_OCTET_STREAM = "application/octet-stream"
+
+
+class Connection:
+    """What the stream loop needs of a transport; ``record`` is its :class:`SessionRecord`."""
+
+    record: SessionRecord
+
+    async def recv(self) -> Union[bytes, str, None]:  # None: the client closed its side
+        raise NotImplementedError
+
+    async def send(self, frame: bytes) -> None:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        raise NotImplementedError
+
+
+class ServerCore:
+    """Configuration, bookkeeping and the stream loop, for :class:`FakeTranscribeServer`."""
+
+    def __init__(self, *, credentials: Credentials, region: str = "us-east-1",
+                 transcript: Union[ScriptSource, Callable[[Dict[str, str]], ScriptSource]] = DEFAULT_TEXT,
+                 echo: bool = False, pacing: str = "audio", latency: float = 0.3, seed: Optional[int] = None,
+                 silence_timeout: Optional[float] = SILENCE_TIMEOUT, silence_events: Optional[float] = 1.0,
+                 max_chunk: Optional[float] = MAX_CHUNK_SECONDS, auth_failure: str = "frame",
+                 authorize: Optional[Callable[[str], bool]] = None, faults: Iterable[Fault] = (),
+                 server_name: Optional[str] = None, max_skew: float = 300.0, max_frame: int = MAX_FRAME) -> None:
+        if not isinstance(credentials, Credentials):
+            raise TypeError(f"credentials must be Credentials, not {type(credentials).__name__}")
+        if pacing not in ("audio", "realtime"):
+            raise ValueError(f"pacing must be 'audio' or 'realtime', got {pacing!r}")
+        if auth_failure not in ("frame", "http"):
+            raise ValueError(f"auth_failure must be 'frame' or 'http', got {auth_failure!r}")
+        for name, value in (("latency", latency), ("silence_timeout", silence_timeout),
+                            ("silence_events", silence_events), ("max_chunk", max_chunk)):
+            if value is None and name != "latency":
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
+                raise ValueError(f"{name} must be a finite number of seconds >= 0, got {value!r}")
+        if server_name is not None and (not isinstance(server_name, str) or not _NAME.match(server_name)):
+            raise ValueError(f"server_name must be a DNS name like transcribestreaming.us-east-1.amazonaws.com, "
+                             f"got {server_name!r}")
+        self.credentials = credentials
+        self.region = region
+        self.server_name = server_name
+        self.names = {"127.0.0.1", "localhost"} | ({server_name.lower()} if server_name else set())
+        self._transcript = transcript if callable(transcript) else Script.of(transcript)
+        self.echo = echo
+        self.pacing = pacing
+        self.latency = float(latency)
+        self.silence_timeout = silence_timeout
+        self.silence_events = silence_events
+        self.max_chunk = max_chunk
+        self.auth_failure = auth_failure
+        self.authorize = authorize
+        self.faults: List[Fault] = list(faults)
+        self.max_skew = _max_skew(max_skew, optional=False)
+        self.max_frame = Decoder(max_frame=max_frame).max_frame  # the Decoder refuses a bad limit now
+        self.sessions: List[SessionRecord] = []
+        self._rng = random.Random(seed)
+        self._opened = 0
+        self._live: Dict[str, Connection] = {}  # session id -> the stream using it
+
+    # -- the request
+
+    def authority(self, host: Optional[str]) -> Optional[str]:
+        """The Host (or ``:authority``) a request was signed for, if this server answers to it.
+
+        Only a bare ``name[:port]`` naming this server: a path or query smuggled into the
+        header must not become part of what the signature is checked against.
+        """
+        if host is None or not _AUTHORITY.match(host):
+            return None
+        name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+        return host if name.lower() in self.names else None
+
+    def check_url(self, url: str, record: SessionRecord) -> Optional[Tuple[str, str]]:
+        """Verify a presigned URL; returns the exception to answer with, or None."""
+        try:
+            record.params = verify_presigned_url(url, credentials=self.credentials, service="transcribe",
+                                                 region=self.region, max_skew=self.max_skew)
+        except EventStreamError as exc:  # SignatureError
+            return _auth_refusal(exc)
+        return self.check_access(self.credentials.access_key)
+
+    def check_access(self, access_key: str, template: str = ACCESS_DENIED[1]) -> Optional[Tuple[str, str]]:
+        """AccessDeniedException and its message (from ``template``) if ``authorize`` says no."""
+        if self.authorize is not None and not self.authorize(access_key):
+            return ACCESS_DENIED[0], template.format(principal=f"arn:aws:iam::000000000000:user/{access_key}")
+        return None
+
+    def new_ids(self, record: SessionRecord) -> None:
+        record.request_id = str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+        given = record.params.get("session-id")
+        try:
+            record.session_id = str(uuid.UUID(given)) if given else None
+        except ValueError:
+            record.session_id = None  # refused as a bad request once the stream opens
+        if record.session_id is None:
+            record.session_id = str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+
+    def script_for(self, params: Dict[str, str]) -> Script:
+        source = self._transcript(dict(params)) if callable(self._transcript) else self._transcript
+        return Script.of(source)
+
+    # -- the stream
+
+    async def refuse(self, conn: Connection, record: SessionRecord, kind: str, message: str) -> None:
+        record.error, record.reason = kind, message
+        try:
+            await conn.send(exception_frame(kind, message))
+        finally:
+            await conn.close()
+
+    async def serve(self, conn: Connection, record: SessionRecord, *, medical: bool,
+                    seed_signature: Optional[str], signed: bool,
+                    refusal: Optional[Tuple[str, str]] = None) -> None:
+        """Run one stream to its end; every way it stops is recorded in ``record``."""
+        index = self._opened
+        self._opened += 1
+        if refusal is not None:
+            await self.refuse(conn, record, *refusal)
+            return
+        try:
+            settings = Settings.from_params(record.params, medical=medical)
+        except Refusal as exc:
+            await self.refuse(conn, record, exc.exception_type, exc.message)
+            return
+        faults = sorted((f for f in self.faults if f.session in (None, index)), key=lambda f: f.at)
+        stream = Stream(settings, self.script_for(record.params) if not self.echo else Script(),
+                        rng=self._rng, silence_events=self.silence_events, max_chunk=self.max_chunk)
+        outbox = _Outbox(conn, record, self.pacing, self.latency)
+        old = self._live.get(settings.session_id)
+        self._live[settings.session_id] = conn
+        if old is not None:  # the service ends the older stream with this session id
+            await self.refuse(old, old.record, "ConflictException", EXCEPTIONS["ConflictException"])
+        try:
+            await self._loop(conn, record, stream, outbox, faults, seed_signature, signed)
+        except Refusal as exc:
+            await outbox.drop()
+            await self.refuse(conn, record, exc.exception_type, exc.message)
+        finally:
+            await outbox.drop()
+            if self._live.get(settings.session_id) is conn:
+                del self._live[settings.session_id]
+            record.audio_seconds = stream.seconds
+
+    async def _loop(self, conn: Connection, record: SessionRecord, stream: Stream, outbox: "_Outbox",
+                    faults: List[Fault], seed_signature: Optional[str], signed: bool) -> None:
+        verifier: Optional[EventVerifier] = None
+        decoder = Decoder(max_frame=self.max_frame)
+        while True:
+            if faults and faults[0].at <= stream.seconds:
+                await outbox.flush()
+                raise Refusal(faults[0].exception_type, faults[0].text)
+            try:
+                data = await asyncio.wait_for(conn.recv(), self.silence_timeout)
+            except asyncio.TimeoutError:
+                await outbox.flush()
+                raise Refusal("BadRequestException", SILENCE_MESSAGE.format(seconds=self.silence_timeout)) from None
+            if data is None:  # the client closed without ending the audio
+                return
+            if isinstance(data, str):
+                raise Refusal("BadRequestException", TEXT_FRAME_MESSAGE)
+            try:
+                messages = decoder.feed(data)
+            except EventStreamError as exc:
+                raise Refusal("BadRequestException", f"Could not read the audio stream: {exc}") from None
+            for msg in messages:
+                if ":chunk-signature" in msg.headers:  # a signed envelope around the frame
+                    if seed_signature is None:
+                        raise Refusal("BadRequestException", "Signed event envelopes need a signed request")
+                    if verifier is None:
+                        verifier = EventVerifier(credentials=self.credentials, region=self.region,
+                                                 service="transcribe", seed_signature=seed_signature,
+                                                 max_skew=self.max_skew)
+                    try:
+                        inner = verifier.verify(msg)
+                        msg = decode(inner) if inner else _END_OF_AUDIO
+                    except EventStreamError as exc:
+                        raise Refusal("BadRequestException", f"Could not read the audio stream: {exc}") from None
+                elif signed:
+                    raise Refusal("BadRequestException", "Every event must be a signed envelope "
+                                                         "(:date and :chunk-signature headers)")
+                if msg.headers.get(":message-type") != "event" or msg.headers.get(":event-type") != "AudioEvent":
+                    raise Refusal("BadRequestException", "Could not read the audio stream: expected an AudioEvent, "
+                                                         f"got {msg.headers.get(':event-type')!r}")
+                if not msg.payload:  # the end of the audio
+                    record.ended_cleanly = True
+                    for event in stream.end():
+                        outbox.put(event, stream.seconds)
+                    await outbox.flush()
+                    await conn.close()
+                    return
+                content_type = msg.headers.get(":content-type")
+                if content_type != _OCTET_STREAM:
+                    raise Refusal("BadRequestException", f"An AudioEvent must have :content-type "
+                                                         f"{_OCTET_STREAM}, got {content_type!r}")
+                record.audio_frames += 1
+                record.audio_bytes += len(msg.payload)
+                outbox.heard()
+                heard = _echo(msg.payload) if self.echo else None
+                for event in stream.audio(msg.payload, heard=heard):
+                    outbox.put(event, stream.seconds)
+                record.audio_seconds = stream.seconds
+                if faults and faults[0].at <= stream.seconds:
+                    await outbox.flush()
+                    raise Refusal(faults[0].exception_type, faults[0].text)
+                await outbox.pump()
+
+
+def _echo(audio: bytes) -> str:
+    """Echo mode: the chunk as UTF-8 text, or ``<N-bytes>`` when it is not text."""
+    try:
+        text = audio.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        text = ""
+    return text if text and text.isprintable() else f"<{len(audio)}-bytes>"
+
+
+class _Outbox:
+    """Sends result events: at once (``pacing="audio"``) or when real time reaches them."""
+
+    def __init__(self, conn: Connection, record: SessionRecord, pacing: str, latency: float) -> None:
+        self._conn = conn
+        self._record = record
+        self._realtime = pacing == "realtime"
+        self._latency = latency
+        self._queue: List[Tuple[float, bytes, int]] = []
+        self._origin: Optional[float] = None
+        self._task: Optional["asyncio.Task[None]"] = None
+
+    def heard(self) -> None:
+        """Audio arrived: the first arrival is audio time 0 for realtime pacing."""
+        if self._origin is None:
+            self._origin = asyncio.get_running_loop().time()
+
+    def put(self, results: List[Dict[str, Any]], audio_seconds: float) -> None:
+        self.heard()
+        assert self._origin is not None
+        due = self._origin + audio_seconds + self._latency if self._realtime else 0.0
+        self._queue.append((due, transcript_frame(results), len(results)))
+
+    async def _send_due(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._queue:
+            due, frame, count = self._queue[0]
+            wait = due - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self._queue.pop(0)
+            await self._conn.send(frame)
+            self._record.events_sent += 1
+            self._record.results_sent += count
+
+    async def pump(self) -> None:
+        """Send what is queued: now, or from one background sender at each result's time."""
+        if not self._realtime:
+            await self._send_due()
+            return
+        if self._queue and (self._task is None or self._task.done()):
+            self._task = asyncio.ensure_future(self._send_due())
+
+    async def flush(self) -> None:
+        """Send everything queued, waiting for each result's time."""
+        if self._task is not None:
+            await self._task
+            self._task = None
+        await self._send_due()
+
+    async def drop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except (asyncio.CancelledError, Exception):
+                pass
+            self._task = None
+        self._queue.clear()
+

@@ -1,0 +1,276 @@
+"""Clients we did not write against the fake Transcribe server, changing nothing but the address.
+
+- pipecat's ``AWSTranscribeSTTService`` in a pipeline (when ``pipecat-ai`` is installed): it
+  builds the service's own URL, so it reaches the fake the way it would reach a proxy
+  (``HTTPS_PROXY``), over TLS with a certificate from a test authority (``trustme``).
+- the ``amazon-transcribe`` SDK (when installed) over HTTP/2 with TLS and ALPN ``h2``.
+- a bare HTTP/2 client (the ``h2`` library) for the HTTP/2 API's refusals, and botocore's
+  event-stream decoder on the frames the fake sends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import ssl
+from urllib.parse import urlsplit
+
+import pytest
+
+pytest.importorskip("websockets", reason="the fake server needs websockets (the test extra has it)")
+trustme = pytest.importorskip("trustme", reason="the TLS tests need trustme (the test extra has it)")
+
+from aws_eventstream import Decoder, encode  # noqa: E402
+from aws_eventstream import transcribe as t  # noqa: E402
+from aws_eventstream.auth import STREAMING_PAYLOAD, Credentials, EventSigner, sign_request  # noqa: E402
+from aws_eventstream.testing import FakeTranscribeServer, Script  # noqa: E402
+
+CREDS = Credentials("AKIDCLIENTS", "clients-secret")
+SERVICE_NAME = "transcribestreaming.us-east-1.amazonaws.com"
+
+
+def run(coro):
+    return asyncio.run(asyncio.wait_for(coro, 90))
+
+
+@pytest.fixture(scope="module")
+def tls(tmp_path_factory):
+    """A server context with a certificate for the service's name and 127.0.0.1, and the CA's file."""
+    ca = trustme.CA()
+    cert = ca.issue_cert(SERVICE_NAME, "127.0.0.1")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    cert.configure_cert(context)
+    path = tmp_path_factory.mktemp("ca") / "ca.pem"
+    ca.cert_pem.write_to_path(str(path))
+    return context, str(path)
+
+
+# --------------------------------------------------------------------------- pipecat
+
+
+def test_pipecats_transcribe_service_in_a_pipeline(monkeypatch, tls):
+    pytest.importorskip("pipecat.services.aws.stt", reason="pipecat-ai[aws] is not installed")
+    from pipecat.frames.frames import InputAudioRawFrame, InterimTranscriptionFrame, TranscriptionFrame
+    from pipecat.services.aws.stt import AWSTranscribeSTTService
+    from pipecat.tests.utils import SleepFrame, run_test
+
+    context, ca_file = tls
+    script = Script.from_text("Hello world.").then("This is pipecat.")
+
+    async def main():
+        async with FakeTranscribeServer(credentials=CREDS, transcript=script, ssl_context=context,
+                                        server_name=SERVICE_NAME) as server:
+            # Where it connects, and which authority it trusts: nothing else is changed.
+            for name in ("NO_PROXY", "no_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
+                monkeypatch.delenv(name, raising=False)
+            monkeypatch.setenv("HTTPS_PROXY", server.proxy)
+            monkeypatch.setenv("SSL_CERT_FILE", ca_file)
+            service = AWSTranscribeSTTService(api_key=CREDS.secret_key, aws_access_key_id=CREDS.access_key,
+                                              region="us-east-1", sample_rate=16000)
+            frames = []
+            for _ in range(200):  # 4 s of 16 kHz PCM in 20 ms chunks
+                frames += [InputAudioRawFrame(audio=bytes(640), sample_rate=16000, num_channels=1),
+                           SleepFrame(0.001)]
+            frames.append(SleepFrame(0.5))
+            down, _ = await run_test(service, frames_to_send=frames)
+            return down, server.sessions
+
+    down, sessions = run(main())
+    interim = [f for f in down if isinstance(f, InterimTranscriptionFrame)]
+    final = [f for f in down if isinstance(f, TranscriptionFrame)]
+    assert [f.text for f in interim] == ["Hello", "Hello world.", "This", "This is", "This is pipecat."]
+    assert [f.text for f in final] == ["Hello world.", "This is pipecat."]
+    # the result timing is the script's, from the audio pipecat sent
+    assert [(f.result["StartTime"], f.result["EndTime"]) for f in final] == [(0.3, 0.95), (1.75, 2.75)]
+    (record,) = sessions
+    assert record.duplicate_headers == ("Sec-WebSocket-Key", "Sec-WebSocket-Version")
+    assert record.audio_frames == 200 and record.audio_seconds == pytest.approx(4.0)
+    assert record.params["partial-results-stability"] == "high"
+    # pipecat ends with a JSON text message, which the service answers as it does any text frame
+    assert (record.error, record.reason) == ("BadRequestException", "Unexpected WebSocket frame received.")
+
+
+def test_the_proxy_only_tunnels_to_the_fake(tls):
+    context, _ = tls
+
+    async def main():
+        async with FakeTranscribeServer(credentials=CREDS, ssl_context=context, server_name=SERVICE_NAME) as server:
+            address = urlsplit(server.proxy)
+            answers = []
+            for target in (b"example.com:443", SERVICE_NAME.encode() + b":8443"):
+                reader, writer = await asyncio.open_connection(address.hostname, address.port)
+                writer.write(b"CONNECT " + target + b" HTTP/1.1\r\nHost: " + target + b"\r\n\r\n")
+                answers.append((await reader.readline()).decode().strip())
+                writer.close()
+            return answers
+
+    assert run(main()) == ["HTTP/1.1 403 Forbidden", "HTTP/1.1 200 Connection established"]
+
+
+# --------------------------------------------------------------------------- the amazon-transcribe SDK
+
+
+def test_the_amazon_transcribe_sdk_over_http2(tls):
+    pytest.importorskip("amazon_transcribe", reason="amazon-transcribe is not installed")
+    from amazon_transcribe.auth import StaticCredentialResolver
+    from amazon_transcribe.client import TranscribeStreamingClient
+    from amazon_transcribe.endpoints import StaticEndpointResolver
+    from amazon_transcribe.handlers import TranscriptResultStreamHandler
+    from awscrt import io
+
+    context, ca_file = tls
+
+    class Handler(TranscriptResultStreamHandler):
+        def __init__(self, stream):
+            super().__init__(stream)
+            self.seen = []
+
+        async def handle_transcript_event(self, event):
+            self.seen += [(r.is_partial, r.start_time, r.end_time, r.alternatives[0].transcript)
+                          for r in event.transcript.results]
+
+    async def main():
+        async with FakeTranscribeServer(credentials=CREDS, http2=True, ssl_context=context,
+                                        transcript="Hello SDK world.") as server:
+            client = TranscribeStreamingClient(
+                region="us-east-1", endpoint_resolver=StaticEndpointResolver(server.http2_endpoint),
+                credential_resolver=StaticCredentialResolver(CREDS.access_key, CREDS.secret_key))
+            # The SDK's TLS context takes the system trust store and no argument for another:
+            # this one attribute is the only thing set on it.
+            options = io.TlsContextOptions()
+            options.override_default_trust_store_from_path(ca_filepath=ca_file)
+            client._session_manager._tls_ctx = io.ClientTlsContext(options)
+            stream = await client.start_stream_transcription(language_code="en-US", media_sample_rate_hz=16000,
+                                                             media_encoding="pcm")
+            handler = Handler(stream.output_stream)
+
+            async def send():
+                for _ in range(20):
+                    await stream.input_stream.send_audio_event(audio_chunk=bytes(3200))
+                await stream.input_stream.end_stream()
+
+            await asyncio.gather(send(), handler.handle_events())
+            return handler.seen, server.sessions
+
+    seen, sessions = run(main())
+    assert seen == [(True, 0.3, 0.6, "Hello"), (True, 0.3, 0.95, "Hello SDK"), (True, 0.3, 1.3, "Hello SDK world."),
+                    (False, 0.3, 1.3, "Hello SDK world.")]
+    (record,) = sessions
+    assert record.transport == "http2" and record.ended_cleanly and record.audio_frames == 20
+    assert record.params == {"language-code": "en-US", "sample-rate": "16000", "media-encoding": "pcm"}
+
+
+# --------------------------------------------------------------------------- a bare HTTP/2 client
+
+
+async def _h2_request(server, *, params=None, creds=CREDS, frames=None, sign=True):
+    """POST /stream-transcription over h2c (prior knowledge): (status, headers, body frames)."""
+    import h2.config
+    import h2.connection
+    import h2.events
+
+    address = urlsplit(server.http2_endpoint)
+    url = f"http://{address.netloc}/stream-transcription"
+    headers = {"content-type": "application/vnd.amazon.eventstream", "x-amz-content-sha256": STREAMING_PAYLOAD}
+    headers.update({f"x-amzn-transcribe-{k}": str(v) for k, v in (params or {
+        "language-code": "en-US", "sample-rate": 16000, "media-encoding": "pcm"}).items()})
+    signed = sign_request("POST", url, service="transcribe", region="us-east-1", credentials=creds, headers=headers)
+    reader, writer = await asyncio.open_connection(address.hostname, address.port)
+    conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True, header_encoding="utf-8"))
+    conn.initiate_connection()
+    conn.send_headers(1, [(":method", "POST"), (":scheme", "http"), (":authority", address.netloc),
+                          (":path", "/stream-transcription"), *((k.lower(), v) for k, v in signed.headers.items())])
+    signer = EventSigner(credentials=creds, region="us-east-1", service="transcribe", seed_signature=signed.signature)
+    for frame in frames if frames is not None else [t.audio_event(bytes(4000))] * 8:  # 1 s, in one window
+        conn.send_data(1, signer.sign(frame) if sign else frame)
+    conn.send_data(1, signer.end(), end_stream=True)
+    writer.write(conn.data_to_send())
+    status, response, body, done = None, {}, b"", False
+    while not done:
+        data = await reader.read(65536)
+        if not data:
+            break
+        for event in conn.receive_data(data):
+            if isinstance(event, h2.events.ResponseReceived):
+                response = dict(event.headers)
+                status = int(response[":status"])
+            elif isinstance(event, h2.events.DataReceived):
+                conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+                body += event.data
+            elif isinstance(event, (h2.events.StreamEnded, h2.events.StreamReset)):
+                done = True
+        writer.write(conn.data_to_send())
+    writer.close()
+    return status, response, body
+
+
+def test_http2_results_and_response_headers():
+    async def main():
+        async with FakeTranscribeServer(credentials=CREDS, http2=True, transcript="Over two.") as server:
+            return await _h2_request(server), server.sessions[0]
+
+    (status, headers, body), record = run(main())
+    assert status == 200 and headers["content-type"] == "application/vnd.amazon.eventstream"
+    assert headers["x-amzn-request-id"] == record.request_id
+    assert headers["x-amzn-transcribe-session-id"] == record.session_id
+    assert headers["x-amzn-transcribe-language-code"] == "en-US" and headers["x-amzn-transcribe-sample-rate"] == "16000"
+    texts = [(r["Alternatives"][0]["Transcript"], r["IsPartial"]) for m in Decoder().feed(body)
+             for r in json.loads(m.payload)["Transcript"]["Results"]]
+    assert texts == [("Over", True), ("Over two.", True), ("Over two.", False)]
+    assert record.ended_cleanly and record.audio_seconds == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("how, status, kind", [
+    ("unknown key", 403, "UnrecognizedClientException"),
+    ("wrong secret", 403, "InvalidSignatureException"),
+    ("bad language", 400, "BadRequestException"),
+    ("denied", 403, "AccessDeniedException"),
+])
+def test_http2_refusals_are_http_errors(how, status, kind):
+    async def main():
+        async with FakeTranscribeServer(credentials=CREDS, http2=True,
+                                        authorize=lambda key: how != "denied") as server:
+            creds = {"unknown key": Credentials("AKIDOTHER", CREDS.secret_key),
+                     "wrong secret": Credentials(CREDS.access_key, "nope")}.get(how, CREDS)
+            params = {"language-code": "xx-XX", "sample-rate": 16000, "media-encoding": "pcm"} \
+                if how == "bad language" else None
+            return await _h2_request(server, creds=creds, params=params), server.sessions[0]
+
+    (got, headers, body), record = run(main())
+    assert (got, headers["x-amzn-errortype"]) == (status, kind) and record.error == kind
+    assert json.loads(body) == {"Message": record.reason}
+    if how == "denied":
+        assert "transcribe:StartStreamTranscription " in record.reason
+
+
+def test_http2_events_must_be_signed():
+    async def main():
+        async with FakeTranscribeServer(credentials=CREDS, http2=True) as server:
+            return await _h2_request(server, sign=False), server.sessions[0]
+
+    (status, _, body), record = run(main())
+    (message,) = Decoder().feed(body)
+    assert status == 200 and message.headers[":exception-type"] == "BadRequestException"
+    assert b"signed envelope" in message.payload and record.error == "BadRequestException"
+
+
+# --------------------------------------------------------------------------- botocore reads the frames
+
+
+def test_botocores_decoder_reads_what_the_fake_sends():
+    from botocore.eventstream import EventStreamBuffer
+
+    async def main():
+        async with FakeTranscribeServer(credentials=CREDS, http2=True, transcript="Hi there.") as server:
+            ok = await _h2_request(server)
+            bad = await _h2_request(server, frames=[encode({":event-type": "AudioEvent", ":message-type": "event"},
+                                                           b"x")])
+            return ok[2] + bad[2]
+
+    buffer = EventStreamBuffer()
+    buffer.add_data(run(main()))
+    messages = list(buffer)
+    assert [m.headers[":message-type"] for m in messages] == ["event"] * len(messages[:-1]) + ["exception"]
+    assert json.loads(messages[-2].payload)["Transcript"]["Results"][0]["Alternatives"][0]["Transcript"] == "Hi there."
+    assert json.loads(messages[-1].payload) == {"Message": "An AudioEvent must have :content-type "
+                                                           "application/octet-stream, got None"}
