@@ -627,3 +627,29 @@ def test_a_frame_decoder_reads_every_event_the_server_sends():
     decoder = Decoder()
     bodies = [json.loads(m.payload) for f in frames for m in decoder.feed(f)]
     assert bodies[-1]["Transcript"]["Results"][0]["IsPartial"] is False
+
+
+def test_the_readme_example_runs_as_written():
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Testing against a fake Transcribe", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    body = "".join(f"    {line}\n" for line in code.splitlines())
+    namespace = {"creds": CREDS}
+    exec(compile(f"async def example():\n{body}", "README.md", "exec"), namespace)
+    run(namespace["example"]())
+
+
+def test_hand_made_frames_read_back_as_typed_results_and_errors():
+    from aws_eventstream.testing import exception_frame, transcript_event, transcript_frame
+
+    stream = t.TranscriptStream()
+    (event,) = stream.feed(transcript_event(["a", "b"], result_id="r1", start=1.0, end=2.0, partial=False,
+                                            language_code="en-US"))
+    (result,) = event.results
+    assert (result.transcript, result.result_id, result.language_code, result.is_partial) == ("a b", "r1", "en-US",
+                                                                                              False)
+    assert [(i.start_time, i.end_time, i.confidence) for i in result.alternatives[0].items] == [(1.0, 1.5, 1.0),
+                                                                                                (1.5, 2.0, 1.0)]
+    assert stream.feed(transcript_frame([]))[0].results == ()
+    with pytest.raises(t.LimitExceededException, match="too many"):
+        stream.feed(exception_frame("LimitExceededException", "too many"))

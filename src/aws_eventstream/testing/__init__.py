@@ -40,11 +40,26 @@ service where a client can tell:
   the audio that makes it due has arrived; ``pacing="realtime"`` sends it when real time,
   counted from the first audio, reaches its audio time plus ``latency``.
 
-Sources of truth, and what is not documented: see :mod:`aws_eventstream.testing._facts`
-(the transcribe-streaming Smithy model, 2017-10-26, and the Amazon Transcribe Developer
-Guide). Undocumented behaviour is an option here: ``auth_failure``, ``silence_events``
-(how often silence brings an empty event), ``segment_pause``, ``latency``, the
-exception text for an over-long chunk and an expired URL, ``ChannelId`` on every result.
+Sources of truth (each fact is listed with its source in :mod:`._facts`):
+
+- the Smithy model of ``transcribe-streaming`` (2017-10-26): the LanguageCode enum (99
+  codes), the parameters and their constraints, the exception shapes and their
+  documentation, ``AudioEvent.AudioChunk`` (at most 1 s of audio), the Item, Result,
+  Entity and LanguageWithScore shapes, the HTTP/2 operation's header bindings;
+- the Amazon Transcribe Developer Guide: "Setting up a WebSocket stream" (the 101's
+  headers, exception frames, ``UnrecognizedClientException``), "Setting up an HTTP/2
+  stream" (the signed envelopes), "Partial-result stabilization", "Partitioning speakers
+  (diarization)" (labels on finished segments only), "Redacting or identifying PII in a
+  real-time stream" (final results only; en-US, en-GB, en-AU, es-US; not with language
+  identification), "Identifying the dominant languages" and "Channel identification";
+- the service's own answers as users report them, where the guide prints none: the
+  texts of the authentication failures and of the 15-second silence timeout.
+
+Undocumented behaviour is marked where it is defined and is an option here:
+``auth_failure`` (frame or HTTP 403), ``silence_events`` (how often silence brings an
+empty event), ``Script.segment_pause`` (the pause that ends a segment), ``latency``, the
+exception type and text for an over-long chunk and an expired URL, and ``ChannelId`` on
+every result.
 
 Needs the ``websockets`` package (``pip install "aws-eventstream[websockets]"``), and
 ``h2`` for the HTTP/2 API::
@@ -67,12 +82,12 @@ from ..transcribe import medical_presigned_url, presigned_url
 from ._facts import MAX_CHUNK_SECONDS, SILENCE_TIMEOUT
 from ._script import DEFAULT_TEXT, Script, Word
 from ._server import Fault, ScriptSource, ServerCore, SessionRecord
-from ._stream import exception_frame, transcript_frame
+from ._stream import exception_frame, transcript_event, transcript_frame
 from ._proxy import ConnectProxy
 from ._websocket import WebSocketFrontEnd
 
 __all__ = ["FakeTranscribeServer", "SessionRecord", "Script", "Word", "Fault", "exception_frame",
-           "transcript_frame"]
+           "transcript_event", "transcript_frame"]
 
 
 class FakeTranscribeServer:

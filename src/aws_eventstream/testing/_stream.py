@@ -46,6 +46,26 @@ def transcript_frame(results: Sequence[Dict[str, Any]]) -> bytes:
                    ":message-type": "event"}, json.dumps(body, separators=(",", ":")).encode())
 
 
+def transcript_event(words: Sequence[str], *, result_id: str, start: float, end: float, partial: bool,
+                     channel_id: str = "ch_0", language_code: Optional[str] = None) -> bytes:
+    """A TranscriptEvent frame with one result: ``words`` spread evenly from ``start`` to ``end``."""
+    step = (end - start) / max(len(words), 1)
+    items: List[Dict[str, Any]] = []
+    for i, word in enumerate(words):
+        item: Dict[str, Any] = {"Content": word, "EndTime": _t(start + (i + 1) * step),
+                                "StartTime": _t(start + i * step), "Type": "pronunciation",
+                                "VocabularyFilterMatch": False}
+        if not partial:
+            item["Confidence"] = 1.0
+        items.append(item)
+    result: Dict[str, Any] = {"Alternatives": [{"Items": items, "Transcript": " ".join(words)}],
+                              "ChannelId": channel_id, "EndTime": _t(end), "IsPartial": partial,
+                              "ResultId": result_id, "StartTime": _t(start)}
+    if language_code:
+        result["LanguageCode"] = language_code
+    return transcript_frame([result])
+
+
 def _invalid(value: str, member: str, constraint: str) -> Refusal:
     """The service's request validation message (the Smithy/Coral validation format)."""
     return Refusal("BadRequestException",
