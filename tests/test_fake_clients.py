@@ -163,7 +163,7 @@ def test_the_amazon_transcribe_sdk_over_http2(tls):
 # --------------------------------------------------------------------------- a bare HTTP/2 client
 
 
-async def _h2_request(server, *, params=None, creds=CREDS, frames=None, sign=True):
+async def _h2_request(server, *, params=None, creds=CREDS, frames=None, sign=True, end_event=True):
     """POST /stream-transcription over h2c (prior knowledge): (status, headers, body frames)."""
     import h2.config
     import h2.connection
@@ -183,7 +183,9 @@ async def _h2_request(server, *, params=None, creds=CREDS, frames=None, sign=Tru
     signer = EventSigner(credentials=creds, region="us-east-1", service="transcribe", seed_signature=signed.signature)
     for frame in frames if frames is not None else [t.audio_event(bytes(4000))] * 8:  # 1 s, in one window
         conn.send_data(1, signer.sign(frame) if sign else frame)
-    conn.send_data(1, signer.end(), end_stream=True)
+    if end_event:
+        conn.send_data(1, signer.end())
+    conn.end_stream(1)
     writer.write(conn.data_to_send())
     status, response, body, done = None, {}, b"", False
     while not done:
@@ -274,3 +276,60 @@ def test_botocores_decoder_reads_what_the_fake_sends():
     assert json.loads(messages[-2].payload)["Transcript"]["Results"][0]["Alternatives"][0]["Transcript"] == "Hi there."
     assert json.loads(messages[-1].payload) == {"Message": "An AudioEvent must have :content-type "
                                                            "application/octet-stream, got None"}
+
+
+def test_http2_a_request_ended_without_the_empty_event_still_gets_its_results_and_an_end():
+    async def main():
+        async with FakeTranscribeServer(credentials=CREDS, http2=True, transcript="Cut short.") as server:
+            return await _h2_request(server, end_event=False), server.sessions[0]
+
+    (status, _, body), record = run(main())
+    finals = [r["Alternatives"][0]["Transcript"] for m in Decoder().feed(body)
+              for r in json.loads(m.payload)["Transcript"]["Results"] if not r["IsPartial"]]
+    assert status == 200 and finals == ["Cut short."] and not record.ended_cleanly and record.error is None
+
+
+def test_http2_flow_control_holds_a_client_that_outruns_the_server():
+    """DATA is acknowledged as the stream takes it: a client that lets no result out (a window
+    of 0) cannot go on sending audio into the server's memory."""
+    import h2.config
+    import h2.connection
+    import h2.settings
+
+    async def main():
+        async with FakeTranscribeServer(credentials=CREDS, http2=True, echo=True) as server:
+            address = urlsplit(server.http2_endpoint)
+            url = f"http://{address.netloc}/stream-transcription"
+            headers = {"x-amz-content-sha256": STREAMING_PAYLOAD, "x-amzn-transcribe-language-code": "en-US",
+                       "x-amzn-transcribe-sample-rate": "16000", "x-amzn-transcribe-media-encoding": "pcm"}
+            signed = sign_request("POST", url, service="transcribe", region="us-east-1", credentials=CREDS,
+                                  headers=headers)
+            signer = EventSigner(credentials=CREDS, region="us-east-1", service="transcribe",
+                                 seed_signature=signed.signature)
+            reader, writer = await asyncio.open_connection(address.hostname, address.port)
+            conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+            conn.initiate_connection()
+            conn.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 0})
+            conn.send_headers(1, [(":method", "POST"), (":scheme", "http"), (":authority", address.netloc),
+                                  (":path", "/stream-transcription"),
+                                  *((k.lower(), v) for k, v in signed.headers.items())])
+            writer.write(conn.data_to_send())
+            sent = 0
+            for _ in range(100):  # as much as the window lets through, reading what comes back
+                frame = signer.sign(t.audio_event(b"word " * 600))
+                if conn.local_flow_control_window(1) >= len(frame):
+                    conn.send_data(1, frame)
+                    sent += len(frame)
+                    writer.write(conn.data_to_send())
+                try:
+                    data = await asyncio.wait_for(reader.read(65536), 0.01)
+                except asyncio.TimeoutError:
+                    continue
+                conn.receive_data(data)  # never acknowledged: no result can leave the server
+                writer.write(conn.data_to_send())
+            writer.close()
+            return sent, server.sessions[0].audio_frames
+
+    sent, frames = run(main())
+    # the first window (65,535 bytes), and what the server took before its first result blocked
+    assert sent <= 2 * 65535 and frames <= 2

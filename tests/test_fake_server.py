@@ -567,7 +567,9 @@ def test_realtime_pacing_holds_results_until_their_audio_time():
 def test_pacing_and_other_arguments_are_checked():
     for kwargs, match in (({"pacing": "fast"}, "pacing"), ({"auth_failure": "silent"}, "auth_failure"),
                           ({"latency": -1}, "latency"), ({"silence_timeout": float("inf")}, "silence_timeout"),
-                          ({"max_chunk": "1"}, "max_chunk"), ({"server_name": "bad name"}, "server_name")):
+                          ({"max_chunk": "1"}, "max_chunk"), ({"server_name": "bad name"}, "server_name"),
+                          ({"silence_timeout": 0}, "silence_timeout"), ({"latency": 10**400}, "latency"),
+                          ({"echo": "yes"}, "echo"), ({"region": "not a region"}, "region")):
         with pytest.raises(ValueError, match=match):
             FakeTranscribeServer(credentials=CREDS, **kwargs)
     with pytest.raises(TypeError, match="credentials"):
@@ -596,6 +598,16 @@ def test_scripts_from_text_tuples_and_then():
     (lambda: Word(0, 1, "x", confidence=2), "confidence"),
     (lambda: Script.of([(0, 1)]), "timed word"),
     (lambda: Script(segment_pause=0), "segment_pause"),
+    (lambda: Script(("x",)), "takes Word objects"),
+    (lambda: Word(0, 10**400, "x"), "end must be a finite"),
+    (lambda: Word(0, 1, "tab\tseparated"), "one non-empty token"),
+    (lambda: Word(0, 1, "x", speaker=0), "speaker must be"),
+    (lambda: Word(0, 1, "x", pii="NAME\n"), "pii must be"),
+    (lambda: Word(0, 1, "x", language="english"), "language must be"),
+    (lambda: Fault("BadRequestException", session=True), "session must be"),
+    (lambda: Fault("BadRequestException", session="0"), "session must be"),
+    (lambda: Fault("BadRequestException", message=5), "message must be"),
+    (lambda: Fault("Bad Request"), "exception_type"),
 ])
 def test_script_arguments_are_checked(bad, match):
     with pytest.raises(ValueError, match=match):
@@ -653,3 +665,78 @@ def test_hand_made_frames_read_back_as_typed_results_and_errors():
     assert stream.feed(transcript_frame([]))[0].results == ()
     with pytest.raises(t.LimitExceededException, match="too many"):
         stream.feed(exception_frame("LimitExceededException", "too many"))
+
+
+def test_medical_results_have_the_medical_shapes():
+    """Model: MedicalItem has no VocabularyFilterMatch; MedicalEntity is PHI and has no Type."""
+    script = Script.from_text("Patient John has a cough.", pii={"John": "NAME"})
+
+    async def main():
+        async with FakeTranscribeServer(credentials=CREDS, transcript=script) as server:
+            async with t.TranscribeSession(server.presigned_url(medical=True,
+                                                                content_identification_type="PHI")) as session:
+                for _ in range(30):
+                    await session.send_audio(bytes(SECOND // 10))
+                await session.end()
+                return [e async for e in session]
+
+    raw = raw_results(run(main()))
+    final = raw[-1]
+    assert final["IsPartial"] is False and final["Alternatives"][0]["Transcript"] == "Patient John has a cough."
+    assert all("VocabularyFilterMatch" not in i and "Stable" not in i for r in raw for i in r["Alternatives"][0]["Items"])
+    assert final["Alternatives"][0]["Entities"] == [{"Category": "PHI", "Confidence": 0.98, "Content": "John",
+                                                     "EndTime": 0.95, "StartTime": 0.65}]
+
+
+# --------------------------------------------------------------------------- hostile clients
+
+
+def test_a_sample_rate_in_other_digits_is_a_bad_request():
+    async def main():
+        async with FakeTranscribeServer(credentials=CREDS) as server:
+            async with t.TranscribeSession(_signed(server, **{"language-code": "en-US", "sample-rate": "\u00b2"})) as s:
+                with pytest.raises(t.BadRequestException, match="whole number of hertz"):
+                    _ = [e async for e in s]
+            return server.sessions[0]
+
+    assert run(main()).error == "BadRequestException"
+
+
+def test_the_session_id_the_server_made_up_is_the_one_that_conflicts():
+    async def main():
+        async with FakeTranscribeServer(credentials=CREDS) as server:
+            async with connect(server.presigned_url(language_code="en-US"), proxy=None) as first:
+                made_up = first.response.headers["x-amzn-SessionId"]
+                await transcribe(server, 0.5, session_id=made_up)
+                frame = decode(await first.recv())
+            return frame, server.sessions
+
+    frame, sessions = run(main())
+    assert frame.headers[":exception-type"] == "ConflictException"
+    assert sessions[0].session_id == sessions[1].session_id and sessions[0].error == "ConflictException"
+
+
+def test_a_client_that_reads_nothing_is_dropped_and_does_not_hold_the_server():
+    async def main():
+        server = FakeTranscribeServer(credentials=CREDS, echo=True, silence_timeout=0.5)
+        await server.start()
+        ws = await connect(server.presigned_url(language_code="en-US"), proxy=None, max_queue=1)
+        ws.transport.pause_reading()  # reads nothing from here on
+        for i in range(4000):
+            try:
+                await asyncio.wait_for(ws.send(t.audio_event(f"word{i} ".encode() * 50)), 1.0)
+            except (asyncio.TimeoutError, ConnectionClosed):
+                break
+        for _ in range(100):
+            if server.sessions[0].error:
+                break
+            await asyncio.sleep(0.05)
+        started = time.monotonic()
+        await server.stop()
+        stopping = time.monotonic() - started
+        ws.transport.abort()
+        return server.sessions[0], stopping
+
+    record, stopping = run(main())
+    assert record.error == "stalled" and "read no result for 0.5 s" in record.reason
+    assert stopping < 10

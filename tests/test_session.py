@@ -307,6 +307,7 @@ def test_the_server_refuses_a_message_over_its_frame_limit():
 
     record = run(main())
     assert record.audio_frames == 1 and record.error == "1009"
+    assert record.reason == "a WebSocket message over the limit of 1024 bytes"
 
 
 def test_the_server_refuses_a_frame_over_its_limit_sent_in_pieces():

@@ -404,3 +404,19 @@ def test_verify_signed_request_checks_the_clock_both_ways():
         verify_signed_request("POST", _STREAM_URL, headers, credentials="secret", service="transcribe")
     with pytest.raises(ValueError, match="max_skew"):
         verify_signed_request("POST", _STREAM_URL, headers, credentials=CREDS, service="transcribe", max_skew=-1)
+
+
+def test_verify_signed_request_argument_and_text_checks():
+    headers = _botocore_signed(CREDS, _STREAM_URL, _STREAM_HEADERS)
+    for bad_headers in (None, [("host", "x")]):
+        with pytest.raises(TypeError, match="headers must be a mapping"):
+            verify_signed_request("POST", _STREAM_URL, bad_headers, credentials=CREDS, service="transcribe", now=NOW)
+    with pytest.raises(TypeError, match="payload_hash"):
+        verify_signed_request("POST", _STREAM_URL, headers, credentials=CREDS, service="transcribe", now=NOW,
+                              payload_hash=5)
+    with pytest.raises(SignatureError, match="not valid UTF-8"):
+        verify_signed_request("POST", _STREAM_URL + "?\udcff", headers, credentials=CREDS, service="transcribe",
+                              now=NOW)
+    trailing = dict(headers, Authorization=headers["Authorization"] + "\n")
+    with pytest.raises(SignatureError, match="Authorization header is missing or not"):
+        verify_signed_request("POST", _STREAM_URL, trailing, credentials=CREDS, service="transcribe", now=NOW)

@@ -421,7 +421,7 @@ def verify_presigned_url(
 
 
 _AUTHORIZATION = re.compile(r"^AWS4-HMAC-SHA256 Credential=([^,\s]+), ?SignedHeaders=([a-z0-9;._-]+), ?"
-                            r"Signature=([0-9a-f]{64})$")
+                            r"Signature=([0-9a-f]{64})\Z")
 
 
 def verify_signed_request(
@@ -453,10 +453,19 @@ def verify_signed_request(
     """
     if not isinstance(url, str) or not isinstance(method, str):
         raise TypeError("method and url must be str")
+    if not isinstance(headers, Mapping):
+        raise TypeError(f"headers must be a mapping of names to values, not {type(headers).__name__}")
+    if payload_hash is not None and not isinstance(payload_hash, str):
+        raise TypeError(f"payload_hash must be str or None, not {type(payload_hash).__name__}")
     _check_lookup(credentials)
     skew = _max_skew(max_skew, optional=False)
     current = _utc_now(now)
     lower = {str(k).lower(): str(v) for k, v in headers.items()}
+    try:
+        for text in (url, *lower, *lower.values()):
+            text.encode("utf-8")
+    except UnicodeEncodeError:  # undecodable bytes from the wire, kept as surrogates
+        raise SignatureError("the request's URL or headers are not valid UTF-8 text") from None
     match = _AUTHORIZATION.match(lower.get("authorization", ""))
     if match is None:
         raise SignatureError("the Authorization header is missing or not AWS4-HMAC-SHA256 "

@@ -113,7 +113,8 @@ class FakeTranscribeServer:
         faults: exceptions to send at chosen points (also ``server.faults.append(...)``).
         http2: also serve the HTTP/2 API (needs ``h2``).
         ssl_context: serve TLS (``wss://``, and ``https://`` with ALPN ``h2`` for the HTTP/2
-            SDKs, which need TLS): a server context whose certificate the client trusts.
+            SDKs, which need TLS): a server context whose certificate the client trusts. With
+            ``http2=True`` its ALPN protocols are set to ``h2`` and ``http/1.1``.
         server_name: the name clients sign for and reach through :attr:`proxy`, e.g.
             ``transcribestreaming.us-east-1.amazonaws.com`` (with a certificate for it): for a
             client that cannot be given another address. 127.0.0.1 and localhost always work.
@@ -189,6 +190,7 @@ class FakeTranscribeServer:
         if self._proxy is not None:
             await self._proxy.stop()
             self._proxy = None
+        await self._core.shutdown()
         await self._websocket.stop()
         if self._http2 is not None:
             await self._http2.stop()

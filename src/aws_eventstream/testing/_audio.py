@@ -15,7 +15,11 @@ _OGG_HEADER = 27
 
 
 class AudioClock:
-    """Feed the audio chunks of one stream in order; ``seconds`` is the audio so far."""
+    """Feed the audio chunks of one stream in order; ``seconds`` is the audio so far.
+
+    It never goes back, and each chunk costs time in proportion to its own length: what
+    is kept between chunks is at most one incomplete Ogg page (64 KiB) or FLAC header.
+    """
 
     def __init__(self, media_encoding: str, sample_rate: int, channels: int = 1) -> None:
         if media_encoding not in ("pcm", "ogg-opus", "flac"):
@@ -25,8 +29,11 @@ class AudioClock:
         self.channels = channels
         self.bytes = 0
         self._samples = 0  # PCM sample frames, or the end of the last FLAC block, or Opus granules
-        self._pending = b""  # an Ogg page or FLAC header cut by a chunk boundary
+        self._buffer = bytearray()  # an Ogg page or FLAC header cut by a chunk boundary
         self._opus_skip = 0
+        self._flac_stage = 0  # 0: before the "fLaC" marker, 1: metadata blocks, 2: frames
+        self._flac_skip = 0  # metadata bytes still to skip
+        self._flac_last_block = False
         self._flac_rate: Optional[int] = None
         self._flac_fixed_block = 0
 
@@ -43,72 +50,84 @@ class AudioClock:
         self.bytes += len(chunk)
         if self.media_encoding == "pcm":
             self._samples = self.bytes // (2 * self.channels)
-        elif self.media_encoding == "ogg-opus":
-            self._ogg(self._pending + bytes(chunk))
         else:
-            self._flac(self._pending + bytes(chunk))
+            self._buffer += chunk
+            if self.media_encoding == "ogg-opus":
+                self._ogg()
+            else:
+                self._flac()
         return self.seconds - before
 
     # -- Ogg: a page is "OggS", version, flags, granule (8 LE), serial, sequence, CRC,
     # segment count, the lacing values, then the segments.
 
-    def _ogg(self, data: bytes) -> None:
+    def _ogg(self) -> None:
+        data = self._buffer
         pos = 0
         while True:
             start = data.find(_OGG_CAPTURE, pos)
             if start < 0:
-                self._pending = data[max(pos, len(data) - 3):]
+                del data[:max(pos, len(data) - 3)]  # keep what could begin a capture pattern
                 return
-            if len(data) - start < _OGG_HEADER:
-                self._pending = data[start:]
+            if len(data) - start < _OGG_HEADER or len(data) < start + _OGG_HEADER + data[start + 26]:
+                del data[:start]
                 return
             count = data[start + 26]
             body_at = start + _OGG_HEADER + count
-            if len(data) < body_at:
-                self._pending = data[start:]
-                return
             end = body_at + sum(data[start + _OGG_HEADER:body_at])
             if len(data) < end:
-                self._pending = data[start:]
+                del data[:start]
                 return
-            body = data[body_at:end]
-            if body.startswith(b"OpusHead") and len(body) >= 12:
-                self._opus_skip = int.from_bytes(body[10:12], "little")
+            if self._samples == 0 and data[body_at:body_at + 8] == b"OpusHead" and end - body_at >= 12:
+                self._opus_skip = int.from_bytes(data[body_at + 10:body_at + 12], "little")
             granule = int.from_bytes(data[start + 6:start + 14], "little", signed=True)
             if granule > self._samples:  # -1: no packet ends on this page
                 self._samples = granule
             pos = end
 
-    # -- FLAC: "fLaC", metadata blocks (STREAMINFO has the sample rate), then frames whose
-    # header starts with the sync code 0xFFF8 (fixed block size) or 0xFFF9 (variable).
+    # -- FLAC: "fLaC", metadata blocks (STREAMINFO has the sample rate and block size),
+    # then frames whose header starts with the sync code 0xFFF8 (fixed block size) or
+    # 0xFFF9 (variable).
 
-    def _flac(self, data: bytes) -> None:
-        pos = 0
-        if self._flac_rate is None:
-            info = data.find(b"fLaC")
-            if info >= 0 and len(data) >= info + 4 + 4 + 18:
-                streaminfo = data[info + 8:info + 26]
-                self._flac_fixed_block = int.from_bytes(streaminfo[0:2], "big")
-                rate = int.from_bytes(streaminfo[10:13], "big") >> 4
-                self._flac_rate = rate or None
-                pos = info + 26
-            elif info >= 0:
-                self._pending = data[info:]
+    def _flac(self) -> None:
+        data = self._buffer
+        if self._flac_stage == 0:
+            if len(data) < 4:
                 return
+            if data[:4] == b"fLaC":
+                del data[:4]
+                self._flac_stage = 1
+            else:  # frames without the stream header: timed with the URL's sample rate
+                self._flac_stage = 2
+        while self._flac_stage == 1:
+            if self._flac_skip:
+                skipped = min(self._flac_skip, len(data))
+                del data[:skipped]
+                self._flac_skip -= skipped
+                if self._flac_skip:
+                    return
+                if self._flac_last_block:
+                    self._flac_stage = 2
+                continue
+            if len(data) < 4 or (data[0] & 0x7F == 0 and len(data) < 4 + 18):
+                return
+            if data[0] & 0x7F == 0:  # STREAMINFO
+                self._flac_fixed_block = int.from_bytes(data[4:6], "big")
+                self._flac_rate = (int.from_bytes(data[14:17], "big") >> 4) or None
+            self._flac_last_block = bool(data[0] & 0x80)
+            self._flac_skip = 4 + int.from_bytes(data[1:4], "big")
+        pos = 0
         while True:
             start = data.find(b"\xff", pos)
-            if start < 0:
-                self._pending = b""
-                return
-            if len(data) - start < 16:  # the longest frame header
-                self._pending = data[start:]
+            if start < 0 or len(data) - start < 16:  # 16: the longest frame header
+                del data[:start if start >= 0 else len(data)]
                 return
             end = self._flac_frame_end(data, start)
             pos = start + 1
-            if end is not None and end > self._samples and (self._samples == 0 or end - self._samples <= 65536):
+            if end is not None:
                 self._samples = end
 
-    def _flac_frame_end(self, data: bytes, at: int) -> Optional[int]:
+    def _flac_frame_end(self, data: bytearray, at: int) -> Optional[int]:
         """The sample number after the frame whose header is at ``at``, if one is there."""
         if data[at + 1] not in (0xF8, 0xF9):
             return None
@@ -144,18 +163,27 @@ class AudioClock:
         else:
             block = 256 << (size_code - 8)
         pos += {12: 1, 13: 2, 14: 2}.get(rate_code, 0)
-        if _crc8(data[at:pos]) != data[pos]:
-            return None
-        if variable:
-            return number + block
-        return number * (self._flac_fixed_block or block) + block
+        end = number + block if variable else number * (self._flac_fixed_block or block) + block
+        if end <= self._samples or (self._samples and end - self._samples > 65536):
+            return None  # no later than what was heard, or an implausible jump: not worth the CRC
+        return end if _crc8(data[at:pos]) == data[pos] else None
 
 
-def _crc8(data: bytes) -> int:
-    """CRC-8 of FLAC frame headers: polynomial x^8 + x^2 + x + 1, initial 0."""
-    crc = 0
-    for byte in data:
-        crc ^= byte
+def _crc8_table() -> bytes:
+    table = bytearray(256)
+    for byte in range(256):
+        crc = byte
         for _ in range(8):
             crc = ((crc << 1) ^ 0x07) & 0xFF if crc & 0x80 else (crc << 1) & 0xFF
+        table[byte] = crc
+    return bytes(table)
+
+
+_CRC8 = _crc8_table()  # FLAC frame headers: polynomial x^8 + x^2 + x + 1, initial 0
+
+
+def _crc8(data: bytearray) -> int:
+    crc = 0
+    for byte in data:
+        crc = _CRC8[crc ^ byte]
     return crc

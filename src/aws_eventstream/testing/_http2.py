@@ -46,22 +46,42 @@ class _Stream(Connection):
         self.link = link
         self.stream_id = stream_id
         self.record = record
-        self.inbox: "asyncio.Queue[Optional[bytes]]" = asyncio.Queue()
+        # DATA as it came, and its flow-controlled length: acknowledged (the client's window
+        # reopened) only when the stream loop takes it, so a client cannot outrun the server.
+        self.inbox: "asyncio.Queue[Optional[Tuple[bytes, int]]]" = asyncio.Queue()
         self.closed = False
+        self.remote_ended = False
+        self.sending = asyncio.Lock()  # one frame at a time: a frame goes out in window-sized pieces
 
     async def recv(self) -> Union[bytes, str, None]:
         if self.closed:
             return None
-        return await self.inbox.get()
+        item = await self.inbox.get()
+        if item is None:
+            return None
+        data, length = item
+        self.link.acknowledge(self.stream_id, length)
+        return data
 
     async def send(self, frame: bytes) -> None:
-        await self.link.send_data(self.stream_id, frame)
+        async with self.sending:
+            await self.link.send_data(self.stream_id, frame)
 
     async def close(self) -> None:
         if not self.closed:
             self.closed = True
             self.inbox.put_nowait(None)
-            self.link.end_stream(self.stream_id)
+            async with self.sending:
+                self.link.end_stream(self.stream_id)
+                if self.record.error is not None and not self.remote_ended:
+                    # Refused while the client still sends: the response is complete, the
+                    # rest of the request is not wanted (RST_STREAM NO_ERROR, RFC 9113 8.1).
+                    self.link.reset_stream(self.stream_id)
+
+    def abort(self) -> None:
+        self.closed = True
+        self.inbox.put_nowait(None)
+        self.link.reset_stream(self.stream_id)
 
 
 class _Link:
@@ -72,10 +92,11 @@ class _Link:
         self.reader = reader
         self.writer = writer
         assert h2 is not None
-        self.h2 = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False, header_encoding="utf-8"))
+        self.h2 = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False, header_encoding=None))
         self.streams: Dict[int, _Stream] = {}
         self.tasks: List["asyncio.Task[None]"] = []
         self.window = asyncio.Event()
+        self.dead = False  # the connection is gone: nothing more can be sent
 
     def flush(self) -> None:
         data = self.h2.data_to_send()
@@ -93,6 +114,7 @@ class _Link:
                 try:
                     events = self.h2.receive_data(data)
                 except h2.exceptions.ProtocolError:
+                    self.flush()  # the GOAWAY h2 has queued
                     break
                 for event in events:
                     self._event(event)
@@ -101,6 +123,8 @@ class _Link:
         except (ConnectionError, OSError):
             pass
         finally:
+            self.dead = True
+            self.writer.close()
             for stream in self.streams.values():
                 stream.closed = True
                 stream.inbox.put_nowait(None)
@@ -109,24 +133,28 @@ class _Link:
                 if not task.done():
                     task.cancel()
             await asyncio.gather(*self.tasks, return_exceptions=True)
-            self.writer.close()
 
     def _event(self, event: Any) -> None:
         if isinstance(event, h2.events.RequestReceived):
-            headers = {str(k): str(v) for k, v in event.headers}  # str: header_encoding is set
-            record = SessionRecord(path=headers.get(":path", ""), transport="http2")
+            try:
+                headers = {bytes(k).decode("utf-8"): bytes(v).decode("utf-8") for k, v in event.headers}
+            except UnicodeDecodeError:
+                headers = None
+            record = SessionRecord(path=(headers or {}).get(":path", ""), transport="http2")
             self.front.core.sessions.append(record)
             # Registered now: the body's first DATA frames may come in the same read.
             opened = self.streams[event.stream_id] = _Stream(self, event.stream_id, record)
             self.tasks.append(asyncio.ensure_future(self._request(opened, headers)))
         elif isinstance(event, h2.events.DataReceived):
-            self.h2.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
             stream = self.streams.get(event.stream_id)
-            if stream is not None and not stream.closed and event.data:
-                stream.inbox.put_nowait(event.data)
+            if stream is not None and not stream.closed:
+                stream.inbox.put_nowait((event.data, event.flow_controlled_length))
+            else:
+                self.acknowledge(event.stream_id, event.flow_controlled_length)
         elif isinstance(event, (h2.events.StreamEnded, h2.events.StreamReset)):
             stream = self.streams.get(event.stream_id)
             if stream is not None:
+                stream.remote_ended = True
                 stream.inbox.put_nowait(None)
             self.window.set()
         elif isinstance(event, (h2.events.WindowUpdated, h2.events.RemoteSettingsChanged)):
@@ -134,7 +162,7 @@ class _Link:
 
     async def send_data(self, stream_id: int, data: bytes) -> None:
         view = memoryview(data)
-        while view:
+        while view and not self.dead:
             try:
                 room = min(self.h2.local_flow_control_window(stream_id), self.h2.max_outbound_frame_size)
             except h2.exceptions.StreamClosedError:
@@ -142,8 +170,6 @@ class _Link:
             if room <= 0:
                 self.window.clear()
                 await self.window.wait()
-                if self.writer.is_closing():
-                    return
                 continue
             try:
                 self.h2.send_data(stream_id, bytes(view[:room]))
@@ -152,6 +178,20 @@ class _Link:
             view = view[room:]
             self.flush()
             await self.writer.drain()
+
+    def acknowledge(self, stream_id: int, length: int) -> None:
+        try:
+            self.h2.acknowledge_received_data(length, stream_id)
+        except (h2.exceptions.StreamClosedError, h2.exceptions.ProtocolError):
+            return
+        self.flush()
+
+    def reset_stream(self, stream_id: int) -> None:
+        try:
+            self.h2.reset_stream(stream_id)
+        except (h2.exceptions.StreamClosedError, h2.exceptions.ProtocolError):
+            return
+        self.flush()
 
     def end_stream(self, stream_id: int) -> None:
         try:
@@ -167,15 +207,29 @@ class _Link:
             self.h2.send_data(stream_id, body, end_stream=True)
         self.flush()
 
-    async def _request(self, stream: _Stream, headers: Dict[str, str]) -> None:
+    async def _request(self, stream: _Stream, headers: Optional[Dict[str, str]]) -> None:
+        try:
+            await self._handle(stream, headers)
+        except Exception as exc:  # a fault of the fake itself: reported, never a silent hang
+            if stream.record.error is None:
+                self._error(stream.stream_id, stream.record, "InternalFailureException",
+                            f"The fake server failed: {exc!r}")
+
+    async def _handle(self, stream: _Stream, headers: Optional[Dict[str, str]]) -> None:
         core = self.front.core
         stream_id, record = stream.stream_id, stream.record
+        if headers is None:
+            self._error(stream_id, record, "BadRequestException", "A request header is not valid UTF-8.")
+            return
         path = record.path
         medical = _PATHS.get(path.split("?", 1)[0])
         if headers.get(":method") != "POST" or medical is None:
             record.error, record.reason = "404", f"no such operation: {headers.get(':method')} {path}"
-            self.respond(stream_id, 404, [("content-type", "text/plain")], f"{record.reason}\n".encode())
             stream.closed = True
+            try:
+                self.respond(stream_id, 404, [("content-type", "text/plain")], f"{record.reason}\n".encode())
+            except h2.exceptions.H2Error:
+                self.reset_stream(stream_id)
             return
         record.params = {k[len(_PREFIX):].replace("_", "-"): v for k, v in headers.items() if k.startswith(_PREFIX)}
         refusal, seed = self._verify(headers)
@@ -225,8 +279,11 @@ class _Link:
         record.error, record.reason = kind, message
         self.streams[stream_id].closed = True
         body = json.dumps({"Message": message}, separators=(",", ":")).encode()
-        self.respond(stream_id, _STATUS.get(kind, 400), [("content-type", "application/json"),
-                                                         ("x-amzn-errortype", kind)], body)
+        try:
+            self.respond(stream_id, _STATUS.get(kind, 400), [("content-type", "application/json"),
+                                                             ("x-amzn-errortype", kind)], body)
+        except h2.exceptions.H2Error:  # the stream is gone, or its window is shut: drop it
+            self.reset_stream(stream_id)
 
 
 class HTTP2FrontEnd:
@@ -253,7 +310,11 @@ class HTTP2FrontEnd:
             # be reported by asyncio's stream callback).
             for link in self._links:
                 link.writer.close()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+            done, pending = await asyncio.wait(self._tasks, timeout=1.0) if self._tasks else (set(), set())
+            if pending:  # a client that reads nothing keeps its socket open: cut it
+                for link in self._links:
+                    link.writer.transport.abort()
+                await asyncio.gather(*pending, return_exceptions=True)
             await self.server.wait_closed()
             self.server = None
 

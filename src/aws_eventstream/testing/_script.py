@@ -3,11 +3,29 @@
 from __future__ import annotations
 
 import math
+import numbers
 import re
 from dataclasses import dataclass, replace
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
 _PUNCTUATION = ".,?!;:"
+_SPEAKER = re.compile(r"^[0-9A-Za-z_-]{1,32}\Z")
+_LANGUAGE = re.compile(r"^[a-z]{2,3}-[A-Z]{2}\Z")
+_ENTITY = re.compile(r"^[A-Z_]{2,40}\Z")
+
+
+def seconds(name: str, value: object, *, positive: bool = False) -> float:
+    """A finite number of seconds (>= 0, or > 0), as a float; ValueError naming ``name`` if not."""
+    try:
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        number = math.nan
+    if not math.isfinite(number) or number < 0 or (positive and number == 0):
+        raise ValueError(f"{name} must be a finite number of seconds {'> 0' if positive else '>= 0'}, "
+                         f"got {value!r}")
+    return number
 _SENTENCE_END = ".?!"
 
 
@@ -40,20 +58,23 @@ class Word:
     confidence: float = 0.98
 
     def __post_init__(self) -> None:
-        if not isinstance(self.text, str) or not self.text.strip(_PUNCTUATION).strip() or " " in self.text.strip():
+        if not isinstance(self.text, str) or len(self.text.split()) != 1 or not self.text.strip(_PUNCTUATION):
             raise ValueError(f"a word is one non-empty token without spaces, got {self.text!r}")
+        object.__setattr__(self, "text", str(self.text))
         for name in ("start", "end", "confidence"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise ValueError(f"{name} must be a finite number of seconds, got {value!r}")
+            object.__setattr__(self, name, seconds(name, getattr(self, name)))
         if not 0 <= self.start <= self.end:
             raise ValueError(f"a word needs 0 <= start <= end, got {self.start!r} to {self.end!r} for {self.text!r}")
-        if self.channel not in (0, 1) or isinstance(self.channel, bool):
+        if type(self.channel) is not int or self.channel not in (0, 1):
             raise ValueError(f"channel must be 0 or 1, got {self.channel!r}")
         if not 0 <= self.confidence <= 1:
             raise ValueError(f"confidence must be from 0 to 1, got {self.confidence!r}")
-        if self.pii is not None and not re.match(r"^[A-Z_]{2,40}$", str(self.pii)):
-            raise ValueError(f"pii must be an entity type like NAME or ADDRESS, got {self.pii!r}")
+        for name, pattern, like in (("speaker", _SPEAKER, "a label like '0' or '1'"),
+                                    ("language", _LANGUAGE, "a language code like en-US"),
+                                    ("pii", _ENTITY, "an entity type like NAME or ADDRESS")):
+            value = getattr(self, name)
+            if value is not None and not (isinstance(value, str) and pattern.match(value)):
+                raise ValueError(f"{name} must be {like}, got {value!r}")
 
     @property
     def spoken(self) -> str:
@@ -88,11 +109,12 @@ class Script:
     segment_pause: float = 0.5
 
     def __post_init__(self) -> None:
-        words = tuple(sorted(self.words, key=lambda w: (w.start, w.end)))
-        object.__setattr__(self, "words", words)
-        if isinstance(self.segment_pause, bool) or not isinstance(self.segment_pause, (int, float)) \
-                or not 0 < self.segment_pause < math.inf:
-            raise ValueError(f"segment_pause must be a positive number of seconds, got {self.segment_pause!r}")
+        words = tuple(self.words)
+        for word in words:
+            if not isinstance(word, Word):
+                raise ValueError(f"Script(words) takes Word objects (Script.of takes tuples), got {word!r}")
+        object.__setattr__(self, "words", tuple(sorted(words, key=lambda w: (w.start, w.end))))
+        object.__setattr__(self, "segment_pause", seconds("segment_pause", self.segment_pause, positive=True))
 
     @property
     def end(self) -> float:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import math
 import random
 import re
 import uuid
@@ -11,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Union
 
 from .. import MAX_FRAME, Decoder, EventStreamError, Message, decode
-from ..auth import Credentials, _max_skew, verify_presigned_url
+from ..auth import Credentials, _max_skew, check_region, verify_presigned_url
 from ..signing import EventVerifier
 from ._facts import (
     ACCESS_DENIED,
@@ -24,13 +23,14 @@ from ._facts import (
     TEXT_FRAME_MESSAGE,
     UNRECOGNIZED_CLIENT,
 )
-from ._script import DEFAULT_TEXT, Script, WordLike
+from ._script import DEFAULT_TEXT, Script, WordLike, seconds
 from ._stream import Refusal, Settings, Stream, exception_frame, transcript_frame
 
 ScriptSource = Union[Script, str, Iterable[WordLike]]
 
-_NAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*$")
-_AUTHORITY = re.compile(r"^[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?$")
+_NAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*\Z")
+_EXCEPTION_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.]{0,127}\Z")
+_AUTHORITY = re.compile(r"^[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?\Z")
 
 
 @dataclass(frozen=True)
@@ -43,8 +43,8 @@ class Fault:
             ``ServiceUnavailableException``, ``BadRequestException``) or another name.
         message: the ``Message`` it carries; by default the model's documentation of it.
         at: seconds of audio received before it is sent; 0 sends it right after the upgrade.
-        session: the stream it applies to (0 for the first opened, 1 for the next...);
-            None for every stream.
+        session: the connection it applies to, as its index in ``server.sessions`` (0 for
+            the first request of either API, refused ones included); None for every stream.
     """
 
     exception_type: str
@@ -53,10 +53,14 @@ class Fault:
     session: Optional[int] = None
 
     def __post_init__(self) -> None:
-        if not isinstance(self.exception_type, str) or not self.exception_type:
-            raise ValueError(f"exception_type must be a non-empty str, got {self.exception_type!r}")
-        if isinstance(self.at, bool) or not isinstance(self.at, (int, float)) or not 0 <= self.at < math.inf:
-            raise ValueError(f"at must be a finite number of seconds >= 0, got {self.at!r}")
+        if not isinstance(self.exception_type, str) or not _EXCEPTION_NAME.match(self.exception_type):
+            raise ValueError(f"exception_type must be an exception name like LimitExceededException, "
+                             f"got {self.exception_type!r}")
+        if self.message is not None and not isinstance(self.message, str):
+            raise ValueError(f"message must be a str or None, got {self.message!r}")
+        object.__setattr__(self, "at", seconds("at", self.at))
+        if self.session is not None and (type(self.session) is not int or self.session < 0):
+            raise ValueError(f"session must be a stream's index (an int >= 0) or None, got {self.session!r}")
 
     @property
     def text(self) -> str:
@@ -118,6 +122,14 @@ class Connection:
     async def close(self) -> None:
         raise NotImplementedError
 
+    def abort(self) -> None:
+        """Drop the connection (or HTTP/2 stream) without a goodbye."""
+        raise NotImplementedError
+
+
+class _Stalled(Exception):
+    """The client read no result for ``send_timeout`` seconds."""
+
 
 class ServerCore:
     """Configuration, bookkeeping and the stream loop, for :class:`FakeTranscribeServer`."""
@@ -135,12 +147,15 @@ class ServerCore:
             raise ValueError(f"pacing must be 'audio' or 'realtime', got {pacing!r}")
         if auth_failure not in ("frame", "http"):
             raise ValueError(f"auth_failure must be 'frame' or 'http', got {auth_failure!r}")
-        for name, value in (("latency", latency), ("silence_timeout", silence_timeout),
-                            ("silence_events", silence_events), ("max_chunk", max_chunk)):
-            if value is None and name != "latency":
-                continue
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
-                raise ValueError(f"{name} must be a finite number of seconds >= 0, got {value!r}")
+        if not isinstance(echo, bool):
+            raise ValueError(f"echo must be True or False, got {echo!r}")
+        check_region(region)
+        latency = seconds("latency", latency)
+        silence_timeout = None if silence_timeout is None else seconds("silence_timeout", silence_timeout,
+                                                                       positive=True)
+        silence_events = None if silence_events is None else seconds("silence_events", silence_events,
+                                                                     positive=True)
+        max_chunk = None if max_chunk is None else seconds("max_chunk", max_chunk, positive=True)
         if server_name is not None and (not isinstance(server_name, str) or not _NAME.match(server_name)):
             raise ValueError(f"server_name must be a DNS name like transcribestreaming.us-east-1.amazonaws.com, "
                              f"got {server_name!r}")
@@ -162,8 +177,10 @@ class ServerCore:
         self.max_frame = Decoder(max_frame=max_frame).max_frame  # the Decoder refuses a bad limit now
         self.sessions: List[SessionRecord] = []
         self._rng = random.Random(seed)
-        self._opened = 0
         self._live: Dict[str, Connection] = {}  # session id -> the stream using it
+        self._tasks: "set[asyncio.Task[Any]]" = set()
+        # How long a send may wait on a client that does not read before the stream is dropped.
+        self.send_timeout = float(silence_timeout) if silence_timeout is not None else SILENCE_TIMEOUT
 
     # -- the request
 
@@ -212,16 +229,24 @@ class ServerCore:
     async def refuse(self, conn: Connection, record: SessionRecord, kind: str, message: str) -> None:
         record.error, record.reason = kind, message
         try:
-            await conn.send(exception_frame(kind, message))
-        finally:
-            await conn.close()
+            await asyncio.wait_for(conn.send(exception_frame(kind, message)), self.send_timeout)
+            await asyncio.wait_for(conn.close(), self.send_timeout)
+        except asyncio.TimeoutError:  # a client that reads nothing
+            conn.abort()
 
     async def serve(self, conn: Connection, record: SessionRecord, *, medical: bool,
                     seed_signature: Optional[str], signed: bool,
                     refusal: Optional[Tuple[str, str]] = None) -> None:
         """Run one stream to its end; every way it stops is recorded in ``record``."""
-        index = self._opened
-        self._opened += 1
+        try:
+            await self._serve(conn, record, medical=medical, seed_signature=seed_signature, signed=signed,
+                              refusal=refusal)
+        except Exception as exc:  # a fault of the fake itself: reported, never a silent hang
+            await self.refuse(conn, record, "InternalFailureException", f"The fake server failed: {exc!r}")
+
+    async def _serve(self, conn: Connection, record: SessionRecord, *, medical: bool,
+                     seed_signature: Optional[str], signed: bool, refusal: Optional[Tuple[str, str]]) -> None:
+        index = next(i for i, r in enumerate(self.sessions) if r is record)
         if refusal is not None:
             await self.refuse(conn, record, *refusal)
             return
@@ -233,21 +258,44 @@ class ServerCore:
         faults = sorted((f for f in self.faults if f.session in (None, index)), key=lambda f: f.at)
         stream = Stream(settings, self.script_for(record.params) if not self.echo else Script(),
                         rng=self._rng, silence_events=self.silence_events, max_chunk=self.max_chunk)
-        outbox = _Outbox(conn, record, self.pacing, self.latency)
-        old = self._live.get(settings.session_id)
-        self._live[settings.session_id] = conn
+        outbox = _Outbox(conn, record, self.pacing, self.latency, self.send_timeout)
+        session_id = str(record.session_id)
+        old = self._live.get(session_id)
+        self._live[session_id] = conn
         if old is not None:  # the service ends the older stream with this session id
-            await self.refuse(old, old.record, "ConflictException", EXCEPTIONS["ConflictException"])
+            self._background(self._end_conflicted(old))
         try:
             await self._loop(conn, record, stream, outbox, faults, seed_signature, signed)
         except Refusal as exc:
             await outbox.drop()
             await self.refuse(conn, record, exc.exception_type, exc.message)
+        except _Stalled:
+            record.error, record.reason = "stalled", f"the client read no result for {self.send_timeout:g} s"
+            conn.abort()
         finally:
             await outbox.drop()
-            if self._live.get(settings.session_id) is conn:
-                del self._live[settings.session_id]
+            if self._live.get(session_id) is conn:
+                del self._live[session_id]
             record.audio_seconds = stream.seconds
+
+    def _background(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _end_conflicted(self, old: Connection) -> None:
+        """ConflictException to a stream whose session id a new stream took; off the new stream's path."""
+        try:
+            await asyncio.wait_for(self.refuse(old, old.record, "ConflictException", EXCEPTIONS["ConflictException"]),
+                                   self.send_timeout)
+        except (asyncio.TimeoutError, Exception):
+            old.abort()
+
+    async def shutdown(self) -> None:
+        """Wait for the background work (conflicts being sent) of a stopping server."""
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def _loop(self, conn: Connection, record: SessionRecord, stream: Stream, outbox: "_Outbox",
                     faults: List[Fault], seed_signature: Optional[str], signed: bool) -> None:
@@ -262,7 +310,11 @@ class ServerCore:
             except asyncio.TimeoutError:
                 await outbox.flush()
                 raise Refusal("BadRequestException", SILENCE_MESSAGE.format(seconds=self.silence_timeout)) from None
-            if data is None:  # the client closed without ending the audio
+            if data is None:  # the client closed (or, over HTTP/2, ended its request) without the empty event
+                for event in stream.end():
+                    outbox.put(event, stream.seconds)
+                await outbox.flush()
+                await conn.close()
                 return
             if isinstance(data, str):
                 raise Refusal("BadRequestException", TEXT_FRAME_MESSAGE)
@@ -325,8 +377,10 @@ def _echo(audio: bytes) -> str:
 class _Outbox:
     """Sends result events: at once (``pacing="audio"``) or when real time reaches them."""
 
-    def __init__(self, conn: Connection, record: SessionRecord, pacing: str, latency: float) -> None:
+    def __init__(self, conn: Connection, record: SessionRecord, pacing: str, latency: float,
+                 send_timeout: float) -> None:
         self._conn = conn
+        self._send_timeout = send_timeout
         self._record = record
         self._realtime = pacing == "realtime"
         self._latency = latency
@@ -353,7 +407,10 @@ class _Outbox:
             if wait > 0:
                 await asyncio.sleep(wait)
             self._queue.pop(0)
-            await self._conn.send(frame)
+            try:
+                await asyncio.wait_for(self._conn.send(frame), self._send_timeout)
+            except asyncio.TimeoutError:
+                raise _Stalled() from None
             self._record.events_sent += 1
             self._record.results_sent += count
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import uuid
 from dataclasses import dataclass, replace
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -21,6 +22,7 @@ from ._script import Script, Word
 
 _STABILITY_LAG = {"high": 1, "medium": 2, "low": 3}  # newest words still unstable in a partial
 _MEDIA_ENCODINGS = ("pcm", "ogg-opus", "flac")
+_DIGITS = re.compile(r"^[0-9]{1,9}\Z")
 _ECHO_SEGMENT_WORDS = 10  # undocumented: heard text without pauses is cut into segments this long
 
 
@@ -104,7 +106,7 @@ class Settings:
     stability: Optional[str]  # None: partial-results stabilization is off
     pii_mode: Optional[str]  # None, "identify" or "redact"
     pii_types: Optional[Tuple[str, ...]]  # None: every type
-    session_id: str
+    session_id: Optional[str]  # as given; the server makes one up when none is
 
     @classmethod
     def from_params(cls, params: Dict[str, str], *, medical: bool) -> "Settings":
@@ -114,7 +116,7 @@ class Settings:
             raise Refusal("BadRequestException", "media-encoding is required")
         _enum(params, "media-encoding", "mediaEncoding", _MEDIA_ENCODINGS)
         rate = params.get("sample-rate", "")
-        if not rate.isdigit():
+        if not _DIGITS.match(rate):
             raise Refusal("BadRequestException", f"sample-rate must be a whole number of hertz, got {rate!r}")
         if not 8000 <= int(rate) <= 48000:
             raise _invalid(rate, "mediaSampleRateHertz",
@@ -191,7 +193,7 @@ class Settings:
             stability=(stability or "high") if stabilize else None,
             pii_mode="redact" if redaction else ("identify" if identification else None),
             pii_types=None if types in (None, "ALL") else tuple(types.split(",")),
-            session_id=session_id or str(uuid.uuid4()),
+            session_id=session_id,
         )
 
 
@@ -315,6 +317,12 @@ class Stream:
 
     # -- the results
 
+    def _item(self, content: str, start: float, end: float, kind: str) -> Dict[str, Any]:
+        item: Dict[str, Any] = {"Content": content, "EndTime": _t(end), "StartTime": _t(start), "Type": kind}
+        if not self.settings.medical:  # a MedicalItem has no VocabularyFilterMatch
+            item["VocabularyFilterMatch"] = False
+        return item
+
     def _result(self, channel: int, words: Sequence[Word], *, partial: bool) -> Dict[str, Any]:
         s = self.settings
         redact = s.pii_mode == "redact"
@@ -324,8 +332,7 @@ class Stream:
         for i, word in enumerate(words):
             pii = word.pii if word.pii and (s.pii_types is None or word.pii in s.pii_types) else None
             content = f"[{pii}]" if pii and redact and not partial else word.spoken
-            item: Dict[str, Any] = {"Content": content, "EndTime": _t(word.end), "StartTime": _t(word.start),
-                                    "Type": "pronunciation", "VocabularyFilterMatch": False}
+            item = self._item(content, word.start, word.end, "pronunciation")
             if not partial:
                 item["Confidence"] = word.confidence
             if s.speaker_label and not partial:  # "only for entirely transcribed segments"
@@ -334,12 +341,13 @@ class Stream:
                 item["Stable"] = not partial or i < len(words) - lag
             items.append(item)
             if pii and s.pii_mode and not partial:
-                entities.append({"Category": "PII", "Confidence": word.confidence, "Content": content,
-                                 "EndTime": _t(word.end), "StartTime": _t(word.start), "Type": pii})
+                entity: Dict[str, Any] = {"Category": "PHI" if s.medical else "PII", "Confidence": word.confidence,
+                                          "Content": content, "EndTime": _t(word.end), "StartTime": _t(word.start)}
+                if not s.medical:  # a MedicalEntity has no Type
+                    entity["Type"] = pii
+                entities.append(entity)
             if word.punctuation:
-                mark: Dict[str, Any] = {"Content": word.punctuation, "EndTime": _t(word.end),
-                                        "StartTime": _t(word.end), "Type": "punctuation",
-                                        "VocabularyFilterMatch": False}
+                mark = self._item(word.punctuation, word.end, word.end, "punctuation")
                 if not partial:
                     mark["Confidence"] = 0.0
                 if "Speaker" in item:

@@ -6,7 +6,7 @@ import asyncio
 import ssl
 from http import HTTPStatus
 from typing import Any, Callable, Optional, Tuple, Union
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
 from ..transcribe import MEDICAL_STREAM_PATH, STREAM_PATH
 from ._server import Connection, ServerCore, SessionRecord
@@ -34,9 +34,10 @@ def websockets_serve() -> Callable[..., Any]:
 
 
 class _WebSocket(Connection):
-    def __init__(self, ws: Any, record: SessionRecord) -> None:
+    def __init__(self, ws: Any, record: SessionRecord, max_frame: int) -> None:
         self.ws = ws
         self.record = record
+        self.max_frame = max_frame
 
     async def recv(self) -> Union[bytes, str, None]:
         try:
@@ -45,7 +46,7 @@ class _WebSocket(Connection):
         except ConnectionClosed as exc:
             if exc.sent is not None and exc.sent.code == 1009:  # a message over max_frame
                 self.record.error = "1009"
-                self.record.reason = f"a WebSocket message over the limit of {self.ws.max_size} bytes"
+                self.record.reason = f"a WebSocket message over the limit of {self.max_frame} bytes"
             return None
 
     async def send(self, frame: bytes) -> None:
@@ -53,6 +54,9 @@ class _WebSocket(Connection):
             await self.ws.send(frame)
         except ConnectionClosed:
             pass  # the client went away; what it missed is its own business
+
+    def abort(self) -> None:
+        self.ws.transport.abort()
 
     async def close(self) -> None:
         # Read (and drop) what the client still sends until its close frame: a client that
@@ -90,7 +94,12 @@ class WebSocketFrontEnd:
     async def stop(self) -> None:
         if self.server is not None:
             self.server.close()
-            await self.server.wait_closed()
+            try:
+                await asyncio.wait_for(asyncio.shield(self.server.wait_closed()), 2.0)
+            except asyncio.TimeoutError:  # a client that reads nothing holds its close: cut it
+                for connection in list(self.server.connections):
+                    connection.transport.abort()
+                await self.server.wait_closed()
             self.server = None
 
     @property
@@ -118,10 +127,10 @@ class WebSocketFrontEnd:
                 headers[name] = values[0]
                 twice.append(name)
         record.duplicate_headers = tuple(twice)
-        parts = urlsplit(request.path)
-        if parts.path not in (STREAM_PATH, MEDICAL_STREAM_PATH):
-            return connection.respond(HTTPStatus.NOT_FOUND, f"no such path: {parts.path}\n")
-        connection.stream_path = parts.path
+        path, _, query = request.path.partition("?")
+        if path not in (STREAM_PATH, MEDICAL_STREAM_PATH):
+            return connection.respond(HTTPStatus.NOT_FOUND, f"no such path: {path}\n")
+        connection.stream_path = path
         # The URL as the client signed it: this server's name as the Host header gives it
         # (a bare name[:port] this server answers to, nothing else), and the path requested.
         hosts = headers.get_all("Host")
@@ -133,7 +142,7 @@ class WebSocketFrontEnd:
             connection.refusal = self.core.check_url(url, record)
         connection.seed_signature = None
         if connection.refusal is None:
-            connection.seed_signature = dict(parse_qsl(parts.query, keep_blank_values=True))["X-Amz-Signature"]
+            connection.seed_signature = dict(parse_qsl(query, keep_blank_values=True))["X-Amz-Signature"]
         elif self.core.auth_failure == "http":  # undocumented for the WebSocket API; an option
             return connection.respond(HTTPStatus.FORBIDDEN, f"{connection.refusal[1]}\n")
         self.core.new_ids(record)
@@ -155,6 +164,6 @@ class WebSocketFrontEnd:
         return None
 
     async def _handle(self, ws: Any) -> None:
-        conn = _WebSocket(ws, ws.record)
+        conn = _WebSocket(ws, ws.record, self.core.max_frame)
         await self.core.serve(conn, ws.record, medical=ws.stream_path == MEDICAL_STREAM_PATH,
                               seed_signature=ws.seed_signature, signed=False, refusal=ws.refusal)
