@@ -15,11 +15,14 @@ from __future__ import annotations
 import asyncio
 import json
 import ssl
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple, Union
 
 from ..auth import EMPTY_SHA256, STREAMING_PAYLOAD, verify_signed_request
 from ..errors import EventStreamError
-from ._server import Connection, ServerCore, SessionRecord, _auth_refusal
+from ._connection import Connection, SessionRecord, auth_refusal
+
+if TYPE_CHECKING:
+    from ._server import FakeTranscribeServer
 from ._stream import Refusal, Settings
 
 try:
@@ -270,7 +273,7 @@ class _Link:
                 failure = failure or exc
         else:
             assert failure is not None
-            kind, message = _auth_refusal(failure)
+            kind, message = auth_refusal(failure)
             # Over HTTP/2 a signature that does not verify is an HTTP 403 InvalidSignatureException.
             return ("InvalidSignatureException" if kind == "BadRequestException" else kind, message), None
         return core.check_access(core.credentials.access_key, _DENIED), seed
@@ -289,7 +292,7 @@ class _Link:
 class HTTP2FrontEnd:
     """Serves ``StartStreamTranscription`` over HTTP/2: TLS with ALPN ``h2``, or prior knowledge."""
 
-    def __init__(self, core: ServerCore, ssl_context: Optional[ssl.SSLContext]) -> None:
+    def __init__(self, core: "FakeTranscribeServer", ssl_context: Optional[ssl.SSLContext]) -> None:
         if h2 is None:
             raise ImportError('the HTTP/2 API of the fake server needs h2: pip install "aws-eventstream[http2]"')
         self.core = core

@@ -1,30 +1,32 @@
-"""The fake server: the handshake checks, and the stream loop shared by both transports."""
+"""The fake server: its options, the request checks, and the stream loop both APIs share."""
 
 from __future__ import annotations
 
 import asyncio
 import random
 import re
+import ssl
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Union
 
 from .. import MAX_FRAME, Decoder, EventStreamError, Message, decode
 from ..auth import Credentials, _max_skew, check_region, verify_presigned_url
 from ..signing import EventVerifier
+from ..transcribe import medical_presigned_url, presigned_url
+from ._connection import Connection, SessionRecord, auth_refusal
 from ._facts import (
     ACCESS_DENIED,
     EXCEPTIONS,
-    EXPIRED,
     MAX_CHUNK_SECONDS,
-    SIGNATURE_MISMATCH,
     SILENCE_MESSAGE,
     SILENCE_TIMEOUT,
     TEXT_FRAME_MESSAGE,
-    UNRECOGNIZED_CLIENT,
 )
+from ._proxy import ConnectProxy
 from ._script import DEFAULT_TEXT, Script, WordLike, seconds
 from ._stream import Refusal, Settings, Stream, exception_frame, transcript_frame
+from ._websocket import WebSocketFrontEnd
 
 ScriptSource = Union[Script, str, Iterable[WordLike]]
 
@@ -69,70 +71,46 @@ class Fault:
         return EXCEPTIONS.get(self.exception_type, f"{self.exception_type} (injected by the test)")
 
 
-@dataclass
-class SessionRecord:
-    """What the server saw of one connection (for assertions in tests)."""
-
-    path: str = field(repr=False)  # the query carries the signature and any session token
-    transport: str = "websocket"  # or "http2"
-    params: Dict[str, str] = field(default_factory=dict)
-    session_id: Optional[str] = None  # as sent back in x-amzn-SessionId / x-amzn-transcribe-session-id
-    request_id: Optional[str] = None
-    duplicate_headers: Tuple[str, ...] = ()  # handshake headers sent twice (the first value is used)
-    audio_frames: int = 0
-    audio_bytes: int = 0
-    audio_seconds: float = 0.0  # from the bytes, the sample rate and the media encoding
-    results_sent: int = 0  # results in all TranscriptEvents (an event may hold several, or none)
-    events_sent: int = 0  # TranscriptEvent frames
-    ended_cleanly: bool = False  # the stream was ended with the empty AudioEvent
-    # Why the stream was refused or stopped: the exception type sent ("BadRequestException",
-    # "UnrecognizedClientException"...), the HTTP status of a refused handshake ("403", "400"),
-    # "1009" for a message over max_frame; ``reason`` says why, in words.
-    error: Optional[str] = None
-    reason: Optional[str] = None
-
-
-def _auth_refusal(exc: EventStreamError) -> Tuple[str, str]:
-    """The exception frame the service sends for a presigned URL that does not verify."""
-    text = str(exc)
-    if text.startswith("unknown access key"):
-        return UNRECOGNIZED_CLIENT
-    if text.startswith("signature mismatch"):
-        return SIGNATURE_MISMATCH
-    if text.startswith("the URL expired"):
-        return EXPIRED
-    return "BadRequestException", f"The request signature is not valid: {text}"
-
-
 _END_OF_AUDIO = Message({":event-type": "AudioEvent", ":message-type": "event"}, b"")
 _OCTET_STREAM = "application/octet-stream"
-
-
-class Connection:
-    """What the stream loop needs of a transport; ``record`` is its :class:`SessionRecord`."""
-
-    record: SessionRecord
-
-    async def recv(self) -> Union[bytes, str, None]:  # None: the client closed its side
-        raise NotImplementedError
-
-    async def send(self, frame: bytes) -> None:
-        raise NotImplementedError
-
-    async def close(self) -> None:
-        raise NotImplementedError
-
-    def abort(self) -> None:
-        """Drop the connection (or HTTP/2 stream) without a goodbye."""
-        raise NotImplementedError
 
 
 class _Stalled(Exception):
     """The client read no result for ``send_timeout`` seconds."""
 
 
-class ServerCore:
-    """Configuration, bookkeeping and the stream loop, for :class:`FakeTranscribeServer`."""
+class FakeTranscribeServer:
+    """A local stand-in for Amazon Transcribe streaming (see the module docstring).
+
+    Args:
+        credentials: the only credentials it accepts.
+        region: the region requests must be signed for.
+        transcript: what it hears: a text, a :class:`Script`, ``(start_s, end_s, word)``
+            tuples, or a function from the stream's parameters to one of those (per session).
+        echo: instead, each audio chunk decoded as UTF-8 is heard during that chunk
+            (``<N-bytes>`` when it is not text): results derived from the audio.
+        pacing: ``"audio"`` (deterministic) or ``"realtime"`` (see the module docstring).
+        latency: seconds after real time that results leave with ``pacing="realtime"``.
+        seed: seeds the ResultIds, request ids and session ids it makes up.
+        silence_timeout: seconds without an audio event before the stream is ended with
+            the service's BadRequestException (None: never).
+        silence_events: seconds of silent audio between empty ``Results`` events (None: none).
+        max_chunk: the most audio one AudioEvent may carry, in seconds (None: no limit).
+        auth_failure: ``"frame"`` (documented: an exception frame after the upgrade) or
+            ``"http"`` (HTTP 403 during the handshake).
+        authorize: a function from access key id to whether IAM allows the stream.
+        faults: exceptions to send at chosen points (also ``server.faults.append(...)``).
+        http2: also serve the HTTP/2 API (needs ``h2``).
+        ssl_context: serve TLS (``wss://``, and ``https://`` with ALPN ``h2`` for the HTTP/2
+            SDKs, which need TLS): a server context whose certificate the client trusts. With
+            ``http2=True`` its ALPN protocols are set to ``h2`` and ``http/1.1``.
+        server_name: the name clients sign for and reach through :attr:`proxy`, e.g.
+            ``transcribestreaming.us-east-1.amazonaws.com`` (with a certificate for it): for a
+            client that cannot be given another address. 127.0.0.1 and localhost always work.
+        max_skew: seconds a request's and each envelope's date may be off the clock.
+        max_frame: the largest WebSocket message and event-stream frame accepted; a larger
+            message closes the connection (1009) before it is buffered.
+    """
 
     def __init__(self, *, credentials: Credentials, region: str = "us-east-1",
                  transcript: Union[ScriptSource, Callable[[Dict[str, str]], ScriptSource]] = DEFAULT_TEXT,
@@ -140,6 +118,7 @@ class ServerCore:
                  silence_timeout: Optional[float] = SILENCE_TIMEOUT, silence_events: Optional[float] = 1.0,
                  max_chunk: Optional[float] = MAX_CHUNK_SECONDS, auth_failure: str = "frame",
                  authorize: Optional[Callable[[str], bool]] = None, faults: Iterable[Fault] = (),
+                 http2: bool = False, ssl_context: Optional[ssl.SSLContext] = None,
                  server_name: Optional[str] = None, max_skew: float = 300.0, max_frame: int = MAX_FRAME) -> None:
         if not isinstance(credentials, Credentials):
             raise TypeError(f"credentials must be Credentials, not {type(credentials).__name__}")
@@ -181,6 +160,74 @@ class ServerCore:
         self._tasks: "set[asyncio.Task[Any]]" = set()
         # How long a send may wait on a client that does not read before the stream is dropped.
         self.send_timeout = float(silence_timeout) if silence_timeout is not None else SILENCE_TIMEOUT
+        self._websocket = WebSocketFrontEnd(self, ssl_context)
+        self._http2: Any = None
+        if http2:
+            from ._http2 import HTTP2FrontEnd
+
+            self._http2 = HTTP2FrontEnd(self, ssl_context)
+        self._proxy: Optional[ConnectProxy] = None
+
+    # -- lifecycle
+
+    async def start(self) -> "FakeTranscribeServer":
+        await self._websocket.start("127.0.0.1")
+        if self._http2 is not None:
+            await self._http2.start("127.0.0.1")
+        name = self.server_name
+        if name is not None:
+            routes = {f"{name}:8443": self._websocket.address}
+            if self._http2 is not None:
+                routes[f"{name}:443"] = self._http2.address
+            self._proxy = ConnectProxy(routes)
+            await self._proxy.start("127.0.0.1")
+        return self
+
+    async def stop(self) -> None:
+        if self._proxy is not None:
+            await self._proxy.stop()
+            self._proxy = None
+        await self._shutdown()
+        await self._websocket.stop()
+        if self._http2 is not None:
+            await self._http2.stop()
+
+    async def __aenter__(self) -> "FakeTranscribeServer":
+        return await self.start()
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.stop()
+
+    @property
+    def endpoint(self) -> str:
+        """``ws://127.0.0.1:<port>``, for ``presigned_url(endpoint=...)``."""
+        return self._websocket.endpoint
+
+    @property
+    def proxy(self) -> str:
+        """``http://127.0.0.1:<port>``: set ``HTTPS_PROXY`` to it for a client that connects to
+        the service's own address (``wss://<server_name>:8443``, ``https://<server_name>``);
+        only those two are tunnelled, to this server. Needs ``server_name``."""
+        if self._proxy is None:
+            raise RuntimeError("the proxy runs with server_name given, once the server is started")
+        return self._proxy.url
+
+    @property
+    def http2_endpoint(self) -> str:
+        """``https://127.0.0.1:<port>`` (``http://`` without ``ssl_context``), for HTTP/2 clients."""
+        if self._http2 is None:
+            raise RuntimeError("the HTTP/2 API is off: start the server with http2=True")
+        return str(self._http2.endpoint)
+
+    def presigned_url(self, *, medical: bool = False, **kwargs: Any) -> str:
+        """A URL presigned with this server's credentials and region, pointing at it."""
+        kwargs.setdefault("region", self.region)
+        kwargs.setdefault("credentials", self.credentials)
+        if medical:
+            kwargs.setdefault("specialty", "PRIMARYCARE")
+            kwargs.setdefault("type", "CONVERSATION")
+            return medical_presigned_url(endpoint=self.endpoint, **kwargs)
+        return presigned_url(endpoint=self.endpoint, **kwargs)
 
     # -- the request
 
@@ -201,7 +248,7 @@ class ServerCore:
             record.params = verify_presigned_url(url, credentials=self.credentials, service="transcribe",
                                                  region=self.region, max_skew=self.max_skew)
         except EventStreamError as exc:  # SignatureError
-            return _auth_refusal(exc)
+            return auth_refusal(exc)
         return self.check_access(self.credentials.access_key)
 
     def check_access(self, access_key: str, template: str = ACCESS_DENIED[1]) -> Optional[Tuple[str, str]]:
@@ -291,7 +338,7 @@ class ServerCore:
         except (asyncio.TimeoutError, Exception):
             old.abort()
 
-    async def shutdown(self) -> None:
+    async def _shutdown(self) -> None:
         """Wait for the background work (conflicts being sent) of a stopping server."""
         for task in list(self._tasks):
             task.cancel()

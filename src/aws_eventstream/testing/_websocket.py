@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import ssl
 from http import HTTPStatus
-from typing import Any, Callable, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Optional, Tuple, Union
 from urllib.parse import parse_qsl
 
 from ..transcribe import MEDICAL_STREAM_PATH, STREAM_PATH
-from ._server import Connection, ServerCore, SessionRecord
+from ._connection import Connection, SessionRecord
+
+if TYPE_CHECKING:
+    from ._server import FakeTranscribeServer
 
 _serve: Optional[Callable[..., Any]]
 try:
@@ -78,9 +81,9 @@ class _WebSocket(Connection):
 
 
 class WebSocketFrontEnd:
-    """The handshake and connection handling of the WebSocket API, over :class:`ServerCore`."""
+    """The handshake and connection handling of the WebSocket API, for a :class:`FakeTranscribeServer`."""
 
-    def __init__(self, core: ServerCore, ssl_context: Optional[ssl.SSLContext]) -> None:
+    def __init__(self, core: "FakeTranscribeServer", ssl_context: Optional[ssl.SSLContext]) -> None:
         self.core = core
         self.ssl_context = ssl_context
         self.server: Any = None
