@@ -333,3 +333,70 @@ def test_http2_flow_control_holds_a_client_that_outruns_the_server():
     sent, frames = run(main())
     # the first window (65,535 bytes), and what the server took before its first result blocked
     assert sent <= 2 * 65535 and frames <= 2
+
+
+def test_http2_refused_streams_give_back_their_share_of_the_connection_window():
+    """Streams refused while their client still sends must not shrink the connection's window
+    for good: the eleventh stream on the connection is served like the first."""
+    import h2.config
+    import h2.connection
+    import h2.events
+
+    async def main():
+        from aws_eventstream.testing import Fault
+
+        refused = 10
+        faults = [Fault("LimitExceededException", at=0, session=i) for i in range(refused)]
+        async with FakeTranscribeServer(credentials=CREDS, http2=True, faults=faults, transcript="Served.") as server:
+            address = urlsplit(server.http2_endpoint)
+            url = f"http://{address.netloc}/stream-transcription"
+            reader, writer = await asyncio.open_connection(address.hostname, address.port)
+            conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+            conn.initiate_connection()
+            writer.write(conn.data_to_send())
+            bodies = {}
+
+            async def read(timeout):
+                try:
+                    data = await asyncio.wait_for(reader.read(65536), timeout)
+                except asyncio.TimeoutError:
+                    return
+                for event in conn.receive_data(data):
+                    if isinstance(event, h2.events.DataReceived):
+                        conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+                        bodies[event.stream_id] = bodies.get(event.stream_id, b"") + event.data
+                writer.write(conn.data_to_send())
+
+            for n in range(refused + 1):
+                stream_id = 1 + 2 * n
+                headers = {"x-amz-content-sha256": STREAMING_PAYLOAD, "x-amzn-transcribe-language-code": "en-US",
+                           "x-amzn-transcribe-sample-rate": "16000", "x-amzn-transcribe-media-encoding": "pcm"}
+                signed = sign_request("POST", url, service="transcribe", region="us-east-1", credentials=CREDS,
+                                      headers=headers)
+                signer = EventSigner(credentials=CREDS, region="us-east-1", service="transcribe",
+                                     seed_signature=signed.signature)
+                conn.send_headers(stream_id, [(":method", "POST"), (":scheme", "http"),
+                                              (":authority", address.netloc), (":path", "/stream-transcription"),
+                                              *((k.lower(), v) for k, v in signed.headers.items())])
+                writer.write(conn.data_to_send())
+                for _ in range(12):  # 1.2 s of audio, about 40 KB, waiting for window when it runs out
+                    frame = signer.sign(t.audio_event(bytes(3200)))
+                    for _ in range(50):
+                        if conn.local_flow_control_window(stream_id) >= len(frame):
+                            break
+                        await read(0.1)
+                    conn.send_data(stream_id, frame)
+                    writer.write(conn.data_to_send())
+                conn.send_data(stream_id, signer.end(), end_stream=True)
+                writer.write(conn.data_to_send())
+                await read(0.2)
+            for _ in range(20):
+                await read(0.1)
+            writer.close()
+            return bodies, server.sessions
+
+    bodies, sessions = run(main())
+    assert [s.error for s in sessions] == ["LimitExceededException"] * 10 + [None]
+    last = [json.loads(m.payload) for m in Decoder().feed(bodies[21])]
+    assert last[-1]["Transcript"]["Results"][0]["Alternatives"][0]["Transcript"] == "Served."
+    assert sessions[-1].audio_frames == 12 and sessions[-1].ended_cleanly

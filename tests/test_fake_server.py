@@ -716,9 +716,10 @@ def test_the_session_id_the_server_made_up_is_the_one_that_conflicts():
     assert sessions[0].session_id == sessions[1].session_id and sessions[0].error == "ConflictException"
 
 
-def test_a_client_that_reads_nothing_is_dropped_and_does_not_hold_the_server():
+@pytest.mark.parametrize("pacing", ["audio", "realtime"])
+def test_a_client_that_reads_nothing_is_dropped_and_does_not_hold_the_server(pacing, caplog):
     async def main():
-        server = FakeTranscribeServer(credentials=CREDS, echo=True, silence_timeout=0.5)
+        server = FakeTranscribeServer(credentials=CREDS, echo=True, silence_timeout=0.5, pacing=pacing, latency=0)
         await server.start()
         ws = await connect(server.presigned_url(language_code="en-US"), proxy=None, max_queue=1)
         ws.transport.pause_reading()  # reads nothing from here on
@@ -740,3 +741,4 @@ def test_a_client_that_reads_nothing_is_dropped_and_does_not_hold_the_server():
     record, stopping = run(main())
     assert record.error == "stalled" and "read no result for 0.5 s" in record.reason
     assert stopping < 10
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]  # no task failed unseen

@@ -50,11 +50,13 @@ class Connection:
     """What the stream loop needs of a transport; ``record`` is its :class:`SessionRecord`."""
 
     record: SessionRecord
+    closing = False  # the server has begun to close it: nothing more is read or sent
 
-    async def recv(self) -> Union[bytes, str, None]:  # None: the client closed its side
+    async def recv(self) -> Union[bytes, str, None]:  # None: the client closed its side, or the server did
         raise NotImplementedError
 
-    async def send(self, frame: bytes) -> None:
+    async def send(self, frame: bytes) -> bool:
+        """Send one frame; False if it could not leave (the stream is gone)."""
         raise NotImplementedError
 
     async def close(self) -> None:

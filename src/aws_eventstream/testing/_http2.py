@@ -52,12 +52,11 @@ class _Stream(Connection):
         # DATA as it came, and its flow-controlled length: acknowledged (the client's window
         # reopened) only when the stream loop takes it, so a client cannot outrun the server.
         self.inbox: "asyncio.Queue[Optional[Tuple[bytes, int]]]" = asyncio.Queue()
-        self.closed = False
-        self.remote_ended = False
+        self.remote_ended = False  # the client ended its side (END_STREAM or RST_STREAM)
         self.sending = asyncio.Lock()  # one frame at a time: a frame goes out in window-sized pieces
 
     async def recv(self) -> Union[bytes, str, None]:
-        if self.closed:
+        if self.closing:
             return None
         item = await self.inbox.get()
         if item is None:
@@ -66,23 +65,33 @@ class _Stream(Connection):
         self.link.acknowledge(self.stream_id, length)
         return data
 
-    async def send(self, frame: bytes) -> None:
+    async def send(self, frame: bytes) -> bool:
+        if self.closing:
+            return False
         async with self.sending:
-            await self.link.send_data(self.stream_id, frame)
+            return await self.link.send_data(self.stream_id, frame)
+
+    def _release(self) -> None:
+        """Acknowledge what is still queued: the connection's window must not lose it."""
+        while not self.inbox.empty():
+            item = self.inbox.get_nowait()
+            if item is not None:
+                self.link.acknowledge(self.stream_id, item[1])
 
     async def close(self) -> None:
-        if not self.closed:
-            self.closed = True
+        if not self.closing:
+            self.closing = True
+            self._release()
             self.inbox.put_nowait(None)
             async with self.sending:
+                # The response ends here; what the client still sends is read, acknowledged
+                # and dropped until it ends its side (a reset stream's DATA would be dropped
+                # by h2 without its room in the connection's window being given back).
                 self.link.end_stream(self.stream_id)
-                if self.record.error is not None and not self.remote_ended:
-                    # Refused while the client still sends: the response is complete, the
-                    # rest of the request is not wanted (RST_STREAM NO_ERROR, RFC 9113 8.1).
-                    self.link.reset_stream(self.stream_id)
 
     def abort(self) -> None:
-        self.closed = True
+        self.closing = True
+        self._release()
         self.inbox.put_nowait(None)
         self.link.reset_stream(self.stream_id)
 
@@ -97,7 +106,7 @@ class _Link:
         assert h2 is not None
         self.h2 = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False, header_encoding=None))
         self.streams: Dict[int, _Stream] = {}
-        self.tasks: List["asyncio.Task[None]"] = []
+        self.tasks: "set[asyncio.Task[None]]" = set()
         self.window = asyncio.Event()
         self.dead = False  # the connection is gone: nothing more can be sent
 
@@ -129,13 +138,14 @@ class _Link:
             self.dead = True
             self.writer.close()
             for stream in self.streams.values():
-                stream.closed = True
+                stream.closing = True
                 stream.inbox.put_nowait(None)
             self.window.set()
-            for task in self.tasks:
+            tasks = list(self.tasks)
+            for task in tasks:
                 if not task.done():
                     task.cancel()
-            await asyncio.gather(*self.tasks, return_exceptions=True)
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     def _event(self, event: Any) -> None:
         if isinstance(event, h2.events.RequestReceived):
@@ -147,10 +157,12 @@ class _Link:
             self.front.core.sessions.append(record)
             # Registered now: the body's first DATA frames may come in the same read.
             opened = self.streams[event.stream_id] = _Stream(self, event.stream_id, record)
-            self.tasks.append(asyncio.ensure_future(self._request(opened, headers)))
+            task = asyncio.ensure_future(self._request(opened, headers))
+            self.tasks.add(task)
+            task.add_done_callback(self._finished)
         elif isinstance(event, h2.events.DataReceived):
             stream = self.streams.get(event.stream_id)
-            if stream is not None and not stream.closed:
+            if stream is not None and not stream.closing:
                 stream.inbox.put_nowait((event.data, event.flow_controlled_length))
             else:
                 self.acknowledge(event.stream_id, event.flow_controlled_length)
@@ -163,13 +175,16 @@ class _Link:
         elif isinstance(event, (h2.events.WindowUpdated, h2.events.RemoteSettingsChanged)):
             self.window.set()
 
-    async def send_data(self, stream_id: int, data: bytes) -> None:
+    async def send_data(self, stream_id: int, data: bytes) -> bool:
+        """Send ``data`` as the windows allow; False if the stream or connection went first."""
         view = memoryview(data)
-        while view and not self.dead:
+        while view:
+            if self.dead:
+                return False
             try:
                 room = min(self.h2.local_flow_control_window(stream_id), self.h2.max_outbound_frame_size)
             except h2.exceptions.StreamClosedError:
-                return
+                return False
             if room <= 0:
                 self.window.clear()
                 await self.window.wait()
@@ -177,10 +192,16 @@ class _Link:
             try:
                 self.h2.send_data(stream_id, bytes(view[:room]))
             except h2.exceptions.StreamClosedError:
-                return
+                return False
             view = view[room:]
             self.flush()
             await self.writer.drain()
+        return True
+
+    def _finished(self, task: "asyncio.Task[None]") -> None:
+        self.tasks.discard(task)
+        for stream_id in [i for i, s in self.streams.items() if s.closing and s.remote_ended]:
+            del self.streams[stream_id]
 
     def acknowledge(self, stream_id: int, length: int) -> None:
         try:
@@ -228,7 +249,7 @@ class _Link:
         medical = _PATHS.get(path.split("?", 1)[0])
         if headers.get(":method") != "POST" or medical is None:
             record.error, record.reason = "404", f"no such operation: {headers.get(':method')} {path}"
-            stream.closed = True
+            stream.closing = True
             try:
                 self.respond(stream_id, 404, [("content-type", "text/plain")], f"{record.reason}\n".encode())
             except h2.exceptions.H2Error:
@@ -280,7 +301,7 @@ class _Link:
 
     def _error(self, stream_id: int, record: SessionRecord, kind: str, message: str) -> None:
         record.error, record.reason = kind, message
-        self.streams[stream_id].closed = True
+        self.streams[stream_id].closing = True
         body = json.dumps({"Message": message}, separators=(",", ":")).encode()
         try:
             self.respond(stream_id, _STATUS.get(kind, 400), [("content-type", "application/json"),

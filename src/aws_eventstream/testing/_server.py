@@ -274,6 +274,8 @@ class FakeTranscribeServer:
     # -- the stream
 
     async def refuse(self, conn: Connection, record: SessionRecord, kind: str, message: str) -> None:
+        if conn.closing:  # already ended (a conflict, a stall): the first reason stands
+            return
         record.error, record.reason = kind, message
         try:
             await asyncio.wait_for(conn.send(exception_frame(kind, message)), self.send_timeout)
@@ -289,7 +291,10 @@ class FakeTranscribeServer:
             await self._serve(conn, record, medical=medical, seed_signature=seed_signature, signed=signed,
                               refusal=refusal)
         except Exception as exc:  # a fault of the fake itself: reported, never a silent hang
-            await self.refuse(conn, record, "InternalFailureException", f"The fake server failed: {exc!r}")
+            if record.error is None:
+                await self.refuse(conn, record, "InternalFailureException", f"The fake server failed: {exc!r}")
+            else:
+                conn.abort()
 
     async def _serve(self, conn: Connection, record: SessionRecord, *, medical: bool,
                      seed_signature: Optional[str], signed: bool, refusal: Optional[Tuple[str, str]]) -> None:
@@ -317,8 +322,7 @@ class FakeTranscribeServer:
             await outbox.drop()
             await self.refuse(conn, record, exc.exception_type, exc.message)
         except _Stalled:
-            record.error, record.reason = "stalled", f"the client read no result for {self.send_timeout:g} s"
-            conn.abort()
+            pass  # recorded, and the connection dropped, where it was found
         finally:
             await outbox.drop()
             if self._live.get(session_id) is conn:
@@ -339,7 +343,10 @@ class FakeTranscribeServer:
             old.abort()
 
     async def _shutdown(self) -> None:
-        """Wait for the background work (conflicts being sent) of a stopping server."""
+        """Mark the streams a stop cuts, and end the background work (conflicts being sent)."""
+        for conn in self._live.values():
+            if conn.record.error is None and not conn.record.ended_cleanly:
+                conn.record.error, conn.record.reason = "shutdown", "the server was stopped during the stream"
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -357,6 +364,8 @@ class FakeTranscribeServer:
             except asyncio.TimeoutError:
                 await outbox.flush()
                 raise Refusal("BadRequestException", SILENCE_MESSAGE.format(seconds=self.silence_timeout)) from None
+            if data is None and conn.closing:  # the server ended it (a conflict, a stall, a stop)
+                return
             if data is None:  # the client closed (or, over HTTP/2, ended its request) without the empty event
                 for event in stream.end():
                     outbox.put(event, stream.seconds)
@@ -453,20 +462,30 @@ class _Outbox:
             wait = due - loop.time()
             if wait > 0:
                 await asyncio.sleep(wait)
-            self._queue.pop(0)
             try:
-                await asyncio.wait_for(self._conn.send(frame), self._send_timeout)
+                sent = await asyncio.wait_for(self._conn.send(frame), self._send_timeout)
             except asyncio.TimeoutError:
+                # A client that reads nothing: the stream is dropped at once (over HTTP/2 a
+                # frame may have left in part, and nothing may follow it).
+                self._record.error = "stalled"
+                self._record.reason = f"the client read no result for {self._send_timeout:g} s"
+                self._queue.clear()
+                self._conn.abort()
                 raise _Stalled() from None
-            self._record.events_sent += 1
-            self._record.results_sent += count
+            self._queue.pop(0)
+            if sent:
+                self._record.events_sent += 1
+                self._record.results_sent += count
 
     async def pump(self) -> None:
         """Send what is queued: now, or from one background sender at each result's time."""
         if not self._realtime:
             await self._send_due()
             return
-        if self._queue and (self._task is None or self._task.done()):
+        if self._task is not None and self._task.done():
+            task, self._task = self._task, None
+            task.result()  # the sender's failure (a stalled client) ends the stream here
+        if self._queue and self._task is None:
             self._task = asyncio.ensure_future(self._send_due())
 
     async def flush(self) -> None:

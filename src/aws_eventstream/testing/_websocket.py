@@ -41,30 +41,48 @@ class _WebSocket(Connection):
         self.ws = ws
         self.record = record
         self.max_frame = max_frame
+        self._receiving = False
 
     async def recv(self) -> Union[bytes, str, None]:
+        # Only the stream's own loop calls this; once the connection is closing, what still
+        # comes is read and dropped here until the client's close frame.
+        if self.closing:
+            return None
+        self._receiving = True
         try:
-            data: Union[bytes, str] = await self.ws.recv()
-            return data
+            while True:
+                data: Union[bytes, str] = await self.ws.recv()
+                if not self.closing:
+                    return data
         except ConnectionClosed as exc:
             if exc.sent is not None and exc.sent.code == 1009:  # a message over max_frame
                 self.record.error = "1009"
                 self.record.reason = f"a WebSocket message over the limit of {self.max_frame} bytes"
             return None
+        finally:
+            self._receiving = False
 
-    async def send(self, frame: bytes) -> None:
+    async def send(self, frame: bytes) -> bool:
+        if self.closing:
+            return False
         try:
             await self.ws.send(frame)
+            return True
         except ConnectionClosed:
-            pass  # the client went away; what it missed is its own business
+            return False  # the client went away; what it missed is its own business
 
     def abort(self) -> None:
+        self.closing = True
         self.ws.transport.abort()
 
     async def close(self) -> None:
+        if self.closing:
+            return
+        self.closing = True
+
         # Read (and drop) what the client still sends until its close frame: a client that
         # keeps sending audio would otherwise fill the incoming queue, and the close
-        # handshake would wait out its timeout.
+        # handshake would wait out its timeout. The loop's own recv does it if it is reading.
         async def drop_until_closed() -> None:
             try:
                 while True:
@@ -72,12 +90,13 @@ class _WebSocket(Connection):
             except ConnectionClosed:
                 pass
 
-        reader = asyncio.ensure_future(drop_until_closed())
+        reader = None if self._receiving else asyncio.ensure_future(drop_until_closed())
         try:
             await self.ws.close()
         finally:
-            reader.cancel()
-            await asyncio.gather(reader, return_exceptions=True)
+            if reader is not None:
+                reader.cancel()
+                await asyncio.gather(reader, return_exceptions=True)
 
 
 class WebSocketFrontEnd:
