@@ -63,7 +63,7 @@ def test_bench_quick_table():
     for column in ("implementation", "time/op", "throughput", "speed-up"):
         assert column in header
     ours = next(line for line in lines if "aws-eventstream (python)" in line)
-    assert "x botocore" in ours
+    assert "] botocore" in ours and "x [" in ours  # ratio [range over rounds] against the peer
     assert "[1/" in out.stderr  # progress
 
 
@@ -74,28 +74,101 @@ def test_bench_json_and_skipped_peers(tmp_path):
     out = run("bench", "--quick", "--json", "--case", "encode AudioEvent 640", "--case", "crc32 64 B",
               env={"PYTHONPATH": str(tmp_path)}, check=True)
     report = json.loads(out.stdout)
-    assert report["backend"] in ("cython", "python") and report["quick"] is True
+    assert (report["format"], report["version"]) == ("aws-eventstream-bench", 2)
+    assert report["settings"] == {"quick": True, "rounds": 3, "sample_seconds": report["settings"]["sample_seconds"],
+                                  "cases": ["encode AudioEvent 640", "crc32 64 B"], "coverage": 0.75}
     import aws_eventstream
 
-    assert report["crc_kernels"] == list(aws_eventstream.crc_kernels())
-    assert report["crc_kernel"] in report["crc_kernels"]
+    ours = report["aws_eventstream"]
+    assert ours["backend"] in ("cython", "python") and ours["crc_kernels"] == list(aws_eventstream.crc_kernels())
+    assert ours["crc_kernel"] in ours["crc_kernels"]
+    assert report["packages"]["aws-eventstream"] == aws_eventstream.__version__
+    assert report["python"]["version"] == ".".join(map(str, sys.version_info[:3]))
+    machine = report["machine"]
+    assert machine["logical_cpus"] == os.cpu_count() and machine["arch"]
+    if machine["arch"] == "x86_64" and os.path.exists("/proc/cpuinfo"):
+        flags = open("/proc/cpuinfo").read().split("flags", 1)[1].split("\n", 1)[0].split()
+        assert machine["cpu_flags"]["pclmulqdq"] == ("pclmulqdq" in flags)
+        assert machine["cpu_flags"]["avx512f"] == ("avx512f" in flags)
     rows = report["results"]
     assert {r["case"] for r in rows} == {"encode AudioEvent 640 B", "crc32 64 B"}
     pipecat = next(r for r in rows if r["implementation"].startswith("pipecat-ai"))
-    assert pipecat["skipped"] == "pipecat-ai is not installed" and pipecat["seconds"] is None
+    assert pipecat["skipped"] == "pipecat-ai is not installed" and pipecat["median"] is None
     for r in rows:
         if r["skipped"] is None:
-            assert r["seconds"] > 0 and r["throughput"] > 0
+            assert len(r["samples"]) == 3 and r["min"] <= r["median"] <= r["max"] and r["throughput"] > 0
+            assert r["median"] == sorted(r["samples"])[1] and r["loops"] >= 1
     ours_crc = [r for r in rows if r["ours"] and r["case"] == "crc32 64 B"]
-    assert ours_crc and all(r["speedup"]["zlib"] > 0 for r in ours_crc)
+    zlib = next(r for r in rows if r["implementation"] == "zlib")
+    for r in ours_crc:
+        per_round = sorted(z / o for z, o in zip(zlib["samples"], r["samples"]))
+        assert r["speedup"]["zlib"] == {"median": per_round[1], "min": per_round[0], "max": per_round[2]}
     text = run("bench", "--quick", "--case", "encode AudioEvent 640", env={"PYTHONPATH": str(tmp_path)}, check=True)
     skipped = text.stdout.split("\nskipped:\n", 1)[1].splitlines()
     assert "  pipecat-ai build_event_message: pipecat-ai is not installed" in skipped
 
 
+def _results(tmp_path, name, *args, env=None):
+    out = run("bench", "--quick", "--json", *args, env=env, check=True)
+    path = tmp_path / name
+    path.write_text(out.stdout)
+    return path, json.loads(out.stdout)
+
+
+def test_bench_compare_sees_a_slowed_kernel_and_not_noise(tmp_path):
+    """Two runs alike are within the noise; the table kernel makes our CRC cases regress."""
+    import aws_eventstream
+
+    if aws_eventstream.BACKEND != "cython":
+        pytest.skip("the CRC kernels are the extension's")
+    cases = ("--case", "crc32 64 KiB", "--case", "encode AudioEvent 3200", "--rounds", "5")
+    a, _ = _results(tmp_path, "a.json", *cases)
+    b, _ = _results(tmp_path, "b.json", *cases)
+    slow, _ = _results(tmp_path, "slow.json", *cases, env={"AWS_EVENTSTREAM_CRC": "table"})
+    same = run("bench", "--compare", str(a), str(b), "--fail-on-regression", "50")
+    assert same.returncode == 0, same.stdout + same.stderr
+    worse = run("bench", "--compare", str(a), str(slow), "--fail-on-regression", "50")
+    assert worse.returncode == 1, worse.stdout
+    flagged = {line.split(": ")[1].split(" |")[0] for line in worse.stderr.splitlines()
+               if line.startswith("regression: ")}
+    assert flagged == {"crc32 64 KiB", "encode AudioEvent 3200 B"}  # the CRC is most of an encode
+    assert "slower" in worse.stdout and "figures changed beyond the noise" in worse.stdout
+    md = run("bench", "--compare", str(a), str(slow), "--markdown", check=True)
+    assert md.stdout.startswith("| case | implementation | old | new | change |")
+
+
+def test_bench_compare_reads_and_refuses(tmp_path):
+    old = tmp_path / "v1.json"
+    old.write_text(json.dumps({"results": [{"case": "crc32 64 B", "implementation": "zlib", "ours": False,
+                                            "seconds": 1e-7, "skipped": None}]}))
+    new, _ = _results(tmp_path, "new.json", "--case", "crc32 64 B")
+    out = run("bench", "--compare", str(old), str(new), check=True)  # version 1: no range, read all the same
+    assert "zlib" in out.stdout
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"format": "aws-eventstream-bench", "version": 99, "results": []}')
+    for args, message in (((str(bad), str(new)), "version 99"), ((str(tmp_path / "missing.json"),), "cannot read"),
+                          ((str(old), str(new), str(new)), "OLD.json and, optionally"),
+                          ((str(new),), None)):
+        out = run("bench", "--quick", "--case", "crc32 64 B", "--compare", *args)
+        if message is None:  # against a run made now
+            assert out.returncode == 0 and "crc32 64 B" in out.stdout
+        else:
+            assert out.returncode == 2 and message in out.stderr
+    assert run("bench", "--fail-on-regression", "5").returncode == 2
+    assert run("bench", "--rounds", "0").returncode == 2
+
+
+def test_bench_markdown_and_streams_per_core():
+    out = run("bench", "--quick", "--markdown", "--case", "Transcribe stream", check=True)
+    assert "| implementation | streams per core, 20 ms frames | streams per core, 100 ms frames |" in out.stdout
+    row = next(line for line in out.stdout.splitlines() if line.startswith("| aws-eventstream (python)"))
+    assert int(row.split("|")[2].strip().replace(",", "")) > 0
+    assert "| case | implementation | time/op (median) | range |" in out.stdout
+
+
 def test_bench_plot(tmp_path):
     target = tmp_path / "bench.png"
-    out = run("bench", "--quick", "--case", "crc32 64 B", "--case", "encode AudioEvent", "--plot", str(target))
+    out = run("bench", "--quick", "--case", "crc32 64 B", "--case", "decode TranscriptEvent", "--plot", str(target))
     try:
         import matplotlib  # noqa: F401
     except ImportError:
@@ -103,6 +176,7 @@ def test_bench_plot(tmp_path):
     else:
         assert out.returncode == 0, out.stderr
         assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert (tmp_path / "bench.svg").read_text().lstrip().startswith("<?xml")
 
 
 def test_bench_unknown_case():

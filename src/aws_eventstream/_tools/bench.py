@@ -9,11 +9,13 @@ turns the rows into the table, the plot and the description of the machine.
 from __future__ import annotations
 
 import os
+import re
+import statistics
 import time
 import zlib
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any, Callable, Dict, List, Optional, Protocol, Tuple
+from typing import Any, Callable, Dict, List, Optional, Protocol, Sequence, Tuple
 
 from .. import BytesLike, Headers, Message, _codec_py
 from ..transcribe import AUDIO_HEADERS
@@ -37,6 +39,7 @@ class Impl:
     make: Callable[[], Callable[[], Any]]
     ours: bool = False
     reference: bool = False  # a yardstick (a plain copy), not a competitor
+    partial: bool = False  # does part of the case's work only: shown, never the "best peer"
 
 
 @dataclass
@@ -49,14 +52,83 @@ class Case:
 
 @dataclass
 class Row:
+    """One implementation of one case: its samples (seconds per call, one per round)."""
+
     case: Case
     impl: Impl
-    seconds: Optional[float] = None  # per call
+    samples: List[float] = field(default_factory=list)
+    loops: int = 0  # calls timed together in each sample
     skipped: Optional[str] = None
+
+    @property
+    def seconds(self) -> Optional[float]:
+        """The median of the samples (None if skipped)."""
+        return statistics.median(self.samples) if self.samples else None
+
+    @property
+    def low(self) -> Optional[float]:
+        return interval(self.samples)[0] if self.samples else None
+
+    @property
+    def high(self) -> Optional[float]:
+        return interval(self.samples)[1] if self.samples else None
+
+    @property
+    def spread(self) -> Optional[float]:
+        """The range's width over the median: 0.1 means the rounds agreed within 10%."""
+        if not self.samples:
+            return None
+        low, high = interval(self.samples)
+        return (high - low) / statistics.median(self.samples)
 
     @property
     def throughput(self) -> Optional[float]:
         return self.case.size / self.seconds if self.seconds else None
+
+
+def _coverage(n: int, k: int) -> float:
+    """P(the k-th lowest <= the true median <= the k-th highest) of n independent samples."""
+    import math
+
+    return 1.0 - 2.0 * sum(math.comb(n, i) for i in range(k)) / float(2 ** n)
+
+
+def _rank(n: int) -> int:
+    """The innermost rank whose interval still holds the median with 95% probability (1 at least)."""
+    k = 1
+    while k + 1 <= n // 2 and _coverage(n, k + 1) >= 0.95:
+        k += 1
+    return k
+
+
+def interval(values: List[float]) -> Tuple[float, float]:
+    """The range reported for a median: a distribution-free 95% confidence interval, the
+    k-th lowest to the k-th highest of the rounds with k as large as that allows (for the
+    15 rounds of a full run, the 4th: three slow outliers each way are dropped); with
+    fewer than 6 rounds, the lowest to the highest (75% for the 3 rounds of ``--quick``).
+    """
+    ordered = sorted(values)
+    k = _rank(len(ordered))
+    return ordered[k - 1], ordered[-k]
+
+
+def coverage(rounds: int) -> float:
+    """The probability that :func:`interval` of ``rounds`` samples holds their true median."""
+    return _coverage(rounds, _rank(rounds))
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """How many times faster ours is than a peer: the median over rounds and its range.
+
+    Both were measured in the same rounds, one right after the other, so each round's
+    ratio sees the same moment of the machine; the range is :func:`interval` of the
+    per-round ratios.
+    """
+
+    median: float
+    low: float
+    high: float
 
 
 # --------------------------------------------------------------------------- our twins and the peers
@@ -266,6 +338,76 @@ def _stream_impls(chunks: List[bytes], count: int) -> List[Impl]:
     ]
 
 
+RESULTS_PER_SECOND = 3  # Transcribe sends a result every few hundred milliseconds of speech
+
+
+def _stream_second_impls(frame_ms: int) -> Tuple[int, List[Impl]]:
+    """One second of one Transcribe stream, both ways: the audio frames encoded, the
+    results decoded and their JSON parsed. (bytes handled, implementations)."""
+    import json
+
+    chunk = audio_chunk(32 * frame_ms)  # 16 kHz, 16-bit mono
+    frames = 1000 // frame_ms
+    result = transcript_frame(_codec_py.encode)
+    want_audio = _codec_py.encode(AUDIO_HEADERS, chunk)
+    want_body = json.loads(_codec_py.decode(result).payload)
+    size = frames * len(want_audio) + RESULTS_PER_SECOND * len(result)
+
+    def second(encode: Optional[Callable[[bytes], bytes]], receive: Callable[[bytes], Any],
+               who: str) -> Callable[[], Any]:
+        if encode is not None:
+            _check(encode(chunk), want_audio, who)
+        _check(receive(result), want_body, who)
+
+        def run() -> None:
+            if encode is not None:
+                for _ in range(frames):
+                    encode(chunk)
+            for _ in range(RESULTS_PER_SECOND):
+                receive(result)
+        return run
+
+    def ours(twin: str) -> Callable[[], Callable[[], Any]]:
+        def make() -> Callable[[], Any]:
+            codec = _twin(twin)
+            encoder = codec.Encoder(AUDIO_HEADERS)
+            return second(encoder.encode, lambda f: json.loads(codec.decode(f).payload), twin)
+        return make
+
+    def pipecat() -> Callable[[], Any]:
+        utils = _need("pipecat.services.aws.utils", "pipecat-ai")
+        return second(utils.build_event_message, lambda f: utils.decode_event(f)[1], "pipecat-ai")
+
+    def amazon_transcribe() -> Callable[[], Any]:
+        serializer = _need("amazon_transcribe.eventstream", "amazon-transcribe").EventStreamMessageSerializer()
+        run = _buffer_decoder("amazon_transcribe.eventstream", "amazon-transcribe")
+        return second(lambda c: serializer.serialize(AUDIO_HEADERS, c), lambda f: json.loads(run(f).payload),
+                      "amazon-transcribe")
+
+    def botocore() -> Callable[[], Any]:
+        run = _buffer_decoder("botocore.eventstream", "botocore")
+        return second(None, lambda f: json.loads(run(f).payload), "botocore")
+
+    return size, [
+        Impl(_twin_label("c"), ours("c"), ours=True),
+        Impl(_twin_label("py"), ours("py"), ours=True),
+        Impl("pipecat-ai utils", pipecat),
+        Impl("amazon-transcribe", amazon_transcribe),
+        Impl("botocore (receiving only: it has no encoder)", botocore, partial=True),
+    ]
+
+
+def streams_per_core(rows: List[Row]) -> Dict[str, Dict[str, float]]:
+    """From the "one second of a stream" cases: how many streams one core carries, per
+    implementation and frame length (the event-stream work only, not the network's)."""
+    out: Dict[str, Dict[str, float]] = {}
+    for row in rows:
+        frames = re.search(r"\d+ ms frames", row.case.name)
+        if row.case.group == "transcribe" and row.seconds and frames:
+            out.setdefault(row.impl.name, {})[frames.group(0)] = 1.0 / row.seconds
+    return out
+
+
 def _copy_reference(payload: bytes) -> Impl:
     def make() -> Callable[[], bytes]:
         src = bytearray(payload)
@@ -295,6 +437,10 @@ def build_cases() -> List[Case]:
     stream = frame * STREAM_FRAMES
     cases.append(Case("stream", f"Decoder: {STREAM_FRAMES} frames in 1 KiB chunks", len(stream),
                       _stream_impls(chunked(stream, 1024), STREAM_FRAMES)))
+    for frame_ms in (20, 100):
+        size, impls = _stream_second_impls(frame_ms)
+        cases.append(Case("transcribe", f"1 s of a Transcribe stream, {frame_ms} ms frames "
+                                        f"({1000 // frame_ms} out, {RESULTS_PER_SECOND} results in)", size, impls))
     from . import bench_sdk
 
     cases.extend(bench_sdk.build_cases())
@@ -310,9 +456,9 @@ def build_cases() -> List[Case]:
 # --------------------------------------------------------------------------- timing
 
 
-def time_call(fn: Callable[[], Any], *, min_time: float, repeats: int) -> float:
-    """Seconds per call: the best of ``repeats`` runs, each at least ``min_time`` long."""
-    fn()  # warm up (caches, lazy imports, page faults)
+def calibrate(fn: Callable[[], Any], min_time: float) -> int:
+    """How many calls make one sample last at least ``min_time`` (after a warm-up call)."""
+    fn()  # caches, lazy imports, page faults
     number = 1
     while True:
         start = time.perf_counter()
@@ -320,47 +466,166 @@ def time_call(fn: Callable[[], Any], *, min_time: float, repeats: int) -> float:
             fn()
         elapsed = time.perf_counter() - start
         if elapsed >= min_time:
-            break
+            return number
         number = max(number * 2, int(number * min_time / max(elapsed, 1e-9) * 1.1))
-    best = elapsed / number
-    for _ in range(repeats - 1):
-        start = time.perf_counter()
-        for _ in range(number):
-            fn()
-        best = min(best, (time.perf_counter() - start) / number)
-    return best
 
 
-def run(cases: List[Case], *, quick: bool = False, progress: Optional[Callable[[int, int, str], None]] = None,
-        ) -> List[Row]:
-    """Measure every implementation of every case, in one process, one after another."""
-    min_time, repeats = (0.02, 3) if quick else (0.2, 5)
-    total = sum(len(c.impls) for c in cases)
+def sample(fn: Callable[[], Any], number: int) -> float:
+    """Seconds per call over ``number`` calls."""
+    start = time.perf_counter()
+    for _ in range(number):
+        fn()
+    return (time.perf_counter() - start) / number
+
+
+QUICK = (3, 0.004, 1)  # rounds, seconds per sample, processes
+FULL = (15, 0.025, 5)
+
+
+def case_names() -> List[str]:
+    return [c.name for c in build_cases()]
+
+
+def select(names: Optional[Sequence[str]] = None) -> List[Case]:
+    """The cases whose name contains one of ``names`` (every case if None)."""
+    cases = build_cases()
+    if names:
+        cases = [c for c in cases if any(n.lower() in c.name.lower() for n in names)]
+    return cases
+
+
+def measure(cases: List[Case], rounds: int, min_time: float,
+            progress: Optional[Callable[[str], None]] = None) -> List[Row]:
+    """Check and calibrate every implementation, then time them in interleaved rounds.
+
+    Each round times every implementation of a case once, one right after the other and
+    in a rotating order, so a slow moment of the machine falls on ours and the peers
+    alike; a case's rounds are spread over the whole run.
+    """
     rows: List[Row] = []
-    done = 0
+    calls: Dict[int, Tuple[Callable[[], Any], int]] = {}
     for case in cases:
         for impl in case.impls:
-            done += 1
             if progress:
-                progress(done, total, f"{case.name} | {impl.name}")
+                progress(f"checking and calibrating {case.name} | {impl.name}")
+            row = Row(case, impl)
+            rows.append(row)
             try:
                 fn = impl.make()
             except Skip as why:
-                rows.append(Row(case, impl, skipped=str(why)))
+                row.skipped = str(why)
                 continue
-            rows.append(Row(case, impl, seconds=time_call(fn, min_time=min_time, repeats=repeats)))
+            row.loops = calibrate(fn, min_time)
+            calls[id(row)] = (fn, row.loops)
+    for r in range(rounds):
+        if progress:
+            progress(f"round {r + 1} of {rounds}")
+        for case in cases:
+            timed = [row for row in rows if row.case is case and id(row) in calls]
+            if not timed:
+                continue
+            shift = r % len(timed)
+            order = timed[shift:] + timed[:shift]
+            if r % 2:
+                order.reverse()
+            for row in order:
+                fn, loops = calls[id(row)]
+                row.samples.append(sample(fn, loops))
     return rows
 
 
-def ratios(rows: List[Row]) -> Dict[int, Dict[str, float]]:
+def _worker(conn: Any, names: Optional[List[str]], rounds: int, min_time: float) -> None:
+    """A worker process: measure its share of the rounds, send the samples back."""
+    rows = measure(select(names), rounds, min_time, progress=lambda what: conn.send(("progress", what)))
+    conn.send(("rows", [(r.case.name, r.impl.name, r.samples, r.loops, r.skipped) for r in rows]))
+    conn.close()
+
+
+def run(names: Optional[Sequence[str]] = None, *, quick: bool = False, rounds: Optional[int] = None,
+        progress: Optional[Callable[[int, int, str], None]] = None) -> List[Row]:
+    """Measure the cases named (all by default): ``rounds`` interleaved rounds (see :func:`measure`).
+
+    A full run splits its rounds over 5 worker processes, one after the other, each
+    building the cases afresh: what differs from one process to the next (where buffers
+    and objects land, the hash seed) then shows in each figure's range, as it would
+    between two runs, and not only what differs from one moment to the next.
+    ``--quick`` measures in this process.
+    """
+    default_rounds, min_time, processes = QUICK if quick else FULL
+    rounds = rounds or default_rounds
+    if rounds < 1:
+        raise ValueError(f"rounds must be at least 1, got {rounds}")
+    cases = select(names)
+    processes = max(1, min(processes, rounds))
+    total = processes * (sum(len(c.impls) for c in cases)) + rounds
+    done = 0
+
+    def step(what: str) -> None:
+        nonlocal done
+        done += 1
+        if progress:
+            progress(min(done, total), total, what)
+
+    if processes == 1:
+        return measure(cases, rounds, min_time, step)
+    import multiprocessing
+
+    rows = [Row(case, impl) for case in cases for impl in case.impls]
+    by_name = {(r.case.name, r.impl.name): r for r in rows}
+    context = multiprocessing.get_context("spawn")
+    for p in range(processes):
+        share = rounds // processes + (1 if p < rounds % processes else 0)
+        parent, child = context.Pipe()
+        worker = context.Process(target=_worker, args=(child, list(names) if names else None, share, min_time),
+                                 daemon=True)
+        worker.start()
+        child.close()
+        try:
+            while True:
+                try:
+                    kind, payload = parent.recv()
+                except EOFError:
+                    raise RuntimeError(f"bench worker {p + 1} of {processes} ended without its results "
+                                       f"(exit code {worker.exitcode})") from None
+                if kind == "progress":
+                    step(f"process {p + 1} of {processes}: {payload}")
+                    continue
+                for case_name, impl_name, samples, loops, skipped in payload:
+                    row = by_name[(case_name, impl_name)]
+                    row.samples.extend(samples)
+                    row.loops = max(row.loops, loops)
+                    row.skipped = row.skipped or skipped
+                break
+        finally:
+            worker.join(30)
+            parent.close()
+    for row in rows:
+        if row.skipped:
+            row.samples = []
+    return rows
+
+
+def ratios(rows: List[Row]) -> Dict[int, Dict[str, Ratio]]:
     """For each of our rows (by index): how many times faster than each measured peer of its case."""
-    out: Dict[int, Dict[str, float]] = {}
+    out: Dict[int, Dict[str, Ratio]] = {}
     for i, row in enumerate(rows):
-        if not row.impl.ours or row.seconds is None:
+        if not row.impl.ours or not row.samples:
             continue
-        out[i] = {
-            other.impl.name: other.seconds / row.seconds
-            for other in rows
-            if other.case is row.case and not other.impl.ours and other.seconds is not None
-        }
+        out[i] = {}
+        for other in rows:
+            if other.case is not row.case or other.impl.ours or not other.samples:
+                continue
+            per_round = [theirs / mine for theirs, mine in zip(other.samples, row.samples)]
+            out[i][other.impl.name] = Ratio(statistics.median(per_round), *interval(per_round))
     return out
+
+
+def best_peer(rows: List[Row], row: Row, table: Dict[int, Dict[str, Ratio]]) -> Optional[Tuple[str, Ratio]]:
+    """The fastest peer of ``row``'s case, and ours against it."""
+    index = next(i for i, r in enumerate(rows) if r is row)
+    references = {r.impl.name for r in rows if r.case is row.case and (r.impl.reference or r.impl.partial)}
+    against = {name: ratio for name, ratio in table.get(index, {}).items() if name not in references}
+    if not against:
+        return None
+    name = min(against, key=lambda n: against[n].median)
+    return name, against[name]

@@ -64,43 +64,83 @@ def _chunks(stream: IO[bytes]) -> Iterator[bytes]:
 # --------------------------------------------------------------------------- bench
 
 
+def _read_results(path: str) -> Any:
+    from . import results
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            return results.read(json.load(f), path)
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+    except ValueError as exc:  # not JSON, or not a results document
+        raise UsageError(f"{path}: {exc}") from None
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
-    from . import bench, report
+    from . import bench, report, results
 
     _stdout()
-    cases = bench.build_cases()
-    if args.case:
-        cases = [c for c in cases if any(s.lower() in c.name.lower() for s in args.case)]
-        if not cases:
-            raise UsageError(f"no case matches {args.case}")
-    rows = bench.run(cases, quick=args.quick, progress=report.progress(sys.stderr))
-    ratios = bench.ratios(rows)
-    skipped = sorted({f"{r.impl.name}: {r.skipped}" for r in rows if r.skipped})
+    if args.fail_on_regression is not None and not args.compare:
+        raise UsageError("--fail-on-regression goes with --compare")
+    if args.compare and len(args.compare) > 2:
+        raise UsageError("--compare takes OLD.json and, optionally, NEW.json")
+    old = _read_results(args.compare[0]) if args.compare else None
+    if old is not None and len(args.compare) == 2:
+        return _report_changes(results.compare(old, _read_results(args.compare[1])), args)
+    if args.case and not any(any(s.lower() in name.lower() for s in args.case) for name in bench.case_names()):
+        raise UsageError(f"no case matches {args.case}")
+    rounds = args.rounds or (bench.QUICK if args.quick else bench.FULL)[0]
+    sample_seconds = (bench.QUICK if args.quick else bench.FULL)[1]
+    load = results.machine()["load_average"]
+    rows = bench.run(args.case, quick=args.quick, rounds=rounds, progress=report.progress(sys.stderr))
+    doc = results.document(rows, quick=args.quick, rounds=rounds, sample_seconds=sample_seconds,
+                           cases=args.case, load=load)
     if args.json:
-        json.dump({
-            **report.environment(), "quick": args.quick,
-            "results": [{
-                "case": r.case.name, "group": r.case.group, "bytes": r.case.size,
-                "implementation": r.impl.name, "ours": r.impl.ours, "reference": r.impl.reference,
-                "seconds": r.seconds, "throughput": r.throughput, "skipped": r.skipped,
-                "speedup": ratios.get(i, {}),
-            } for i, r in enumerate(rows)],
-        }, sys.stdout, indent=1)
+        json.dump(doc, sys.stdout, indent=1)
         sys.stdout.write("\n")
-    else:
+    elif old is None:
         env = report.environment()
         print(f"{PROG} {env['version']} bench{' --quick' if args.quick else ''}: backend {env['backend']}, "
               f"CRC kernel {env['crc_kernel']} (this CPU offers {', '.join(env['crc_kernels'])}; "
-              f"AWS_EVENTSTREAM_CRC=NAME forces one), Python {env['python']}, {env['machine']}, {env['cpus']} CPUs\n")
-        print(report.table(rows, ratios))
+              f"AWS_EVENTSTREAM_CRC=NAME forces one), Python {env['python']}, {env['machine']}, {env['cpus']} CPUs; "
+              f"{rounds} interleaved rounds, medians and their range\n")
+        if doc["streams_per_core"]:
+            print("Transcribe streams one core carries (event-stream work only: the audio frames encoded, "
+                  f"{bench.RESULTS_PER_SECOND} results a second decoded and parsed):\n")
+            print(report.streams_table(doc["streams_per_core"], markdown=args.markdown) + "\n")
+        print(report.table(rows, bench.ratios(rows), markdown=args.markdown))
+        skipped = sorted({f"{r.impl.name}: {r.skipped}" for r in rows if r.skipped})
         if skipped:
             print("\nskipped:\n" + "\n".join(f"  {line}" for line in skipped))
+    for line in doc["warnings"]:
+        print(f"warning: {line}", file=sys.stderr)
     if args.plot:
         try:
-            report.plot(rows, args.plot)
+            written = report.plot(rows, args.plot)
         except ImportError as exc:  # matplotlib is an optional extra
             raise UsageError(str(exc)) from None
-        print(f"plot written to {args.plot}", file=sys.stderr)
+        print(f"plot written to {' and '.join(written)}", file=sys.stderr)
+    if old is not None:
+        return _report_changes(results.compare(old, results.read(doc)), args)
+    return 0
+
+
+def _report_changes(changes: Any, args: argparse.Namespace) -> int:
+    from . import report, results
+
+    if not changes:
+        raise UsageError("the two runs have no case and implementation in common")
+    if not args.json:
+        print(report.compare_table(changes, markdown=args.markdown))
+        moved = [c for c in changes if c.significant]
+        print(f"\n{len(moved)} of {len(changes)} figures changed beyond the noise of both runs "
+              "(their ranges over rounds do not overlap)")
+    if args.fail_on_regression is not None:
+        worse = results.regressions(changes, args.fail_on_regression)
+        for c in worse:
+            print(f"regression: {c.new.case} | {c.new.implementation}: {c.change:+.1%} "
+                  f"(more than {args.fail_on_regression:g}%)", file=sys.stderr)
+        return 1 if worse else 0
     return 0
 
 
@@ -304,6 +344,16 @@ def _positive(text: str) -> int:
     return value
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not at least 1")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description="AWS event-stream framing: benchmarks and tools.")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__} ({BACKEND}, {CRC_KERNEL})")
@@ -311,9 +361,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("bench", help="benchmark both twins against every peer installed")
     p.add_argument("--quick", action="store_true", help="short measurements (seconds, for CI and a first look)")
-    p.add_argument("--json", action="store_true", help="machine-readable results on stdout")
-    p.add_argument("--plot", metavar="FILE.png", help="plot throughput against size (needs the 'plot' extra)")
+    p.add_argument("--rounds", type=_positive_int, metavar="N",
+                   help="interleaved rounds (default 15, or 3 with --quick); more give steadier ranges")
+    p.add_argument("--json", action="store_true",
+                   help="the results as a versioned JSON document on stdout (for --compare)")
+    p.add_argument("--markdown", action="store_true", help="print the tables as Markdown")
+    p.add_argument("--plot", metavar="FILE.png",
+                   help="draw every family measured, as FILE.png and FILE.svg (needs the 'plot' extra)")
     p.add_argument("--case", action="append", metavar="TEXT", help="only cases whose name contains TEXT")
+    p.add_argument("--compare", nargs="+", metavar="JSON",
+                   help="OLD.json [NEW.json]: the change of each figure, and whether it is beyond the noise "
+                        "(without NEW, against a run made now)")
+    p.add_argument("--fail-on-regression", type=float, metavar="PCT",
+                   help="with --compare: exit 1 if one of our figures got slower by more than PCT%% beyond the noise")
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("dump", help="print each frame of an event-stream capture as one JSON line")
