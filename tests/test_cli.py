@@ -108,33 +108,85 @@ def test_bench_json_and_skipped_peers(tmp_path):
     assert "  pipecat-ai build_event_message: pipecat-ai is not installed" in skipped
 
 
-def _results(tmp_path, name, *args, env=None):
-    out = run("bench", "--quick", "--json", *args, env=env, check=True)
+def _has(module):
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+def _results(tmp_path, name, *args, env=None, quick=True):
+    out = run("bench", *(["--quick"] if quick else []), "--json", *args, env=env, check=True)
     path = tmp_path / name
     path.write_text(out.stdout)
     return path, json.loads(out.stdout)
 
 
-def test_bench_compare_sees_a_slowed_kernel_and_not_noise(tmp_path):
-    """Two runs alike are within the noise; the table kernel makes our CRC cases regress."""
-    import aws_eventstream
+def _doc(figures, *, rounds=15, coverage=0.9648, packages=None):
+    """A hand-made results document: {(case, implementation): (median, low, high, ours, speedups)}."""
+    results = []
+    for (case, name), (median, low, high, ours, speedup) in figures.items():
+        results.append({"case": case, "group": "crc32", "bytes": 64, "implementation": name, "ours": ours,
+                        "reference": False, "partial": False, "skipped": None, "loops": 1, "samples": [median],
+                        "median": median, "min": low, "max": high, "spread": 0.0, "throughput": 1.0,
+                        "speedup": {peer: {"median": m, "min": lo, "max": hi} for peer, (m, lo, hi) in speedup.items()}})
+    return {"format": "aws-eventstream-bench", "version": 2, "settings": {"rounds": rounds, "coverage": coverage},
+            "packages": packages or {"isal": "1.7"}, "results": results}
 
-    if aws_eventstream.BACKEND != "cython":
-        pytest.skip("the CRC kernels are the extension's")
-    cases = ("--case", "crc32 64 KiB", "--case", "encode AudioEvent 3200", "--rounds", "5")
-    a, _ = _results(tmp_path, "a.json", *cases)
-    b, _ = _results(tmp_path, "b.json", *cases)
-    slow, _ = _results(tmp_path, "slow.json", *cases, env={"AWS_EVENTSTREAM_CRC": "table"})
-    same = run("bench", "--compare", str(a), str(b), "--fail-on-regression", "50")
+
+def test_bench_compare_judges_ours_by_the_speedup_against_a_peer(tmp_path):
+    """Two runs of one machine where everything got 20% slower (the machine, not the code)
+    and one where ours lost against the same peer: only the second is a regression."""
+    ours, peer = ("crc32 64 B", "aws-eventstream (cython, vpclmul512)"), ("crc32 64 B", "isal")
+    base = _doc({ours: (100, 95, 105, True, {"isal": (1.0, 0.97, 1.03)}), peer: (100, 96, 104, False, {})})
+    drift = _doc({ours: (120, 114, 126, True, {"isal": (1.0, 0.96, 1.04)}), peer: (120, 115, 125, False, {})})
+    worse = _doc({(ours[0], "aws-eventstream (cython, table)"): (300, 290, 310, True, {"isal": (0.33, 0.32, 0.35)}),
+                  peer: (100, 96, 104, False, {})})
+    paths = {}
+    for name, doc in (("base", base), ("drift", drift), ("worse", worse)):
+        paths[name] = tmp_path / f"{name}.json"
+        paths[name].write_text(json.dumps(doc))
+    same = run("bench", "--compare", str(paths["base"]), str(paths["drift"]), "--fail-on-regression", "10")
     assert same.returncode == 0, same.stdout + same.stderr
-    worse = run("bench", "--compare", str(a), str(slow), "--fail-on-regression", "50")
-    assert worse.returncode == 1, worse.stdout
-    flagged = {line.split(": ")[1].split(" |")[0] for line in worse.stderr.splitlines()
-               if line.startswith("regression: ")}
-    assert flagged == {"crc32 64 KiB", "encode AudioEvent 3200 B"}  # the CRC is most of an encode
-    assert "slower" in worse.stdout and "figures changed beyond the noise" in worse.stdout
-    md = run("bench", "--compare", str(a), str(slow), "--markdown", check=True)
+    ours_line = next(line for line in same.stdout.splitlines() if "aws-eventstream" in line)
+    assert "vs isal" in ours_line and "+0.0%" in ours_line and "within noise" in ours_line
+    peer_line = next(line for line in same.stdout.splitlines() if line.strip().startswith("isal"))
+    assert "+20.0%" in peer_line and "slower" in peer_line  # by time: the machine drifted
+    bad = run("bench", "--compare", str(paths["base"]), str(paths["worse"]), "--fail-on-regression", "50")
+    assert bad.returncode == 1
+    assert "regression: crc32 64 B | aws-eventstream (cython, table): +203.0% (more than 50%)" in bad.stderr
+    assert run("bench", "--compare", str(paths["base"]), str(paths["worse"]), "--fail-on-regression",
+               "250").returncode == 0
+    md = run("bench", "--compare", str(paths["base"]), str(paths["worse"]), "--markdown", check=True)
     assert md.stdout.startswith("| case | implementation | old | new | change |")
+
+
+def test_bench_compare_warns_of_thin_ranges_and_other_packages(tmp_path):
+    row = {("crc32 64 B", "zlib"): (100, 100, 100, False, {})}
+    old, new = tmp_path / "old.json", tmp_path / "new.json"
+    old.write_text(json.dumps(_doc(row, rounds=3, coverage=0.75, packages={"isal": "1.6"})))
+    new.write_text(json.dumps(_doc(row)))
+    out = run("bench", "--compare", str(old), str(new), check=True)
+    assert "only 75%" in out.stderr and "isal 1.6 -> 1.7" in out.stderr
+
+
+@pytest.mark.parametrize("field, value", [("median", 0), ("median", float("inf")), ("min", 200), ("max", -1),
+                                          ("median", float("nan")), ("median", "fast")])
+def test_bench_compare_refuses_bad_figures(tmp_path, field, value):
+    doc = _doc({("crc32 64 B", "zlib"): (100, 90, 110, False, {})})
+    doc["results"][0][field] = value
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(doc))
+    out = run("bench", "--compare", str(path), str(path))
+    assert out.returncode == 2 and "malformed" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_bench_multiprocess_run_reads_back_and_compares(tmp_path):
+    """A full-style run (rounds over worker processes) gives a document --compare reads."""
+    _, report = _results(tmp_path, "mp.json", "--case", "crc32 64 B", "--rounds", "4", quick=False)
+    rows = [r for r in report["results"] if r["skipped"] is None]
+    assert rows and all(len(r["samples"]) == 4 for r in rows)
+    out = run("bench", "--compare", str(tmp_path / "mp.json"), str(tmp_path / "mp.json"), check=True)
+    assert "0 of our" in out.stdout and "changed beyond the noise" in out.stdout
 
 
 def test_bench_compare_reads_and_refuses(tmp_path):
@@ -146,16 +198,28 @@ def test_bench_compare_reads_and_refuses(tmp_path):
     assert "zlib" in out.stdout
     bad = tmp_path / "bad.json"
     bad.write_text('{"format": "aws-eventstream-bench", "version": 99, "results": []}')
+    flags = ("--quick", "--case", "crc32 64 B")
     for args, message in (((str(bad), str(new)), "version 99"), ((str(tmp_path / "missing.json"),), "cannot read"),
                           ((str(old), str(new), str(new)), "OLD.json and, optionally"),
-                          ((str(new),), None)):
-        out = run("bench", "--quick", "--case", "crc32 64 B", "--compare", *args)
+                          ((str(new), str(new), *flags), "nothing is measured when --compare is given two files"),
+                          ((str(new), "--plot", str(tmp_path / "no" / "x.png")), "cannot be written"),
+                          ((str(new), *flags), None)):
+        out = run("bench", "--compare", *args)
         if message is None:  # against a run made now
             assert out.returncode == 0 and "crc32 64 B" in out.stdout
         else:
-            assert out.returncode == 2 and message in out.stderr
+            assert out.returncode == 2 and message in out.stderr and "Traceback" not in out.stderr
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100000 + "]" * 100000)
+    out = run("bench", "--compare", str(deep), str(deep))
+    assert out.returncode == 2 and "Traceback" not in out.stderr
     assert run("bench", "--fail-on-regression", "5").returncode == 2
+    for bad_pct in ("nan", "inf", "-5", "x"):
+        assert run("bench", "--compare", str(new), str(new), "--fail-on-regression", bad_pct).returncode == 2
     assert run("bench", "--rounds", "0").returncode == 2
+    out = run("bench", "--quick", "--case", "smithy EventMessage.encode", "--plot", str(tmp_path / "none.png"))
+    if sys.version_info < (3, 12) or not _has("smithy_aws_event_stream"):  # every row skipped: nothing to draw
+        assert out.returncode == 2 and "Traceback" not in out.stderr
 
 
 def test_bench_markdown_and_streams_per_core():

@@ -478,6 +478,11 @@ def sample(fn: Callable[[], Any], number: int) -> float:
     return (time.perf_counter() - start) / number
 
 
+class WorkerError(RuntimeError):
+    """A worker process of a full run failed or stalled."""
+
+
+WORKER_SILENCE = 300.0
 QUICK = (3, 0.004, 1)  # rounds, seconds per sample, processes
 FULL = (15, 0.025, 5)
 
@@ -495,12 +500,15 @@ def select(names: Optional[Sequence[str]] = None) -> List[Case]:
 
 
 def measure(cases: List[Case], rounds: int, min_time: float,
-            progress: Optional[Callable[[str], None]] = None) -> List[Row]:
+            progress: Optional[Callable[[str], None]] = None, first_round: int = 0) -> List[Row]:
     """Check and calibrate every implementation, then time them in interleaved rounds.
 
-    Each round times every implementation of a case once, one right after the other and
-    in a rotating order, so a slow moment of the machine falls on ours and the peers
-    alike; a case's rounds are spread over the whole run.
+    Each round times every implementation of a case once, one right after the other,
+    each round starting one place further along the list (``first_round`` is this
+    share's first round of the whole run), so over the run every implementation takes
+    every place in turn and a slow moment of the machine falls on ours and the peers
+    alike; a case's rounds are spread over the whole run. An implementation that gives
+    a wrong answer is reported as skipped, with the reason.
     """
     rows: List[Row] = []
     calls: Dict[int, Tuple[Callable[[], Any], int]] = {}
@@ -515,6 +523,9 @@ def measure(cases: List[Case], rounds: int, min_time: float,
             except Skip as why:
                 row.skipped = str(why)
                 continue
+            except AssertionError as wrong:  # _check: a wrong answer is not timed
+                row.skipped = str(wrong)
+                continue
             row.loops = calibrate(fn, min_time)
             calls[id(row)] = (fn, row.loops)
     for r in range(rounds):
@@ -524,19 +535,17 @@ def measure(cases: List[Case], rounds: int, min_time: float,
             timed = [row for row in rows if row.case is case and id(row) in calls]
             if not timed:
                 continue
-            shift = r % len(timed)
-            order = timed[shift:] + timed[:shift]
-            if r % 2:
-                order.reverse()
-            for row in order:
+            shift = (first_round + r) % len(timed)
+            for row in timed[shift:] + timed[:shift]:
                 fn, loops = calls[id(row)]
                 row.samples.append(sample(fn, loops))
     return rows
 
 
-def _worker(conn: Any, names: Optional[List[str]], rounds: int, min_time: float) -> None:
+def _worker(conn: Any, names: Optional[List[str]], rounds: int, min_time: float, first_round: int) -> None:
     """A worker process: measure its share of the rounds, send the samples back."""
-    rows = measure(select(names), rounds, min_time, progress=lambda what: conn.send(("progress", what)))
+    rows = measure(select(names), rounds, min_time, progress=lambda what: conn.send(("progress", what)),
+                   first_round=first_round)
     conn.send(("rows", [(r.case.name, r.impl.name, r.samples, r.loops, r.skipped) for r in rows]))
     conn.close()
 
@@ -573,20 +582,28 @@ def run(names: Optional[Sequence[str]] = None, *, quick: bool = False, rounds: O
     rows = [Row(case, impl) for case in cases for impl in case.impls]
     by_name = {(r.case.name, r.impl.name): r for r in rows}
     context = multiprocessing.get_context("spawn")
+    first = 0
     for p in range(processes):
         share = rounds // processes + (1 if p < rounds % processes else 0)
         parent, child = context.Pipe()
-        worker = context.Process(target=_worker, args=(child, list(names) if names else None, share, min_time),
-                                 daemon=True)
+        worker = context.Process(target=_worker, args=(child, list(names) if names else None, share, min_time,
+                                                       first), daemon=True)
+        first += share
         worker.start()
         child.close()
         try:
             while True:
+                # Every message comes within seconds; a worker silent for this long is stuck.
+                if not parent.poll(WORKER_SILENCE):
+                    worker.kill()
+                    raise WorkerError(f"bench worker {p + 1} of {processes} sent nothing for "
+                                      f"{WORKER_SILENCE:g} s and was stopped")
                 try:
                     kind, payload = parent.recv()
                 except EOFError:
-                    raise RuntimeError(f"bench worker {p + 1} of {processes} ended without its results "
-                                       f"(exit code {worker.exitcode})") from None
+                    worker.join(10)
+                    raise WorkerError(f"bench worker {p + 1} of {processes} ended without its results "
+                                      f"(exit code {worker.exitcode}; its error is above)") from None
                 if kind == "progress":
                     step(f"process {p + 1} of {processes}: {payload}")
                     continue
@@ -614,6 +631,8 @@ def ratios(rows: List[Row]) -> Dict[int, Dict[str, Ratio]]:
         out[i] = {}
         for other in rows:
             if other.case is not row.case or other.impl.ours or not other.samples:
+                continue
+            if len(other.samples) != len(row.samples):  # not measured in the same rounds
                 continue
             per_round = [theirs / mine for theirs, mine in zip(other.samples, row.samples)]
             out[i][other.impl.name] = Ratio(statistics.median(per_round), *interval(per_round))

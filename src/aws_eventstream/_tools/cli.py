@@ -64,16 +64,24 @@ def _chunks(stream: IO[bytes]) -> Iterator[bytes]:
 # --------------------------------------------------------------------------- bench
 
 
-def _read_results(path: str) -> Any:
+def _load_results(path: str) -> Any:
+    """A results document: the parsed JSON (for its settings) and its rows."""
     from . import results
 
     try:
         with open(path, encoding="utf-8") as f:
-            return results.read(json.load(f), path)
+            doc = json.load(f)
+        return doc, results.read(doc)
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror}") from None
-    except ValueError as exc:  # not JSON, or not a results document
+    except (ValueError, RecursionError) as exc:  # not JSON, or not a results document
         raise UsageError(f"{path}: {exc}") from None
+
+
+def _writable_plot(path: str) -> None:
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+        raise UsageError(f"--plot {path}: the folder {folder} does not exist or cannot be written")
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -84,15 +92,27 @@ def cmd_bench(args: argparse.Namespace) -> int:
         raise UsageError("--fail-on-regression goes with --compare")
     if args.compare and len(args.compare) > 2:
         raise UsageError("--compare takes OLD.json and, optionally, NEW.json")
-    old = _read_results(args.compare[0]) if args.compare else None
+    if args.compare and len(args.compare) == 2:
+        given = [flag for flag, on in (("--json", args.json), ("--plot", args.plot), ("--case", args.case),
+                                       ("--rounds", args.rounds), ("--quick", args.quick)) if on]
+        if given:
+            raise UsageError(f"{', '.join(given)}: nothing is measured when --compare is given two files")
+    if args.plot:
+        _writable_plot(args.plot)
+    old_doc, old = _load_results(args.compare[0]) if args.compare else (None, None)
     if old is not None and len(args.compare) == 2:
-        return _report_changes(results.compare(old, _read_results(args.compare[1])), args)
+        new_doc, new = _load_results(args.compare[1])
+        return _report_changes(results.compare(old, new), args, results.caveats(old_doc, new_doc))
     if args.case and not any(any(s.lower() in name.lower() for s in args.case) for name in bench.case_names()):
         raise UsageError(f"no case matches {args.case}")
     rounds = args.rounds or (bench.QUICK if args.quick else bench.FULL)[0]
     sample_seconds = (bench.QUICK if args.quick else bench.FULL)[1]
     load = results.machine()["load_average"]
-    rows = bench.run(args.case, quick=args.quick, rounds=rounds, progress=report.progress(sys.stderr))
+    try:
+        rows = bench.run(args.case, quick=args.quick, rounds=rounds, progress=report.progress(sys.stderr))
+    except bench.WorkerError as exc:
+        print(f"{PROG} bench: {exc}", file=sys.stderr)
+        return 1
     doc = results.document(rows, quick=args.quick, rounds=rounds, sample_seconds=sample_seconds,
                            cases=args.case, load=load)
     if args.json:
@@ -117,24 +137,29 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.plot:
         try:
             written = report.plot(rows, args.plot)
-        except ImportError as exc:  # matplotlib is an optional extra
+        except (ImportError, ValueError) as exc:  # matplotlib is an optional extra; nothing measured
             raise UsageError(str(exc)) from None
         print(f"plot written to {' and '.join(written)}", file=sys.stderr)
     if old is not None:
-        return _report_changes(results.compare(old, results.read(doc)), args)
+        return _report_changes(results.compare(old, results.read(doc)), args, results.caveats(old_doc, doc))
     return 0
 
 
-def _report_changes(changes: Any, args: argparse.Namespace) -> int:
+def _report_changes(changes: Any, args: argparse.Namespace, caveats: Sequence[str]) -> int:
     from . import report, results
 
     if not changes:
         raise UsageError("the two runs have no case and implementation in common")
+    for line in caveats:
+        print(f"note: {line}", file=sys.stderr)
     if not args.json:
         print(report.compare_table(changes, markdown=args.markdown))
-        moved = [c for c in changes if c.significant]
-        print(f"\n{len(moved)} of {len(changes)} figures changed beyond the noise of both runs "
-              "(their ranges over rounds do not overlap)")
+        ours = [c for c in changes if c.new.ours]
+        others = [c for c in changes if not c.new.ours]
+        print(f"\n{sum(c.significant for c in ours)} of our {len(ours)} figures changed beyond the noise of both "
+              "runs (their ranges over rounds do not overlap)"
+              + (f"; {sum(c.significant for c in others)} of the {len(others)} figures of the peers and references "
+                 "moved by time (the machine or the peers changed)" if others else ""))
     if args.fail_on_regression is not None:
         worse = results.regressions(changes, args.fail_on_regression)
         for c in worse:
@@ -344,6 +369,16 @@ def _positive(text: str) -> int:
     return value
 
 
+def _percent(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (value >= 0 and value != float("inf")):
+        raise argparse.ArgumentTypeError(f"{text} is not a finite percentage >= 0")
+    return value
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -372,7 +407,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compare", nargs="+", metavar="JSON",
                    help="OLD.json [NEW.json]: the change of each figure, and whether it is beyond the noise "
                         "(without NEW, against a run made now)")
-    p.add_argument("--fail-on-regression", type=float, metavar="PCT",
+    p.add_argument("--fail-on-regression", type=_percent, metavar="PCT",
                    help="with --compare: exit 1 if one of our figures got slower by more than PCT%% beyond the noise")
     p.set_defaults(func=cmd_bench)
 

@@ -277,9 +277,10 @@ def _speedups(ax: Any, rows: List[Row], table: Dict[int, Dict[str, Ratio]]) -> N
         labels.append(f"{case} vs {_short(name)}")
         values.append(q.median)
         errs.append((q.median - q.low, q.high - q.median))
-    ys = range(len(labels))
-    ax.barh(list(ys), values, xerr=list(zip(*errs)) if errs else None, capsize=2,
-            color=["tab:green" if v >= 1 else "tab:red" for v in values])
+    ys = list(range(len(labels)))
+    for y, value, err in zip(ys, values, errs):  # a point and its range: bar lengths mean nothing on a log axis
+        ax.errorbar([value], [y], xerr=[[err[0]], [err[1]]], fmt="o", capsize=3, markersize=6,
+                    color="tab:green" if value >= 1 else "tab:red")
     ax.axvline(1.0, color="black", linewidth=1)
     ax.set_yticks(list(ys))
     ax.set_yticklabels(labels, fontsize=8)

@@ -34,6 +34,7 @@ read too; its figures have no range.
 from __future__ import annotations
 
 import datetime as _dt
+import math
 import os
 import platform
 import re
@@ -173,13 +174,13 @@ class Figure:
     peers: Tuple[str, ...] = ()  # the case's full competitors (no references, no partial ones)
 
 
-def read(doc: Any, where: str = "results") -> Dict[Tuple[str, str], Figure]:
+def read(doc: Any) -> Dict[Tuple[str, str], Figure]:
     """The measured rows of a results document, by (case, implementation)."""
     if not isinstance(doc, dict) or doc.get("format", FORMAT) != FORMAT or "results" not in doc:
-        raise ResultsError(f"{where} is not an aws-eventstream bench --json document")
+        raise ResultsError("it is not an aws-eventstream bench --json document")
     version = doc.get("version", 1)
-    if version not in (1, VERSION):
-        raise ResultsError(f"{where} is format version {version!r}; this tool reads versions 1 and {VERSION}")
+    if type(version) is not int or version not in (1, VERSION):
+        raise ResultsError(f"it is format version {version!r}; this tool reads versions 1 and {VERSION}")
     out: Dict[Tuple[str, str], Figure] = {}
     try:
         peers: Dict[str, List[str]] = {}
@@ -198,12 +199,52 @@ def read(doc: Any, where: str = "results") -> Dict[Tuple[str, str], Figure]:
                                  for k, v in (item.get("speedup") or {}).items())
             if seconds is None or item.get("skipped"):
                 continue
+            _figure(seconds, low, high)
+            for _, triple in speedups:
+                _figure(*triple)
             # The extension's label names its CRC kernel; runs on other kernels are compared.
             key = (case, re.sub(r"^aws-eventstream \(cython, [^)]*\)", "aws-eventstream (cython)", name))
             out[key] = Figure(case, name, bool(item.get("ours")), float(seconds), float(low), float(high),
                               speedups, tuple(peers.get(case, ())))
     except (KeyError, TypeError, ValueError, AttributeError):
-        raise ResultsError(f"{where} has a malformed result") from None
+        raise ResultsError("it has a malformed result (each median and range must be numbers "
+                           "with 0 < min <= median <= max)") from None
+    return out
+
+
+def _figure(median: Any, low: Any, high: Any) -> None:
+    """A median and its range: finite, positive, in order (ValueError if not)."""
+    values = [float(v) for v in (median, low, high)]
+    if not all(math.isfinite(v) and v > 0 for v in values) or not values[1] <= values[0] <= values[2]:
+        raise ValueError("not a median within its range")
+
+
+def caveats(old: Any, new: Any) -> List[str]:
+    """What makes a comparison of two documents less certain: thin ranges, other packages,
+    other settings."""
+    out = []
+    for name, doc in (("the old run", old), ("the new run", new)):
+        settings = doc.get("settings") if isinstance(doc, dict) else None
+        cover = settings.get("coverage") if isinstance(settings, dict) else None
+        if not isinstance(cover, (int, float)) or cover < 0.95:
+            shown = f"only {cover:.0%}" if isinstance(cover, (int, float)) else "no stated probability"
+            out.append(f"{name}'s ranges hold the median with {shown}: with few rounds (--quick, a low --rounds) "
+                       "a change may look larger or smaller than the noise than it is")
+    packs: List[Dict[str, Any]] = []
+    for doc in (old, new):
+        found = doc.get("packages") if isinstance(doc, dict) else None
+        packs.append(found if isinstance(found, dict) else {})
+    moved = [f"{k} {packs[0][k]} -> {packs[1][k]}" for k in sorted(set(packs[0]) & set(packs[1]))
+             if packs[0][k] != packs[1][k]]
+    if moved:
+        out.append("the runs used other package versions (" + ", ".join(moved) + "): a peer's own change moves "
+                   "our ratio against it")
+    quick = []
+    for doc in (old, new):
+        settings = doc.get("settings") if isinstance(doc, dict) else None
+        quick.append(settings.get("quick") if isinstance(settings, dict) else None)
+    if None not in quick and quick[0] != quick[1]:
+        out.append("one run was --quick and the other was not: their figures come from other loop lengths")
     return out
 
 
