@@ -289,6 +289,18 @@ def test_http2_a_request_ended_without_the_empty_event_still_gets_its_results_an
     assert status == 200 and finals == ["Cut short."] and not record.ended_cleanly and record.error is None
 
 
+def _request_head(netloc):
+    """The signed request headers of a StartStreamTranscription over h2c, and its envelope signer."""
+    url = f"http://{netloc}/stream-transcription"
+    headers = {"x-amz-content-sha256": STREAMING_PAYLOAD, "x-amzn-transcribe-language-code": "en-US",
+               "x-amzn-transcribe-sample-rate": "16000", "x-amzn-transcribe-media-encoding": "pcm"}
+    signed = sign_request("POST", url, service="transcribe", region="us-east-1", credentials=CREDS, headers=headers)
+    signer = EventSigner(credentials=CREDS, region="us-east-1", service="transcribe", seed_signature=signed.signature)
+    head = [(":method", "POST"), (":scheme", "http"), (":authority", netloc), (":path", "/stream-transcription"),
+            *((k.lower(), v) for k, v in signed.headers.items())]
+    return head, signer
+
+
 def test_http2_flow_control_holds_a_client_that_outruns_the_server():
     """DATA is acknowledged as the stream takes it: a client that lets no result out (a window
     of 0) cannot go on sending audio into the server's memory."""
@@ -299,20 +311,12 @@ def test_http2_flow_control_holds_a_client_that_outruns_the_server():
     async def main():
         async with FakeTranscribeServer(credentials=CREDS, http2=True, echo=True) as server:
             address = urlsplit(server.http2_endpoint)
-            url = f"http://{address.netloc}/stream-transcription"
-            headers = {"x-amz-content-sha256": STREAMING_PAYLOAD, "x-amzn-transcribe-language-code": "en-US",
-                       "x-amzn-transcribe-sample-rate": "16000", "x-amzn-transcribe-media-encoding": "pcm"}
-            signed = sign_request("POST", url, service="transcribe", region="us-east-1", credentials=CREDS,
-                                  headers=headers)
-            signer = EventSigner(credentials=CREDS, region="us-east-1", service="transcribe",
-                                 seed_signature=signed.signature)
+            head, signer = _request_head(address.netloc)
             reader, writer = await asyncio.open_connection(address.hostname, address.port)
             conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
             conn.initiate_connection()
             conn.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 0})
-            conn.send_headers(1, [(":method", "POST"), (":scheme", "http"), (":authority", address.netloc),
-                                  (":path", "/stream-transcription"),
-                                  *((k.lower(), v) for k, v in signed.headers.items())])
+            conn.send_headers(1, head)
             writer.write(conn.data_to_send())
             sent = 0
             for _ in range(100):  # as much as the window lets through, reading what comes back
@@ -349,7 +353,6 @@ def test_http2_refused_streams_give_back_their_share_of_the_connection_window():
         faults = [Fault("LimitExceededException", at=0, session=i) for i in range(refused)]
         async with FakeTranscribeServer(credentials=CREDS, http2=True, faults=faults, transcript="Served.") as server:
             address = urlsplit(server.http2_endpoint)
-            url = f"http://{address.netloc}/stream-transcription"
             reader, writer = await asyncio.open_connection(address.hostname, address.port)
             conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
             conn.initiate_connection()
@@ -369,15 +372,8 @@ def test_http2_refused_streams_give_back_their_share_of_the_connection_window():
 
             for n in range(refused + 1):
                 stream_id = 1 + 2 * n
-                headers = {"x-amz-content-sha256": STREAMING_PAYLOAD, "x-amzn-transcribe-language-code": "en-US",
-                           "x-amzn-transcribe-sample-rate": "16000", "x-amzn-transcribe-media-encoding": "pcm"}
-                signed = sign_request("POST", url, service="transcribe", region="us-east-1", credentials=CREDS,
-                                      headers=headers)
-                signer = EventSigner(credentials=CREDS, region="us-east-1", service="transcribe",
-                                     seed_signature=signed.signature)
-                conn.send_headers(stream_id, [(":method", "POST"), (":scheme", "http"),
-                                              (":authority", address.netloc), (":path", "/stream-transcription"),
-                                              *((k.lower(), v) for k, v in signed.headers.items())])
+                head, signer = _request_head(address.netloc)
+                conn.send_headers(stream_id, head)
                 writer.write(conn.data_to_send())
                 for _ in range(12):  # 1.2 s of audio, about 40 KB, waiting for window when it runs out
                     frame = signer.sign(t.audio_event(bytes(3200)))

@@ -379,16 +379,6 @@ def _percent(text: str) -> float:
     return value
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is not at least 1")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description="AWS event-stream framing: benchmarks and tools.")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__} ({BACKEND}, {CRC_KERNEL})")
@@ -396,7 +386,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("bench", help="benchmark both twins against every peer installed")
     p.add_argument("--quick", action="store_true", help="short measurements (seconds, for CI and a first look)")
-    p.add_argument("--rounds", type=_positive_int, metavar="N",
+    p.add_argument("--rounds", type=_positive, metavar="N",
                    help="interleaved rounds (default 15, or 3 with --quick); more give steadier ranges")
     p.add_argument("--json", action="store_true",
                    help="the results as a versioned JSON document on stdout (for --compare)")
