@@ -356,9 +356,7 @@ class FakeTranscribeServer:
         verifier: Optional[EventVerifier] = None
         decoder = Decoder(max_frame=self.max_frame)
         while True:
-            if faults and faults[0].at <= stream.seconds:
-                await outbox.flush()
-                raise Refusal(faults[0].exception_type, faults[0].text)
+            await _fault_due(faults, stream, outbox)
             try:
                 data = await asyncio.wait_for(conn.recv(), self.silence_timeout)
             except asyncio.TimeoutError:
@@ -367,10 +365,7 @@ class FakeTranscribeServer:
             if data is None and conn.closing:  # the server ended it (a conflict, a stall, a stop)
                 return
             if data is None:  # the client closed (or, over HTTP/2, ended its request) without the empty event
-                for event in stream.end():
-                    outbox.put(event, stream.seconds)
-                await outbox.flush()
-                await conn.close()
+                await _finish(conn, stream, outbox)
                 return
             if isinstance(data, str):
                 raise Refusal("BadRequestException", TEXT_FRAME_MESSAGE)
@@ -399,10 +394,7 @@ class FakeTranscribeServer:
                                                          f"got {msg.headers.get(':event-type')!r}")
                 if not msg.payload:  # the end of the audio
                     record.ended_cleanly = True
-                    for event in stream.end():
-                        outbox.put(event, stream.seconds)
-                    await outbox.flush()
-                    await conn.close()
+                    await _finish(conn, stream, outbox)
                     return
                 content_type = msg.headers.get(":content-type")
                 if content_type != _OCTET_STREAM:
@@ -415,10 +407,23 @@ class FakeTranscribeServer:
                 for event in stream.audio(msg.payload, heard=heard):
                     outbox.put(event, stream.seconds)
                 record.audio_seconds = stream.seconds
-                if faults and faults[0].at <= stream.seconds:
-                    await outbox.flush()
-                    raise Refusal(faults[0].exception_type, faults[0].text)
+                await _fault_due(faults, stream, outbox)
                 await outbox.pump()
+
+
+async def _fault_due(faults: List[Fault], stream: Stream, outbox: "_Outbox") -> None:
+    """Raise the first fault once the audio has reached it, after what was due before it."""
+    if faults and faults[0].at <= stream.seconds:
+        await outbox.flush()
+        raise Refusal(faults[0].exception_type, faults[0].text)
+
+
+async def _finish(conn: Connection, stream: Stream, outbox: "_Outbox") -> None:
+    """The audio is over: the last results, then the close."""
+    for event in stream.end():
+        outbox.put(event, stream.seconds)
+    await outbox.flush()
+    await conn.close()
 
 
 def _echo(audio: bytes) -> str:
