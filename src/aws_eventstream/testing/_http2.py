@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import ssl
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple, Union
 
 from ..auth import EMPTY_SHA256, STREAMING_PAYLOAD, verify_signed_request
 from ..errors import EventStreamError
@@ -203,26 +203,22 @@ class _Link:
         for stream_id in [i for i, s in self.streams.items() if s.closing and s.remote_ended]:
             del self.streams[stream_id]
 
-    def acknowledge(self, stream_id: int, length: int) -> None:
+    def _on_stream(self, action: Callable[..., Any], *args: Any) -> None:
+        """Do ``action`` to a stream and send it, unless the stream is already gone."""
         try:
-            self.h2.acknowledge_received_data(length, stream_id)
+            action(*args)
         except (h2.exceptions.StreamClosedError, h2.exceptions.ProtocolError):
             return
         self.flush()
+
+    def acknowledge(self, stream_id: int, length: int) -> None:
+        self._on_stream(self.h2.acknowledge_received_data, length, stream_id)
 
     def reset_stream(self, stream_id: int) -> None:
-        try:
-            self.h2.reset_stream(stream_id)
-        except (h2.exceptions.StreamClosedError, h2.exceptions.ProtocolError):
-            return
-        self.flush()
+        self._on_stream(self.h2.reset_stream, stream_id)
 
     def end_stream(self, stream_id: int) -> None:
-        try:
-            self.h2.end_stream(stream_id)
-        except (h2.exceptions.StreamClosedError, h2.exceptions.ProtocolError):
-            return
-        self.flush()
+        self._on_stream(self.h2.end_stream, stream_id)
 
     def respond(self, stream_id: int, status: int, headers: List[Tuple[str, str]], body: Optional[bytes]) -> None:
         """Send the response headers, and ``body`` to end the stream (None: a stream follows)."""

@@ -125,11 +125,15 @@ class WebSocketFrontEnd:
             self.server = None
 
     @property
+    def scheme(self) -> str:
+        return "wss" if self.ssl_context else "ws"
+
+    @property
     def endpoint(self) -> str:
         if self.server is None:
             raise RuntimeError("the server is not started")
         host, port = self.address
-        return f"{'wss' if self.ssl_context else 'ws'}://{host}:{port}"
+        return f"{self.scheme}://{host}:{port}"
 
     @property
     def address(self) -> Tuple[str, int]:
@@ -157,10 +161,11 @@ class WebSocketFrontEnd:
         # (a bare name[:port] this server answers to, nothing else), and the path requested.
         hosts = headers.get_all("Host")
         authority = self.core.authority(hosts[0]) if len(hosts) == 1 else None
+        connection.authority = authority  # for the upgrade response's headers
         if authority is None:
             connection.refusal = ("BadRequestException", "The Host header does not name this server.")
         else:
-            url = f"{'wss' if self.ssl_context else 'ws'}://{authority}{request.path}"
+            url = f"{self.scheme}://{authority}{request.path}"
             connection.refusal = self.core.check_url(url, record)
         connection.seed_signature = None
         if connection.refusal is None:
@@ -177,11 +182,10 @@ class WebSocketFrontEnd:
             record.reason = (response.body or b"").decode("utf-8", "replace").strip() or response.reason_phrase
             return None
         # The upgrade response headers of the Developer Guide ("Setting up a WebSocket stream").
-        hosts = request.headers.get_all("Host")
-        authority = (self.core.authority(hosts[0]) if len(hosts) == 1 else None) or "%s:%d" % self.address
+        authority = connection.authority or "%s:%d" % self.address  # set: a 101 follows the request checks
         response.headers["x-amzn-RequestId"] = record.request_id
         response.headers["x-amzn-SessionId"] = record.session_id
-        response.headers["websocket-origin"] = f"{'wss' if self.ssl_context else 'ws'}://{authority}"
+        response.headers["websocket-origin"] = f"{self.scheme}://{authority}"
         response.headers["websocket-location"] = f"{authority}{request.path}"
         return None
 
