@@ -478,6 +478,10 @@ def sample(fn: Callable[[], Any], number: int) -> float:
     return (time.perf_counter() - start) / number
 
 
+class NoCase(ValueError):
+    """No case has a name containing any of the texts given."""
+
+
 class WorkerError(RuntimeError):
     """A worker process of a full run failed or stalled."""
 
@@ -485,10 +489,6 @@ class WorkerError(RuntimeError):
 WORKER_SILENCE = 300.0
 QUICK = (3, 0.004, 1)  # rounds, seconds per sample, processes
 FULL = (15, 0.025, 5)
-
-
-def case_names() -> List[str]:
-    return [c.name for c in build_cases()]
 
 
 def select(names: Optional[Sequence[str]] = None) -> List[Case]:
@@ -565,6 +565,8 @@ def run(names: Optional[Sequence[str]] = None, *, quick: bool = False, rounds: O
     if rounds < 1:
         raise ValueError(f"rounds must be at least 1, got {rounds}")
     cases = select(names)
+    if not cases:
+        raise NoCase(f"no case matches {list(names or [])}")
     processes = max(1, min(processes, rounds))
     total = processes * (sum(len(c.impls) for c in cases)) + rounds
     done = 0

@@ -103,18 +103,18 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if old is not None and len(args.compare) == 2:
         new_doc, new = _load_results(args.compare[1])
         return _report_changes(results.compare(old, new), args, results.caveats(old_doc, new_doc))
-    if args.case and not any(any(s.lower() in name.lower() for s in args.case) for name in bench.case_names()):
-        raise UsageError(f"no case matches {args.case}")
     rounds = args.rounds or (bench.QUICK if args.quick else bench.FULL)[0]
     sample_seconds = (bench.QUICK if args.quick else bench.FULL)[1]
-    load = results.machine()["load_average"]
+    before = results.machine()  # the load average before the run's own load
     try:
         rows = bench.run(args.case, quick=args.quick, rounds=rounds, progress=report.progress(sys.stderr))
+    except bench.NoCase as exc:
+        raise UsageError(str(exc)) from None
     except bench.WorkerError as exc:
         print(f"{PROG} bench: {exc}", file=sys.stderr)
         return 1
     doc = results.document(rows, quick=args.quick, rounds=rounds, sample_seconds=sample_seconds,
-                           cases=args.case, load=load)
+                           cases=args.case, info=before)
     if args.json:
         json.dump(doc, sys.stdout, indent=1)
         sys.stdout.write("\n")

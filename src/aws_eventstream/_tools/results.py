@@ -130,11 +130,10 @@ def warnings_for(rows: Sequence[Row], load: Optional[List[float]], cpus: Optiona
 
 
 def document(rows: Sequence[Row], *, quick: bool, rounds: int, sample_seconds: float,
-             cases: Optional[List[str]], load: Optional[List[float]]) -> Dict[str, Any]:
-    """The JSON document of a run (see the module docstring)."""
+             cases: Optional[List[str]], info: Dict[str, Any]) -> Dict[str, Any]:
+    """The JSON document of a run (see the module docstring); ``info`` is :func:`machine`
+    as it was before the run (its load average, before the run's own load)."""
     speedups = ratios(list(rows))
-    info = machine()
-    info["load_average"] = load
     return {
         "format": FORMAT, "version": VERSION,
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
@@ -155,7 +154,7 @@ def document(rows: Sequence[Row], *, quick: bool, rounds: int, sample_seconds: f
                         for name, q in speedups.get(i, {}).items()},
         } for i, r in enumerate(rows)],
         "streams_per_core": streams_per_core(list(rows)),
-        "warnings": warnings_for(rows, load, info["logical_cpus"]),
+        "warnings": warnings_for(rows, info["load_average"], info["logical_cpus"]),
     }
 
 
