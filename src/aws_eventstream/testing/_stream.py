@@ -54,9 +54,7 @@ def transcript_event(words: Sequence[str], *, result_id: str, start: float, end:
     step = (end - start) / max(len(words), 1)
     items: List[Dict[str, Any]] = []
     for i, word in enumerate(words):
-        item: Dict[str, Any] = {"Content": word, "EndTime": _t(start + (i + 1) * step),
-                                "StartTime": _t(start + i * step), "Type": "pronunciation",
-                                "VocabularyFilterMatch": False}
+        item = _item(word, start + i * step, start + (i + 1) * step, "pronunciation", medical=False)
         if not partial:
             item["Confidence"] = 1.0
         items.append(item)
@@ -317,12 +315,6 @@ class Stream:
 
     # -- the results
 
-    def _item(self, content: str, start: float, end: float, kind: str) -> Dict[str, Any]:
-        item: Dict[str, Any] = {"Content": content, "EndTime": _t(end), "StartTime": _t(start), "Type": kind}
-        if not self.settings.medical:  # a MedicalItem has no VocabularyFilterMatch
-            item["VocabularyFilterMatch"] = False
-        return item
-
     def _result(self, channel: int, words: Sequence[Word], *, partial: bool) -> Dict[str, Any]:
         s = self.settings
         redact = s.pii_mode == "redact"
@@ -332,7 +324,7 @@ class Stream:
         for i, word in enumerate(words):
             pii = word.pii if word.pii and (s.pii_types is None or word.pii in s.pii_types) else None
             content = f"[{pii}]" if pii and redact and not partial else word.spoken
-            item = self._item(content, word.start, word.end, "pronunciation")
+            item = _item(content, word.start, word.end, "pronunciation", medical=s.medical)
             if not partial:
                 item["Confidence"] = word.confidence
             if s.speaker_label and not partial:  # "only for entirely transcribed segments"
@@ -347,7 +339,7 @@ class Stream:
                     entity["Type"] = pii
                 entities.append(entity)
             if word.punctuation:
-                mark = self._item(word.punctuation, word.end, word.end, "punctuation")
+                mark = _item(word.punctuation, word.end, word.end, "punctuation", medical=s.medical)
                 if not partial:
                     mark["Confidence"] = 0.0
                 if "Speaker" in item:
@@ -372,6 +364,14 @@ class Stream:
                 {"LanguageCode": option, "Score": 0.95 if option == language else round(0.05 / len(s.language_options), 4)}
                 for option in sorted(s.language_options, key=lambda o: o != language)]
         return result
+
+
+def _item(content: str, start: float, end: float, kind: str, *, medical: bool) -> Dict[str, Any]:
+    """An Item (a MedicalItem has no VocabularyFilterMatch)."""
+    item: Dict[str, Any] = {"Content": content, "EndTime": _t(end), "StartTime": _t(start), "Type": kind}
+    if not medical:
+        item["VocabularyFilterMatch"] = False
+    return item
 
 
 def _t(seconds: float) -> float:
