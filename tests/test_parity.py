@@ -308,3 +308,20 @@ def test_twins_agree_on_decoder_limits(limits):
         return dec.max_frame, dec.max_headers, type(dec.max_frame)
 
     assert _outcome(lambda: make(twin("c"))) == _outcome(lambda: make(twin("py")))
+
+
+_ODD_INT = type("I", (int,), {"__index__": lambda s: 5, "__gt__": lambda s, o: True})
+
+
+@pytest.mark.parametrize("kwargs", [{"max_payload": None}, {"max_payload": 0}, {"max_payload": 2**32 - 1},
+                                    {"max_payload": 2**32}, {"max_payload": -1}, {"max_payload": True},
+                                    {"max_payload": 1.0}, {"max_payload": _ODD_INT(9)},
+                                    {"max_header_value": 0}, {"max_header_value": 65535},
+                                    {"max_header_value": 65536}, {"max_header_value": None},
+                                    {"max_header_value": _ODD_INT(70000)}, {"max_header_value": "1"}])
+def test_twins_agree_on_the_keyword_limits(kwargs):
+    def make(codec):
+        dec = codec.Decoder(**kwargs)
+        return dec.max_payload, dec.max_header_value, type(dec.max_payload), type(dec.max_header_value)
+
+    assert _outcome(lambda: make(twin("c"))) == _outcome(lambda: make(twin("py")))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import struct
 import uuid
 
 import pytest
@@ -20,7 +21,7 @@ from aws_eventstream import (
     Message,
     Timestamp,
 )
-from helpers import TWINS, raw_frame, twin
+from helpers import TWINS, raw_frame, raw_header, twin
 
 SETTINGS = settings(max_examples=150, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -174,9 +175,11 @@ def test_twins_decode_identically(twins, block, payload):
 def test_twins_fail_identically_on_random_streams(twins, blob, data):
     c, py = twins
     chunk = data.draw(st.integers(1, 64))
+    limits = data.draw(st.fixed_dictionaries({}, optional={"max_payload": st.integers(0, 200),
+                                                           "max_header_value": st.integers(0, 200)}))
     results = []
     for mod in (c, py):
-        dec = mod.Decoder(max_frame=200)
+        dec = mod.Decoder(max_frame=200, **limits)
         got = []
         err = None
         try:
@@ -187,6 +190,29 @@ def test_twins_fail_identically_on_random_streams(twins, blob, data):
             err = (type(exc), str(exc))
         results.append((got, err))
     assert results[0] == results[1]
+
+
+@SETTINGS
+@given(values=st.lists(st.binary(max_size=60), min_size=1, max_size=4), payload=st.binary(max_size=60),
+       max_payload=st.none() | st.integers(0, 70), max_header_value=st.integers(0, 70), chunk=st.integers(1, 40))
+def test_twins_apply_the_keyword_limits_identically(twins, values, payload, max_payload, max_header_value, chunk):
+    """Frames with valid CRCs whose values and payloads straddle the limits: the same messages, the same error."""
+    block = b"".join(raw_header(b"h%d" % i, 6 + i % 2, struct.pack(">H", len(v)) + v.hex().encode()[:len(v)])
+                     for i, v in enumerate(values))
+    stream = raw_frame(block, payload) * 2
+    results = []
+    for mod in twins:
+        dec = mod.Decoder(max_payload=max_payload, max_header_value=max_header_value)
+        got, err = [], None
+        try:
+            for i in range(0, len(stream), chunk):
+                got += dec.feed(stream[i:i + chunk])
+        except EventStreamError as exc:
+            err = (type(exc), str(exc))
+        results.append((got, err))
+    assert results[0] == results[1]
+    fits = all(len(v) <= max_header_value for v in values) and (max_payload is None or len(payload) <= max_payload)
+    assert (results[0][1] is None) == fits, results[0][1]
 
 
 @SETTINGS

@@ -44,7 +44,7 @@ from .errors import (ChecksumError, _block_too_long, _cannot_encode, _duplicate_
                      _empty_name, _frame_too_long, _headers_do_not_fit, _headers_over_limit, _length_past_block,
                      _name_length, _name_not_encodable, _name_not_str, _name_not_utf8, _name_past_block,
                      _not_bytes_like, _not_contiguous, _not_initialised, _not_picklable, _out_of_range,
-                     _over_limit, _reentered, _stream_cut, _string_not_utf8, _too_big, _trailing, _truncated,
+                     _over_limit, _payload_over_limit, _reentered, _stream_cut, _string_not_utf8, _too_big, _trailing, _truncated,
                      _truncated_prelude, _under_minimum, _unknown_type, _unusable_buffer, _value_not_encodable,
                      _value_over_limit, _value_past_block, _value_too_long)
 
@@ -613,7 +613,7 @@ Encodes frames that share one set of headers; the header block is built once."""
         # Pickled as its headers: unpickling re-encodes them, so no unchecked block gets in.
         cdef bytes block = self._ready()
         return (type(self), (_decode_headers(<const unsigned char *>PyBytes_AS_STRING(block),
-                                             0, PyBytes_GET_SIZE(block), 0),))
+                                             0, PyBytes_GET_SIZE(block), 0, C_MAX_HEADER_VALUE),))
 
 
 # --------------------------------------------------------------------------- decoding
@@ -655,9 +655,9 @@ cdef object _new_message(object headers, object payload):
     return m
 
 cdef int _check_prelude(const unsigned char *src, Py_ssize_t offset, Py_ssize_t max_frame,
-                        Py_ssize_t max_headers, uint32_t *total, uint32_t *hlen,
+                        Py_ssize_t max_headers, Py_ssize_t max_payload, uint32_t *total, uint32_t *hlen,
                         uint32_t *pcrc) except -1:
-    """Validate the 12-byte prelude at ``src`` (frame at stream ``offset``)."""
+    """Validate the 12-byte prelude at ``src`` (frame at stream ``offset``); ``max_payload`` -1: no limit."""
     cdef unsigned char p[PRELUDE]
     memcpy(p, src, PRELUDE)  # read once: a caller's buffer may be changing under us
     cdef uint32_t expected = _be32(p + 8)
@@ -675,11 +675,18 @@ cdef int _check_prelude(const unsigned char *src, Py_ssize_t offset, Py_ssize_t 
         raise _headers_do_not_fit(offset, hlen[0], total[0])
     if hlen[0] > <uint64_t>max_headers:
         raise _headers_over_limit(offset, hlen[0], max_headers)
+    # total >= OVERHEAD + hlen was checked above: the payload length cannot wrap.
+    if max_payload >= 0 and total[0] - OVERHEAD - hlen[0] > <uint64_t>max_payload:
+        raise _payload_over_limit(offset, total[0] - OVERHEAD - hlen[0], max_payload)
     return 0
 
 
-cdef object _decode_headers(const unsigned char *p, Py_ssize_t pos, Py_ssize_t end, Py_ssize_t base):
-    """Decode the header block p[pos:end]; ``base + index`` is the stream offset."""
+cdef object _decode_headers(const unsigned char *p, Py_ssize_t pos, Py_ssize_t end, Py_ssize_t base,
+                            Py_ssize_t max_value):
+    """Decode the header block p[pos:end]; ``base + index`` is the stream offset.
+
+    No byte array or string value may be over ``max_value`` bytes.
+    """
     cdef dict headers = {}
     cdef Py_ssize_t at, nlen, vlen, count = 0
     cdef unsigned char t
@@ -704,8 +711,8 @@ cdef object _decode_headers(const unsigned char *p, Py_ssize_t pos, Py_ssize_t e
                 raise _length_past_block(at, name)
             vlen = (<Py_ssize_t>p[pos] << 8) | p[pos + 1]
             pos += 2
-            if vlen > C_MAX_HEADER_VALUE:
-                raise _value_over_limit(at, name, vlen)
+            if vlen > max_value:
+                raise _value_over_limit(at, name, vlen, max_value)
             if pos + vlen > end:
                 raise _value_past_block(at, name)
             if t == 7:
@@ -760,8 +767,13 @@ cdef struct BlockEntry:
 cdef BlockEntry _block_cache[BLOCK_CACHE_SLOTS]
 
 
-cdef object _headers_of(const unsigned char *p, Py_ssize_t pos, Py_ssize_t end, Py_ssize_t base):
-    """The header dict of the block p[pos:end], from the cache when it was seen before."""
+cdef object _headers_of(const unsigned char *p, Py_ssize_t pos, Py_ssize_t end, Py_ssize_t base,
+                        Py_ssize_t max_value):
+    """The header dict of the block p[pos:end], from the cache when it was seen before.
+
+    The cache holds blocks decoded under any value limit: it serves only blocks too short
+    to hold a value over ``max_value``, which decode the same under every limit.
+    """
     cdef Py_ssize_t n = end - pos
     cdef BlockEntry *e
     cdef unsigned char *raw
@@ -769,13 +781,13 @@ cdef object _headers_of(const unsigned char *p, Py_ssize_t pos, Py_ssize_t end, 
     cdef PyObject *old
     if n == 0:
         return {}
-    if n > BLOCK_CACHE_MAX:
-        return _decode_headers(p, pos, end, base)
+    if n > BLOCK_CACHE_MAX or n > max_value:
+        return _decode_headers(p, pos, end, base, max_value)
     e = &_block_cache[_hash_bytes(p + pos, n) & (BLOCK_CACHE_SLOTS - 1)]
     if e.headers != NULL and e.n == n and memcmp(e.raw, p + pos, <size_t>n) == 0:
         cached = <object>e.headers  # a reference of our own while the copy allocates
         return PyDict_Copy(cached)
-    headers = _decode_headers(p, pos, end, base)
+    headers = _decode_headers(p, pos, end, base, max_value)
     raw = <unsigned char *>PyMem_Malloc(<size_t>n)
     if raw != NULL:  # no memory for the cache: just don't cache
         memcpy(raw, p + pos, <size_t>n)
@@ -792,7 +804,7 @@ cdef object _headers_of(const unsigned char *p, Py_ssize_t pos, Py_ssize_t end, 
 
 
 cdef object _parse(const unsigned char *p, uint32_t total, uint32_t hlen, uint32_t pcrc,
-                   Py_ssize_t offset, bint stable):
+                   Py_ssize_t offset, bint stable, Py_ssize_t max_value):
     """Check the message CRC of the frame at ``p`` (prelude already checked) and decode it.
 
     Unless ``stable`` (an immutable bytes object, or memory of our own), ``p`` may be a
@@ -805,24 +817,25 @@ cdef object _parse(const unsigned char *p, uint32_t total, uint32_t hlen, uint32
     cdef unsigned char *heap
     cdef uint32_t crc
     if stable:  # the message CRC continues from the prelude CRC, over its bytes onwards
-        return _check_and_build(p, p + PRELUDE, total, hlen, aws_es_crc32(pcrc, p + 8, 4 + hlen), offset)
+        return _check_and_build(p, p + PRELUDE, total, hlen, aws_es_crc32(pcrc, p + 8, 4 + hlen), offset,
+                                max_value)
     _put32(pc, pcrc)
     crc = aws_es_crc32(pcrc, pc, 4)
     if hlen <= STACK_BLOCK:
         crc = aws_es_crc32_copy(crc, stack, p + PRELUDE, hlen)
-        return _check_and_build(p, stack, total, hlen, crc, offset)
+        return _check_and_build(p, stack, total, hlen, crc, offset, max_value)
     heap = <unsigned char *>PyMem_Malloc(hlen)
     if heap == NULL:
         raise MemoryError()
     try:
         crc = aws_es_crc32_copy(crc, heap, p + PRELUDE, hlen)
-        return _check_and_build(p, heap, total, hlen, crc, offset)
+        return _check_and_build(p, heap, total, hlen, crc, offset, max_value)
     finally:
         PyMem_Free(heap)
 
 
 cdef object _check_and_build(const unsigned char *p, const unsigned char *block, uint32_t total,
-                             uint32_t hlen, uint32_t crc, Py_ssize_t offset):
+                             uint32_t hlen, uint32_t crc, Py_ssize_t offset, Py_ssize_t max_value):
     """Finish the message CRC over the payload while copying it out, then build the Message.
 
     ``crc`` covers the frame up to the payload; ``block`` is the header block it covered.
@@ -834,7 +847,7 @@ cdef object _check_and_build(const unsigned char *p, const unsigned char *block,
     crc = _crc_copy(crc, <unsigned char *>PyBytes_AS_STRING(payload), p + PRELUDE + hlen, plen)
     if crc != expected:
         raise ChecksumError("message", expected, crc, offset)
-    return _new_message(_headers_of(block, 0, hlen, offset + PRELUDE), payload)
+    return _new_message(_headers_of(block, 0, hlen, offset + PRELUDE, max_value), payload)
 
 
 @cython.binding(False)  # a builtin function: the cheapest call CPython has
@@ -853,12 +866,12 @@ def decode(frame):
     try:
         if inp.len < PRELUDE:
             raise _truncated_prelude(inp.len)
-        _check_prelude(inp.ptr, 0, C_MAX_FRAME, C_MAX_HEADERS, &total, &hlen, &pcrc)
+        _check_prelude(inp.ptr, 0, C_MAX_FRAME, C_MAX_HEADERS, -1, &total, &hlen, &pcrc)
         if inp.len < total:
             raise _truncated(inp.len, total)
         if inp.len > total:
             raise _trailing(inp.len, total)
-        return _parse(inp.ptr, total, hlen, pcrc, 0, inp.stable)
+        return _parse(inp.ptr, total, hlen, pcrc, 0, inp.stable, C_MAX_HEADER_VALUE)
     finally:
         _release(&inp)
 
@@ -866,16 +879,26 @@ def decode(frame):
 @cython.binding(False)
 @cython.auto_pickle(False)
 cdef class Decoder:
-    """Decoder(max_frame=MAX_FRAME, max_headers=MAX_HEADERS)
+    """Decoder(max_frame=MAX_FRAME, max_headers=MAX_HEADERS, *, max_payload=None, max_header_value=MAX_HEADER_VALUE)
 --
 
 Sans-IO streaming decoder: feed it bytes in any chunking, get whole messages back.
 
     It holds at most one partial frame, refuses a frame over ``max_frame`` as soon as its
     12-byte prelude arrives, and after an error stays failed: every later call raises it again.
+
+    Args:
+        max_frame: the largest frame accepted, in bytes (16..2**32-1).
+        max_headers: the largest header block accepted, in bytes (0..2**32-1).
+        max_payload: the largest payload accepted, in bytes (0..2**32-1), checked from the
+            prelude like the two above; None (the default): only ``max_frame`` bounds it.
+        max_header_value: the longest byte array or string header value accepted, in bytes
+            (0..65535; the default is the event-stream specification's 32767).
     """
 
     cdef Py_ssize_t _max_frame, _max_headers
+    cdef Py_ssize_t _max_payload  # -1: no limit of its own
+    cdef Py_ssize_t _max_value
     cdef unsigned char *_buf  # the partial frame, if any
     cdef Py_ssize_t _cap, _have
     cdef uint32_t _need, _hlen, _pcrc  # _need: its total length once its prelude is in, else 0
@@ -890,18 +913,22 @@ Sans-IO streaming decoder: feed it bytes in any chunking, get whole messages bac
         self._buf = NULL
         self._error = _not_initialised("Decoder")  # until __init__ runs
 
-    def __init__(self, max_frame=C_MAX_FRAME, max_headers=C_MAX_HEADERS):
+    def __init__(self, max_frame=C_MAX_FRAME, max_headers=C_MAX_HEADERS, *, max_payload=None,
+                 max_header_value=C_MAX_HEADER_VALUE):
         if self._busy:
             raise _reentered("__init__")
         self._busy = True  # check_limits() is Python code: another thread may try to feed
         try:
-            max_frame, max_headers = check_limits(max_frame, max_headers)
+            max_frame, max_headers, max_payload, max_header_value = check_limits(
+                max_frame, max_headers, max_payload, max_header_value)
             PyMem_Free(self._buf)
             self._buf = NULL
             self._cap = self._have = self._offset = 0
             self._need = self._hlen = self._pcrc = 0
             self._max_frame = max_frame
             self._max_headers = max_headers
+            self._max_payload = max_payload
+            self._max_value = max_header_value
             self._error = None  # last: releasing an old error can run Python code
         finally:
             self._busy = False
@@ -916,6 +943,16 @@ Sans-IO streaming decoder: feed it bytes in any chunking, get whole messages bac
     @property
     def max_headers(self):
         return self._max_headers
+
+    @property
+    def max_payload(self):
+        """The payload limit of its own, or None: the frame limit alone bounds the payload."""
+        return None if self._max_payload < 0 else self._max_payload
+
+    @property
+    def max_header_value(self):
+        """The longest byte array or string header value accepted, in bytes."""
+        return self._max_value
 
     @property
     def offset(self):
@@ -966,7 +1003,7 @@ Sans-IO streaming decoder: feed it bytes in any chunking, get whole messages bac
                 pos = take
                 if self._have < PRELUDE:
                     return 0
-                _check_prelude(self._buf, self._offset, self._max_frame, self._max_headers,
+                _check_prelude(self._buf, self._offset, self._max_frame, self._max_headers, self._max_payload,
                                &total, &hlen, &pcrc)
                 self._need, self._hlen, self._pcrc = total, hlen, pcrc
             take = min(<Py_ssize_t>self._need - self._have, n - pos)
@@ -976,17 +1013,17 @@ Sans-IO streaming decoder: feed it bytes in any chunking, get whole messages bac
             pos += take
             if self._have < self._need:
                 return 0
-            out.append(_parse(self._buf, self._need, self._hlen, self._pcrc, self._offset, True))
+            out.append(_parse(self._buf, self._need, self._hlen, self._pcrc, self._offset, True, self._max_value))
             self._offset += self._need
             self._done_with_buffer()
         while n - pos >= PRELUDE:
-            _check_prelude(p + pos, self._offset, self._max_frame, self._max_headers,
+            _check_prelude(p + pos, self._offset, self._max_frame, self._max_headers, self._max_payload,
                            &total, &hlen, &pcrc)
             if n - pos < total:
                 self._hold(n - pos, total)
                 self._need, self._hlen, self._pcrc = total, hlen, pcrc
                 break
-            out.append(_parse(p + pos, total, hlen, pcrc, self._offset, True))
+            out.append(_parse(p + pos, total, hlen, pcrc, self._offset, True, self._max_value))
             pos += total
             self._offset += total
         if pos < n:

@@ -26,7 +26,7 @@ from .errors import (ChecksumError, _block_too_long, _cannot_encode, _duplicate_
                      _empty_name, _frame_too_long, _headers_do_not_fit, _headers_over_limit, _length_past_block,
                      _name_length, _name_not_encodable, _name_not_str, _name_not_utf8, _name_past_block,
                      _not_bytes_like, _not_contiguous, _not_initialised, _not_picklable, _out_of_range,
-                     _over_limit, _reentered, _stream_cut, _string_not_utf8, _too_big, _trailing, _truncated,
+                     _over_limit, _payload_over_limit, _reentered, _stream_cut, _string_not_utf8, _too_big, _trailing, _truncated,
                      _truncated_prelude, _under_minimum, _unknown_type, _unusable_buffer, _value_not_encodable,
                      _value_over_limit, _value_past_block, _value_too_long)
 
@@ -291,9 +291,9 @@ class Encoder:
 # --------------------------------------------------------------------------- decoding
 
 
-def _check_prelude(buf: Any, pos: int, offset: int, max_frame: int,
-                   max_headers: int) -> Tuple[int, int, int]:
-    """Validate the prelude at ``buf[pos:pos+12]`` (frame at stream ``offset``).
+def _check_prelude(buf: Any, pos: int, offset: int, max_frame: int, max_headers: int,
+                   max_payload: int = -1) -> Tuple[int, int, int]:
+    """Validate the prelude at ``buf[pos:pos+12]`` (frame at stream ``offset``); -1: no payload limit.
 
     Returns (total length, headers length, prelude CRC).
     """
@@ -309,10 +309,13 @@ def _check_prelude(buf: Any, pos: int, offset: int, max_frame: int,
         raise _headers_do_not_fit(offset, hlen, total)
     if hlen > max_headers:
         raise _headers_over_limit(offset, hlen, max_headers)
+    if 0 <= max_payload < total - _OVERHEAD - hlen:
+        raise _payload_over_limit(offset, total - _OVERHEAD - hlen, max_payload)
     return total, hlen, expected
 
 
-def _parse(buf: Any, pos: int, total: int, hlen: int, prelude_crc: int, offset: int) -> Message:
+def _parse(buf: Any, pos: int, total: int, hlen: int, prelude_crc: int, offset: int,
+           max_value: int = MAX_HEADER_VALUE) -> Message:
     """Check the message CRC of the frame at ``buf[pos:pos+total]`` and decode it."""
     end = pos + total
     (expected,) = _u32.unpack_from(buf, end - 4)
@@ -321,7 +324,7 @@ def _parse(buf: Any, pos: int, total: int, hlen: int, prelude_crc: int, offset: 
     if actual != expected:
         raise ChecksumError("message", expected, actual, offset)
     hstart = pos + _PRELUDE
-    headers = _headers_of(buf, hstart, hstart + hlen, offset - pos)
+    headers = _headers_of(buf, hstart, hstart + hlen, offset - pos, max_value)
     return Message(headers, bytes(buf[hstart + hlen:end - 4]))
 
 
@@ -333,22 +336,26 @@ _BLOCK_CACHE_SIZE = 256
 _BLOCK_CACHE_MAX_LEN = 512
 
 
-def _headers_of(buf: Any, pos: int, end: int, base: int) -> Dict[str, Any]:
-    """Decode the header block ``buf[pos:end]``; ``base + index`` is the stream offset."""
-    if end - pos > _BLOCK_CACHE_MAX_LEN:
-        return _decode_headers(buf, pos, end, base)
+def _headers_of(buf: Any, pos: int, end: int, base: int, max_value: int) -> Dict[str, Any]:
+    """Decode the header block ``buf[pos:end]``; ``base + index`` is the stream offset.
+
+    The cache holds blocks decoded under any value limit: it serves only blocks too short
+    to hold a value over ``max_value``, which decode the same under every limit.
+    """
+    if end - pos > _BLOCK_CACHE_MAX_LEN or end - pos > max_value:
+        return _decode_headers(buf, pos, end, base, max_value)
     key = bytes(buf[pos:end])
     cached = _BLOCK_CACHE.get(key)
     if cached is None:
-        cached = _decode_headers(buf, pos, end, base)
+        cached = _decode_headers(buf, pos, end, base, max_value)
         if len(_BLOCK_CACHE) >= _BLOCK_CACHE_SIZE:
             _BLOCK_CACHE.clear()
         _BLOCK_CACHE[key] = cached
     return cached.copy()
 
 
-def _decode_headers(buf: Any, pos: int, end: int, base: int) -> Dict[str, Any]:
-    """Parse the header block ``buf[pos:end]`` byte by byte."""
+def _decode_headers(buf: Any, pos: int, end: int, base: int, max_value: int = MAX_HEADER_VALUE) -> Dict[str, Any]:
+    """Parse the header block ``buf[pos:end]`` byte by byte; no byte array or string over ``max_value``."""
     headers: Dict[str, Any] = {}
     while pos < end:
         at = base + pos
@@ -378,8 +385,8 @@ def _decode_headers(buf: Any, pos: int, end: int, base: int) -> Dict[str, Any]:
                 raise _length_past_block(at, name)
             (vlen,) = _u16.unpack_from(buf, pos)
             pos += 2
-            if vlen > MAX_HEADER_VALUE:
-                raise _value_over_limit(at, name, vlen)
+            if vlen > max_value:
+                raise _value_over_limit(at, name, vlen, max_value)
             if pos + vlen > end:
                 raise _value_past_block(at, name)
             if tbyte == 6:
@@ -429,12 +436,22 @@ class Decoder:
 
     It holds at most one partial frame, refuses a frame over ``max_frame`` as soon as its
     12-byte prelude arrives, and after an error stays failed: every later call raises it again.
+
+    Args:
+        max_frame: the largest frame accepted, in bytes (16..2**32-1).
+        max_headers: the largest header block accepted, in bytes (0..2**32-1).
+        max_payload: the largest payload accepted, in bytes (0..2**32-1), checked from the
+            prelude like the two above; None (the default): only ``max_frame`` bounds it.
+        max_header_value: the longest byte array or string header value accepted, in bytes
+            (0..65535; the default is the event-stream specification's 32767).
     """
 
-    __slots__ = ("_max_frame", "_max_headers", "_buf", "_need", "_hlen", "_pcrc", "_offset",
-                 "_error", "_busy")
+    __slots__ = ("_max_frame", "_max_headers", "_max_payload", "_max_value", "_buf", "_need", "_hlen", "_pcrc",
+                 "_offset", "_error", "_busy")
     _max_frame: int
     _max_headers: int
+    _max_payload: int  # -1: none of its own
+    _max_value: int
     _buf: bytearray
     _need: int
     _hlen: int
@@ -445,7 +462,9 @@ class Decoder:
 
     def __new__(cls, *args: Any, **kwargs: Any) -> "Decoder":
         self = super().__new__(cls)
-        self._max_frame = self._max_headers = self._need = self._hlen = self._pcrc = self._offset = 0
+        self._max_frame = self._max_headers = self._max_value = self._need = self._hlen = self._pcrc = 0
+        self._offset = 0
+        self._max_payload = -1
         self._buf = bytearray()
         # Held for the whole of feed(): a second thread, or a callback run while a
         # message is built, must not see or change a half-updated decoder.
@@ -453,11 +472,13 @@ class Decoder:
         self._error = _not_initialised("Decoder")  # until __init__ runs
         return self
 
-    def __init__(self, max_frame: int = MAX_FRAME, max_headers: int = MAX_HEADERS) -> None:
+    def __init__(self, max_frame: int = MAX_FRAME, max_headers: int = MAX_HEADERS, *,
+                 max_payload: Optional[int] = None, max_header_value: int = MAX_HEADER_VALUE) -> None:
         if not self._busy.acquire(False):
             raise _reentered("__init__")
         try:
-            self._max_frame, self._max_headers = check_limits(max_frame, max_headers)
+            self._max_frame, self._max_headers, self._max_payload, self._max_value = check_limits(
+                max_frame, max_headers, max_payload, max_header_value)
             self._buf = bytearray()  # the partial frame, if any
             self._need = 0  # its total length once its prelude is in, else 0
             self._hlen = 0
@@ -474,6 +495,16 @@ class Decoder:
     @property
     def max_headers(self) -> int:
         return self._max_headers
+
+    @property
+    def max_payload(self) -> Optional[int]:
+        """The payload limit of its own, or None: the frame limit alone bounds the payload."""
+        return None if self._max_payload < 0 else self._max_payload
+
+    @property
+    def max_header_value(self) -> int:
+        """The longest byte array or string header value accepted, in bytes."""
+        return self._max_value
 
     @property
     def offset(self) -> int:
@@ -524,7 +555,7 @@ class Decoder:
                 if len(buf) < _PRELUDE:
                     return
                 self._need, self._hlen, self._pcrc = _check_prelude(
-                    buf, 0, self._offset, self._max_frame, self._max_headers
+                    buf, 0, self._offset, self._max_frame, self._max_headers, self._max_payload
                 )
             take = min(self._need - len(buf), n - pos)
             buf += mv[pos:pos + take]
@@ -532,17 +563,18 @@ class Decoder:
             if len(buf) < self._need:
                 return
             with memoryview(buf) as whole:  # our own buffer: nobody else writes it
-                out.append(_parse(whole, 0, self._need, self._hlen, self._pcrc, self._offset))
+                out.append(_parse(whole, 0, self._need, self._hlen, self._pcrc, self._offset, self._max_value))
             self._offset += self._need
             self._need = 0
             del buf[:]
         offset = self._offset
         while n - pos >= _PRELUDE:
-            total, hlen, pcrc = _check_prelude(mv, pos, offset, self._max_frame, self._max_headers)
+            total, hlen, pcrc = _check_prelude(mv, pos, offset, self._max_frame, self._max_headers,
+                                               self._max_payload)
             if n - pos < total:
                 self._need, self._hlen, self._pcrc = total, hlen, pcrc
                 break
-            out.append(_parse(mv, pos, total, hlen, pcrc, offset))
+            out.append(_parse(mv, pos, total, hlen, pcrc, offset, self._max_value))
             pos += total
             offset += total
             self._offset = offset

@@ -16,12 +16,13 @@ import uuid
 from collections.abc import Mapping
 from typing import Any, List, Tuple
 
-from ._types import Int8, Int16, Int32, Int64, Timestamp
+from ._types import MAX_HEADER_VALUE, Int8, Int16, Int32, Int64, Timestamp
 from .errors import _bad_uuid, _cannot_encode, _not_int, _out_of_bounds, _value_unusable
 
 # Subclasses are matched most specific first: Timestamp before the plain fixed ints.
 _FIXED = (Timestamp, Int8, Int16, Int32, Int64)
 _U32_MAX = 0xFFFFFFFF
+_U16_MAX = 0xFFFF  # the widest header value length the wire can carry
 
 
 def canonical(name: Any, value: Any) -> Any:
@@ -109,22 +110,29 @@ def crc_start(value: Any) -> int:
     return v
 
 
-def check_limits(max_frame: Any, max_headers: Any) -> Tuple[int, int]:
-    """A Decoder's limits as exact ints, checked.
+def check_limits(max_frame: Any, max_headers: Any, max_payload: Any = None,
+                 max_header_value: Any = MAX_HEADER_VALUE) -> Tuple[int, int, int, int]:
+    """A Decoder's limits as exact ints, checked; ``max_payload`` None (no limit of its own) is -1.
 
     Raises:
-        TypeError: a limit is not an int (bool included).
-        ValueError: ``max_frame`` is outside 16..2**32-1 or ``max_headers`` outside 0..2**32-1.
+        TypeError: a limit is not an int (bool included), or ``max_payload`` is neither an int nor None.
+        ValueError: ``max_frame`` is outside 16..2**32-1, ``max_headers`` or ``max_payload``
+            outside 0..2**32-1, ``max_header_value`` outside 0..65535.
     """
     out = []
-    for what, v, low in (("max_frame", max_frame, 16), ("max_headers", max_headers, 0)):
+    for what, v, low, high in (("max_frame", max_frame, 16, _U32_MAX), ("max_headers", max_headers, 0, _U32_MAX),
+                               ("max_payload", max_payload, 0, _U32_MAX),
+                               ("max_header_value", max_header_value, 0, _U16_MAX)):
+        if v is None and what == "max_payload":
+            out.append(-1)
+            continue
         if not issubclass(type(v), int) or type(v) is bool:
             raise _not_int(what, v)
         v = int.__index__(v)
-        if not low <= v <= _U32_MAX:
-            raise _out_of_bounds(what, v, low, _U32_MAX)
+        if not low <= v <= high:
+            raise _out_of_bounds(what, v, low, high)
         out.append(v)
-    return out[0], out[1]
+    return out[0], out[1], out[2], out[3]
 
 
 def attach_messages(exc: BaseException, out: List[Any]) -> None:

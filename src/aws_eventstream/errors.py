@@ -219,6 +219,10 @@ def _headers_over_limit(offset: int, hlen: int, limit: int) -> HeaderError:
     return HeaderError(f"frame at byte {offset}: headers length {hlen} is over the limit of {limit}")
 
 
+def _payload_over_limit(offset: int, plen: int, limit: int) -> FrameError:
+    return FrameError(f"frame at byte {offset}: payload length {plen} is over the limit of {limit}")
+
+
 def _bad_header(at: int, problem: str, name: Any = None) -> HeaderError:
     """A header at stream offset ``at`` that does not parse; ``name`` once it is known."""
     where = f"header at byte {at}" if name is None else f"header {name!r} at byte {at}"
@@ -253,8 +257,8 @@ def _string_not_utf8(at: int, name: Any, reason: str) -> HeaderError:
     return _bad_header(at, f"string value is not valid UTF-8 ({reason})", name)
 
 
-def _value_over_limit(at: int, name: Any, n: int) -> HeaderError:
-    return _bad_header(at, f"value is {n} bytes, over the limit of {MAX_HEADER_VALUE}", name)
+def _value_over_limit(at: int, name: Any, n: int, limit: int) -> HeaderError:
+    return _bad_header(at, f"value is {n} bytes, over the limit of {limit}", name)
 
 
 def _unknown_type(at: int, name: Any, tbyte: int) -> HeaderError:
