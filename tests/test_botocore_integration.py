@@ -30,7 +30,7 @@ from aws_eventstream import (ChecksumError, EventStreamError, FrameError, Header
                              Int16, Int32, Int64, Timestamp, encode)
 from aws_eventstream import botocore as ours  # noqa: E402
 
-from helpers import cut  # noqa: E402
+from helpers import cut, raw_frame, raw_header  # noqa: E402
 from botocore_cases import (HERE, NAMED, OPERATIONS, _IDS, _chunkings, _events, _flip,  # noqa: E402
                             _op, _scenarios, assert_same, run_async, run_sync, serve_bedrock)
 
@@ -239,6 +239,57 @@ def test_oversized_payload_is_refused_from_its_prelude_alone():
         buf.add_data(frame[:12])
         with pytest.raises(be.InvalidPayloadLength):
             list(buf)
+
+
+def _value(name, tbyte, n):
+    return raw_header(name, tbyte, struct.pack(">H", n) + b"v" * n)
+
+
+_MIB24 = 24 * 1024 * 1024
+_RECORDS = (raw_header(b":message-type", 7, b"\x00\x05event") + raw_header(b":event-type", 7, b"\x00\x07Records")
+            + raw_header(b":content-type", 7, b"\x00\x18application/octet-stream"))
+# A header block of exactly botocore's limit: two long values (no value may pass 65,535 bytes).
+_BLOCK_128K = _value(b"a", 6, 65535) + _value(b"b", 7, 128 * 1024 - len(_value(b"a", 6, 65535)) - len(_value(b"b", 7, 0)))
+assert len(_BLOCK_128K) == 128 * 1024
+
+#: Frames at and just past each limit botocore has, and what stock botocore does with each.
+_LIMITS = {
+    "string value of 40,000 bytes": (raw_frame(_value(b"s", 7, 40000), b"x"), None),
+    "byte array value of 65,535 bytes": (raw_frame(_value(b"b", 6, 65535), b"x"), None),
+    "header block of 128 KiB": (raw_frame(_BLOCK_128K, b"x"), None),
+    "header block of 128 KiB + 1": (raw_frame(_BLOCK_128K + raw_header(b"c", 0), b"x"), be.InvalidHeadersLength),
+    "payload of 24 MiB beside headers": (raw_frame(_RECORDS, b"r" * _MIB24), None),
+    "payload of 24 MiB + 1": (raw_frame(_RECORDS, b"r" * (_MIB24 + 1)), be.InvalidPayloadLength),
+    "both over: botocore names the header block": (raw_frame(_BLOCK_128K + raw_header(b"c", 0), b"r" * (_MIB24 + 1)),
+                                                   be.InvalidHeadersLength),
+}
+
+
+@pytest.mark.parametrize("case", list(_LIMITS))
+def test_botocores_limits_exactly(case):
+    """What stock botocore accepts is accepted; what it refuses is refused with its class and text."""
+    frame, refused = _LIMITS[case]
+    for sizes in ((), (65536,)):
+        (theirs, e1), (mine, e2) = _both(_GOOD + frame + _GOOD, sizes)
+        assert (type(e1) if e1 else None) is refused, e1  # the case is what it says, on the botocore installed
+        assert [_fields(m) for m in mine] == [_fields(m) for m in theirs]
+        if refused is None:
+            assert e2 is None and len(mine) == 3
+        else:
+            assert isinstance(e2, refused) and isinstance(e2, EventStreamError) and str(e2) == str(e1)
+            assert len(mine) == 1
+
+
+def test_botocores_limits_through_s3_select():
+    """An S3 Select Records event with a 24 MiB payload, parsed by botocore stock, installed and enabled."""
+    protocol, op = _op("s3", "SelectObjectContent")
+    for n in (_MIB24, _MIB24 + 1):
+        data = raw_frame(_RECORDS, b"r" * n)
+        for sizes in ([], [1 << 20]):
+            stock = run_sync(protocol, op, data, sizes, "stock")
+            assert (stock["error"] is None) == (n == _MIB24), stock["error"]
+            for mode in ("installed", "enabled"):
+                assert_same(stock, run_sync(protocol, op, data, sizes, mode))
 
 
 def test_frames_botocore_reads_unchecked_raise_parser_errors():

@@ -287,6 +287,35 @@ def test_frames_smithy_refuses_or_reads_oddly_give_its_result(frame, sizes):
     assert len(events) >= 2
 
 
+def _value(name, tbyte, n):
+    return bytes([len(name)]) + name + bytes([tbyte]) + struct.pack(">H", n) + b"v" * n
+
+
+_HEADERS = _value(b":event-type", 7, 5)
+_BLOCK_128K = b"".join(_value(b"h%d" % i, 6, 32767) for i in range(3))
+_BLOCK_128K += _value(b"last", 7, 128 * 1024 - len(_BLOCK_128K) - len(_value(b"last", 7, 0)))
+assert len(_BLOCK_128K) == 128 * 1024
+
+
+@pytest.mark.parametrize("frame, refused", [
+    pytest.param(raw_frame(_value(b"s", 7, 32767), b"x"), None, id="string-value-32767"),
+    pytest.param(raw_frame(_value(b"s", 7, 32768), b"x"), sx.InvalidHeaderValueLength, id="string-value-32768"),
+    pytest.param(raw_frame(_value(b"b", 6, 32767), b"x"), None, id="bytes-value-32767"),
+    pytest.param(raw_frame(_value(b"b", 6, 40000), b"x"), sx.InvalidHeaderValueLength, id="bytes-value-40000"),
+    pytest.param(raw_frame(_BLOCK_128K, b"x"), None, id="header-block-128k"),
+    pytest.param(raw_frame(_BLOCK_128K + b"\x01z\x00", b"x"), sx.InvalidHeadersLength, id="header-block-128k+1"),
+    pytest.param(raw_frame(_HEADERS, b"p" * MAX_PAYLOAD), None, id="payload-16m-beside-headers"),
+    pytest.param(raw_frame(_HEADERS, b"p" * (MAX_PAYLOAD + 1)), sx.InvalidPayloadLength, id="payload-16m+1"),
+])
+@pytest.mark.parametrize("sizes", [(), (65536,)], ids=["whole", "64k"])
+def test_smithys_limits_exactly(frame, refused, sizes):
+    """What stock smithy accepts is accepted; what it refuses is refused with its class and text."""
+    good = stream(many(2))
+    events, exc = assert_same(good + frame + good, sizes, kinds=("iterable", "exact", "bytesio"))
+    assert (exc[0] if exc else None) is refused, exc  # the case is what it says, on the smithy installed
+    assert len(events) == (4 + 1 if refused is None else 2)
+
+
 def test_events_before_an_error_in_the_same_chunk_come_first():
     messages = many(6)
     data = stream(messages[:4]) + flip(STOCK_ENCODE(messages[4]), 20)

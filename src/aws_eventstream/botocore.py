@@ -33,7 +33,8 @@ What stays as botocore does it:
 * A partial frame left when the data ends is silently kept, never an error: iteration
   stops, as botocore's does, until more data is added.
 * Limits are botocore's (``_MAX_HEADERS_LENGTH`` for the header block,
-  ``_MAX_PAYLOAD_LENGTH`` for the payload), checked as soon as a frame's prelude arrives.
+  ``_MAX_PAYLOAD_LENGTH`` for the payload, none for a single header value), checked as
+  soon as a frame's prelude arrives.
 * Every error is an instance of botocore's ``ParserError`` class for it
   (``ChecksumMismatch``, ``InvalidHeadersLength``, ``InvalidPayloadLength``,
   ``DuplicateHeader``) and of our :class:`~aws_eventstream.EventStreamError`
@@ -63,7 +64,7 @@ except ImportError as _exc:  # pragma: no cover - exercised in a venv without bo
         'aws_eventstream.botocore needs botocore: pip install "aws-eventstream[botocore]"'
     ) from _exc
 
-from . import Decoder, Message, encode
+from . import Decoder, Int8, Int16, Int32, Int64, Message, Timestamp, crc32
 from . import _botocore_parse
 from .errors import ChecksumError, EventStreamError, FrameError, HeaderError
 from ._switch import Switch
@@ -92,6 +93,9 @@ MAX_HEADERS_LENGTH: int = getattr(_be, "_MAX_HEADERS_LENGTH", 128 * 1024)
 MAX_PAYLOAD_LENGTH: int = getattr(_be, "_MAX_PAYLOAD_LENGTH", 24 * 1024 * 1024)
 # The largest frame botocore accepts: the largest header block beside the largest payload.
 _MAX_FRAME = MAX_PAYLOAD_LENGTH + MAX_HEADERS_LENGTH + 16
+# botocore limits the header block, not a value in it: a value may be as long as its
+# 16-bit length says.
+_MAX_HEADER_VALUE = 0xFFFF
 
 _ORIGINAL_BUFFER: Any = _be.EventStreamBuffer  # botocore's class, whatever install() does later
 _prelude = struct.Struct(">III")
@@ -214,12 +218,46 @@ def _translate(exc: EventStreamError, frame: bytes) -> EventStreamError:
 # --------------------------------------------------------------------------- messages
 
 
+# A decoded value's wire type and how its bytes are written, by exact type: the types
+# the Decoder gives (Timestamp and Int8...Int64 are distinct classes, never subclasses here).
+_WIRE: Dict[type, Tuple[int, Optional[struct.Struct]]] = {
+    Int8: (2, struct.Struct(">b")), Int16: (3, struct.Struct(">h")), Int32: (4, struct.Struct(">i")),
+    Int64: (5, struct.Struct(">q")), Timestamp: (8, struct.Struct(">q")),
+    bytes: (6, None), str: (7, None), uuid.UUID: (9, None),
+}
+
+
+def _wire_block(headers: Dict[str, Any]) -> bytes:
+    """The header block of a decoded message, as it was on the wire.
+
+    Not :func:`aws_eventstream.encode`: that refuses what botocore accepts and the Decoder
+    here lets through (values over 32,767 bytes, frames over 24 MiB).
+    """
+    out = bytearray()
+    for name, value in headers.items():
+        raw = name.encode("utf-8")
+        out += bytes((len(raw),)) + raw
+        if value is True or value is False:
+            out.append(0 if value else 1)
+            continue
+        tbyte, fixed = _WIRE[type(value)]
+        out.append(tbyte)
+        if fixed is not None:
+            out += fixed.pack(value)
+        elif tbyte == 9:
+            out += value.bytes
+        else:
+            data = value if tbyte == 6 else value.encode("utf-8")
+            out += _u16.pack(len(data)) + data
+    return bytes(out)
+
+
 class EventStreamMessage(_be.EventStreamMessage):  # type: ignore[misc]
     """A decoded message, as botocore's ``EventStreamMessage`` gives it.
 
     ``headers`` and ``payload`` are set at once; ``prelude`` and ``crc`` are worked out
-    from the message the first time they are read (botocore's own readers never do), by
-    encoding it again: decoding and encoding round-trip byte for byte.
+    from the message the first time they are read (botocore's own readers never do), from
+    its header block written again: decoding and writing round-trip byte for byte.
     """
 
     # Read through the class until prelude or crc is first asked for: one attribute
@@ -236,9 +274,12 @@ class EventStreamMessage(_be.EventStreamMessage):  # type: ignore[misc]
 
     def _frame_info(self) -> Tuple[Any, int]:
         if self._frame is None:
-            raw = encode(self._source.headers, self._source.payload)
-            total, hlen, pcrc = _prelude.unpack_from(raw)
-            self._frame = (_be.MessagePrelude(total, hlen, pcrc), _u32.unpack_from(raw, total - 4)[0])
+            block, payload = _wire_block(self._source.headers), self._source.payload
+            total = 16 + len(block) + len(payload)
+            pcrc = crc32(_u32.pack(total) + _u32.pack(len(block)))
+            # The message CRC runs on from the prelude's, over the prelude CRC, block and payload.
+            crc = crc32(payload, crc32(block, crc32(_u32.pack(pcrc), pcrc)))
+            self._frame = (_be.MessagePrelude(total, len(block), pcrc), crc)
         return self._frame
 
     @property
@@ -281,7 +322,8 @@ class EventStreamBuffer:
     """
 
     def __init__(self) -> None:
-        self._decoder = Decoder(max_frame=_MAX_FRAME, max_headers=MAX_HEADERS_LENGTH)
+        self._decoder = Decoder(max_frame=_MAX_FRAME, max_headers=MAX_HEADERS_LENGTH,
+                                max_payload=MAX_PAYLOAD_LENGTH, max_header_value=_MAX_HEADER_VALUE)
         self._ready: Deque[Message] = deque()  # decoded, not handed out yet
         self._error: Optional[EventStreamError] = None  # raised once _ready is empty
         self._fed = 0  # stream offset just past the bytes fed to the decoder
@@ -289,7 +331,6 @@ class EventStreamBuffer:
         # bytes an error is explained from, without asking the decoder for its buffer.
         self._held: List[bytes] = []
         self._held_at = 0
-        self._peeked = -1  # offset of the partial frame whose payload length was checked
 
     def add_data(self, data: Any) -> None:
         """Add bytes to the buffer (any bytes-like object; it is copied unless it is bytes).
@@ -360,32 +401,10 @@ class EventStreamBuffer:
             partial = decoder.buffered
             if not partial:
                 self._held, self._held_at = [], self._fed
+            elif partial <= len(chunk):
+                self._held, self._held_at = [chunk], start
             else:
-                n = len(chunk)
-                if partial <= n:
-                    self._held, self._held_at = [chunk], start
-                else:
-                    self._held.append(chunk)
-                at = self._fed - partial  # where the partial frame starts: every byte before it is decoded
-                if partial >= 12 and self._peeked != at:
-                    # botocore refuses a payload over its limit as soon as the prelude is in;
-                    # the Decoder's own limit is on the whole frame, header block included.
-                    # Most reads end inside a frame, so this runs once a read: the prelude is
-                    # read in place when this chunk holds it, with no slice or join.
-                    self._peeked = at
-                    if partial <= n:
-                        total, hlen, _ = _prelude.unpack_from(chunk, n - partial)
-                    else:
-                        total, hlen, _ = _prelude.unpack_from(self._bytes_from(at, b"", 12))
-                    if total - hlen - 16 > MAX_PAYLOAD_LENGTH:
-                        self._error = InvalidPayloadLength(total - hlen - 16)
-        if len(chunk) > MAX_PAYLOAD_LENGTH:
-            # Only a chunk this large can complete, in one feed, a frame whose prelude was never peeked.
-            for i, m in enumerate(got):
-                if len(m.payload) > MAX_PAYLOAD_LENGTH:
-                    self._error = InvalidPayloadLength(len(m.payload))
-                    del got[i:]
-                    break
+                self._held.append(chunk)
         self._ready.extend(got)
 
 

@@ -70,6 +70,7 @@ __all__ = ["install", "uninstall", "installed", "is_installed", "MAX_HEADERS_LEN
 MAX_HEADERS_LENGTH: int = getattr(_se, "MAX_HEADERS_LENGTH", 128 * 1024)
 MAX_PAYLOAD_LENGTH: int = getattr(_se, "MAX_PAYLOAD_LENGTH", 16 * 1024 * 1024)
 _MAX_FRAME = MAX_PAYLOAD_LENGTH + MAX_HEADERS_LENGTH + 16
+_MAX_HEADER_VALUE: int = getattr(_se, "MAX_HEADER_VALUE_BYTE_LENGTH", 32 * 1024 - 1)
 
 _Event: Any = _se.Event
 _EventPrelude: Any = _se.EventPrelude
@@ -170,7 +171,10 @@ class _Reader:
 
     def __init__(self, source: Any) -> None:
         self.source = source
-        self.decoder = Decoder(max_frame=_MAX_FRAME, max_headers=MAX_HEADERS_LENGTH)
+        # smithy's limits, each checked where smithy checks it: a frame the Decoder refuses
+        # goes to smithy's decoder, which raises its own error for it.
+        self.decoder = Decoder(max_frame=_MAX_FRAME, max_headers=MAX_HEADERS_LENGTH,
+                               max_payload=MAX_PAYLOAD_LENGTH, max_header_value=_MAX_HEADER_VALUE)
         self.partial = bytearray()  # the bytes so far of the frame being read
         self.ready: Deque[Any] = deque()  # events made, not handed out yet
         self.replay: Optional[_Replay] = None  # set once smithy's decoder takes over
@@ -247,9 +251,6 @@ class _Reader:
         ready = self.ready
         at = 0
         for m in messages:
-            if len(m.payload) > MAX_PAYLOAD_LENGTH:  # only a frame whose prelude was not peeked
-                failed = True
-                break
             total, hlen, pcrc = _prelude.unpack_from(raw, at)
             ready.append(_event(cls, m, raw, at, total, hlen, pcrc))
             at += total
@@ -262,10 +263,6 @@ class _Reader:
             self.partial = bytearray()
         else:
             self.partial = bytearray(memoryview(raw)[at:])
-        if not failed and len(self.partial) >= 12:
-            total, hlen, _ = _prelude.unpack_from(self.partial)
-            if total - hlen - 16 > MAX_PAYLOAD_LENGTH:  # smithy refuses it at its prelude
-                self.handover = bytes(self.partial)
 
     async def next(self, cls: Any) -> Any:
         """The next event, or what smithy's decoder gives once the source is handed to it."""
