@@ -51,10 +51,33 @@ class _Dialect(NamedTuple):
 #: Fingerprints (see :func:`_fingerprint`) of botocore's code that plans stand in for, each
 #: reviewed against the plans here, and how that release parses.
 _DIALECTS: Dict[str, _Dialect] = {
-    "3a8a9538eaff8b3208e3ca52d921fdca": _Dialect(True, True),  # 1.42 to 1.44
-    "9be7a01d1a6a3a0564c00585753ecca8": _Dialect(False, True),  # 1.39 to 1.40
-    "2f8bd5ff8f00bfa96780694090fe4140": _Dialect(False, True),  # 1.36 to 1.38
-    "193cd9871e0e3f0bd62b5525a318b95b": _Dialect(False, False),  # 1.34 to 1.35
+    "3a8a9538eaff8b3208e3ca52d921fdca": _Dialect(True, True),  # seen in 1.43.0, 1.44.18
+    "9be7a01d1a6a3a0564c00585753ecca8": _Dialect(False, True),  # 1.41.6, 1.42.1
+    "2f8bd5ff8f00bfa96780694090fe4140": _Dialect(False, True),  # 1.38.0, 1.39.0, 1.40.0
+    "193cd9871e0e3f0bd62b5525a318b95b": _Dialect(False, False),  # 1.34.0, 1.35.99, 1.36.0
+}
+
+#: Each function's fingerprint in the releases of :data:`_DIALECTS`, by qualified name: when
+#: the botocore installed is not one of them, these name the functions that changed.
+_FUNCTION_PRINTS: Dict[str, FrozenSet[str]] = {
+    "EventStream._parse_event": frozenset({"1f6a012ba9f07ce9505a1abf3b5d3b1c"}),
+    "EventStreamMessage.to_response_dict": frozenset({"335a5636991378b6418b128ab2997cc4"}),
+    "ResponseParser.parse": frozenset({"75c178350e33209dfe02a22114ec662d"}),
+    "ResponseParser._parse_shape": frozenset({"85e1c029612426cfc56c867bbcebc249"}),
+    "ResponseParser._handle_list": frozenset({"58182017a34d99b9e92e92326ad3bf8e", "7739aebea0c06e5c48a69049edf3f1a7"}),
+    "ResponseParser._default_handle": frozenset({"1082ec424ba513e63f0428968283a181"}),
+    "ResponseParser._default_blob_parser": frozenset({"e7dcacec42b4bdf9e4a4e555c19b2e38"}),
+    "ResponseParser._has_unknown_tagged_union_member": frozenset({
+        "59585bf5a2b06ef95002f9f19b556822", "79bdb378ab4de5adb3acaa43ccd5e83e", "de612e1bcee57d987aa573bdcd7de8a9"}),
+    "BaseJSONParser._handle_structure": frozenset({"971568715f566cdcd61fd9e203ba224a"}),
+    "BaseJSONParser._handle_map": frozenset({"f54ec9c40bd2fb812833c06085f82324"}),
+    "BaseJSONParser._handle_blob": frozenset({"6549ae95724347fa03f57d3231c6c0cb"}),
+    "BaseJSONParser._handle_timestamp": frozenset({"750b19deb238bac339f9ff708edf9e5b"}),
+    "BaseJSONParser._parse_body_as_json": frozenset({"7281caf63604ce2d7481bac600970dd9"}),
+    "BaseEventStreamParser._do_parse": frozenset({"e4e211806b6d6c8a0414651d8f94ba60"}),
+    "BaseEventStreamParser._parse_payload": frozenset({"13769f7182db9c3801ecda9c0c3bd1b4"}),
+    "BaseEventStreamParser._parse_non_payload_attrs": frozenset({"f8758743fee88745b0faa8bb3a872a9d"}),
+    "EventStreamJSONParser._initial_body_parse": frozenset({"5a83faa0a97bfebf9fcbf6a920792ca3"}),
 }
 
 #: The same for aiobotocore's ``AioEventStream._parse_event`` and ``AioResponseParser.parse``.
@@ -111,6 +134,12 @@ def _fingerprint(functions: Tuple[Any, ...]) -> Optional[str]:
     except (OSError, TypeError):
         return None
     return digest.hexdigest()[:32]
+
+
+def changed_functions(functions: Tuple[Any, ...] = _SYNC_FUNCTIONS) -> List[str]:
+    """The qualified names of those ``functions`` whose source is in no release plans were checked against."""
+    return [f.__qualname__ for f in functions
+            if _fingerprint((f,)) not in _FUNCTION_PRINTS.get(f.__qualname__, frozenset())]
 
 
 class _Fallback(Exception):
