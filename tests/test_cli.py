@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from aws_eventstream import MAX_FRAME, decode, encode
+from aws_eventstream import MAX_FRAME, Decoder, decode, encode
 from aws_eventstream import transcribe as t
 from aws_eventstream.auth import Credentials
 from helpers import vectors_dir
@@ -531,3 +531,91 @@ def test_presign_with_an_undecodable_secret(home):
     assert "AWS_SECRET_ACCESS_KEY" in line
     for leak in ("FIRSTHALF", "SECONDHALF", "udcff", "xff", "position", "17"):
         assert leak not in line
+
+
+# --------------------------------------------------------------------------- no traceback, no corrupted output
+
+
+@pytest.mark.parametrize("ramp", ["inf", "1e308", "nan", "-1", "-0.5", "3600.5", "soon"])
+def test_load_refuses_a_ramp_that_never_ends_or_means_nothing(ramp):
+    out = run("load", "--sessions", "1", "--ramp", ramp)
+    assert out.returncode == 2 and "--ramp" in out.stderr and "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("payload, encoding", [
+    (b"[" * 100_000 + b"]" * 100_000, "text"),  # deeper than json goes: shown as the text it is
+    (b'{"a": ' * 2000 + b"1" + b"}" * 2000, None),  # deep, but within what the writer takes: either way, exact
+    (b'{"v": NaN}', "text"), (b"[Infinity, -Infinity]", "text"), (b"1e400", "text"),  # not JSON (RFC 8259)
+    (b'{"v": 1.5e300}', "json"),
+])
+def test_dump_writes_only_json_and_says_what_a_payload_is(tmp_path, payload, encoding):
+    path = tmp_path / "capture.bin"
+    path.write_bytes(encode({"a": "b"}, payload))
+    out = run("dump", str(path), text=False)
+    assert out.returncode == 0 and b"Traceback" not in out.stderr, out.stderr
+    (record,) = [json.loads(line, parse_constant=lambda c: pytest.fail(f"{c} is not JSON"))
+                 for line in out.stdout.splitlines()]
+    if encoding is not None:
+        assert record["payload_encoding"] == encoding
+    if record["payload_encoding"] == "text":
+        assert record["payload"].encode() == payload
+    else:
+        assert record["payload"] == json.loads(payload)
+
+
+def test_dump_keeps_an_escaped_lone_surrogate_escaped(tmp_path):
+    path = tmp_path / "capture.bin"
+    path.write_bytes(encode({"a": "b"}, b'{"s": "\\ud800 and \\u00e9"}'))
+    out = run("dump", str(path), text=False)
+    assert out.returncode == 0 and b"Traceback" not in out.stderr, out.stderr
+    (line,) = out.stdout.splitlines()
+    line.decode("utf-8")  # the output is UTF-8 throughout
+    record = json.loads(line)
+    assert record["payload_encoding"] == "json" and record["payload"] == {"s": "\ud800 and \u00e9"}
+
+
+@pytest.mark.parametrize("settings", [{"coverage": -0.5}, {"coverage": 10**400}, {"coverage": float("nan")},
+                                      {"coverage": "high"}, {"coverage": True}])
+def test_bench_compare_refuses_a_coverage_that_is_not_a_probability(tmp_path, settings):
+    doc = _doc({("crc32 64 B", "zlib"): (100, 90, 110, False, {})})
+    doc["settings"].update(settings)
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(doc))
+    out = run("bench", "--compare", str(path), str(path))
+    assert out.returncode == 2 and "coverage" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_bench_compare_refuses_a_figure_too_big_for_a_float(tmp_path):
+    doc = _doc({("crc32 64 B", "zlib"): (100, 90, 110, False, {})})
+    doc["results"][0]["max"] = 10**400
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(doc))
+    out = run("bench", "--compare", str(path), str(path))
+    assert out.returncode == 2 and "malformed" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_with_stderr_closed_nothing_but_the_output_reaches_stdout(tmp_path, home):
+    raw = tmp_path / "audio.raw"
+    raw.write_bytes(bytes(6400))
+    out = run("frame", str(raw), env=home, redirect="2>&-", text=False)
+    assert out.returncode == 0
+    decoder = Decoder()
+    frames = decoder.feed(out.stdout)
+    decoder.close()  # every byte of stdout is a frame: no status line appended
+    assert len(frames) == 3 and frames[-1].payload == b""
+    bad = run("dump", str(raw), env=home, redirect="2>&-")
+    assert bad.returncode == 1 and bad.stdout == ""  # the error has nowhere to go, and does not go to stdout
+
+
+@pytest.mark.parametrize("link", [False, True])
+def test_frame_refuses_to_write_over_its_input(tmp_path, home, link):
+    raw = tmp_path / "audio.raw"
+    audio = bytes(range(256)) * 25
+    raw.write_bytes(audio)
+    target = raw
+    if link:
+        target = tmp_path / "link.raw"
+        target.symlink_to(raw)
+    line = one_line_error(run("frame", str(raw), "-o", str(target), env=home), 2)
+    assert "is the input itself" in line
+    assert raw.read_bytes() == audio

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import math
 import os
 import sys
 import uuid
@@ -42,6 +43,13 @@ def _stdout() -> TextIO:
     if sys.stdout is None:
         raise UsageError("cannot write the output: standard output is closed")
     return sys.stdout
+
+
+def _say(text: str) -> None:
+    """A message for the user, on stderr; dropped when stderr is closed (never sent to stdout,
+    which may be carrying the command's output: print(file=None) would write it there)."""
+    if sys.stderr is not None:
+        print(text, file=sys.stderr)
 
 
 def _open_in(path: str) -> IO[bytes]:
@@ -107,11 +115,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
     sample_seconds = (bench.QUICK if args.quick else bench.FULL)[1]
     before = results.machine()  # the load average before the run's own load
     try:
-        rows = bench.run(args.case, quick=args.quick, rounds=rounds, progress=report.progress(sys.stderr))
+        rows = bench.run(args.case, quick=args.quick, rounds=rounds, progress=report.progress(sys.stderr) if sys.stderr is not None else None)
     except bench.NoCase as exc:
         raise UsageError(str(exc)) from None
     except bench.WorkerError as exc:
-        print(f"{PROG} bench: {exc}", file=sys.stderr)
+        _say(f"{PROG} bench: {exc}")
         return 1
     doc = results.document(rows, quick=args.quick, rounds=rounds, sample_seconds=sample_seconds,
                            cases=args.case, info=before)
@@ -133,13 +141,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
         if skipped:
             print("\nskipped:\n" + "\n".join(f"  {line}" for line in skipped))
     for line in doc["warnings"]:
-        print(f"warning: {line}", file=sys.stderr)
+        _say(f"warning: {line}")
     if args.plot:
         try:
             written = report.plot(rows, args.plot)
         except (ImportError, ValueError) as exc:  # matplotlib is an optional extra; nothing measured
             raise UsageError(str(exc)) from None
-        print(f"plot written to {' and '.join(written)}", file=sys.stderr)
+        _say(f"plot written to {' and '.join(written)}")
     if old is not None:
         return _report_changes(results.compare(old, results.read(doc)), args, results.caveats(old_doc, doc))
     return 0
@@ -151,7 +159,7 @@ def _report_changes(changes: Any, args: argparse.Namespace, caveats: Sequence[st
     if not changes:
         raise UsageError("the two runs have no case and implementation in common")
     for line in caveats:
-        print(f"note: {line}", file=sys.stderr)
+        _say(f"note: {line}")
     if not args.json:
         print(report.compare_table(changes, markdown=args.markdown))
         ours = [c for c in changes if c.new.ours]
@@ -163,8 +171,8 @@ def _report_changes(changes: Any, args: argparse.Namespace, caveats: Sequence[st
     if args.fail_on_regression is not None:
         worse = results.regressions(changes, args.fail_on_regression)
         for c in worse:
-            print(f"regression: {c.new.case} | {c.new.implementation}: {c.change:+.1%} "
-                  f"(more than {args.fail_on_regression:g}%)", file=sys.stderr)
+            _say(f"regression: {c.new.case} | {c.new.implementation}: {c.change:+.1%} "
+                  f"(more than {args.fail_on_regression:g}%)")
         return 1 if worse else 0
     return 0
 
@@ -196,11 +204,26 @@ def _header_json(name: str, value: Any) -> Dict[str, Any]:
     return out
 
 
+def _not_json(text: str) -> Any:
+    raise ValueError(f"{text} is not a JSON number")  # NaN, Infinity: Python's json reads them, JSON has none
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (math.inf, -math.inf):
+        raise ValueError(f"{text} does not fit in a float")  # 1e400 would come back out as Infinity
+    return value
+
+
 def _payload_json(payload: bytes) -> Dict[str, Any]:
+    """The payload as JSON where it is JSON (RFC 8259: no NaN or Infinity) and can be written
+    back as read; else as text where it is UTF-8; else base64."""
     if payload:
         try:
-            return {"payload": json.loads(payload), "payload_encoding": "json"}
-        except ValueError:
+            value = json.loads(payload, parse_constant=_not_json, parse_float=_finite)
+            json.dumps(value)  # nested deeper than the writer goes: shown as text instead
+            return {"payload": value, "payload_encoding": "json"}
+        except (ValueError, RecursionError):
             pass
     try:
         return {"payload": payload.decode("utf-8"), "payload_encoding": "text"}
@@ -223,7 +246,12 @@ def cmd_dump(args: argparse.Namespace) -> int:
             record = {"offset": offset, "length": length,
                       "headers": [_header_json(k, v) for k, v in msg.headers.items()],
                       **_payload_json(msg.payload)}
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            line = json.dumps(record, ensure_ascii=False)
+            try:
+                line.encode("utf-8")
+            except UnicodeEncodeError:  # a lone surrogate, escaped in the payload's JSON: kept escaped
+                line = json.dumps(record)
+            out.write(line + "\n")
             offset += length
 
     try:
@@ -233,7 +261,7 @@ def cmd_dump(args: argparse.Namespace) -> int:
     except EventStreamError as exc:
         emit(exc.messages)
         out.flush()
-        print(f"{PROG} dump: {name}: {exc}", file=sys.stderr)
+        _say(f"{PROG} dump: {name}: {exc}")
         return 1
     finally:
         if args.file != "-":
@@ -279,6 +307,16 @@ def cmd_presign(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- frame
 
 
+def _same_file(source: str, path: str) -> bool:
+    """True when ``path`` (through any link) is the file ``source`` names (``-``: standard input)."""
+    try:
+        target = os.stat(path)
+        mine = os.fstat(0) if source == "-" else os.stat(source)
+    except OSError:
+        return False  # one of them is not there (yet): opening says what is wrong
+    return (mine.st_dev, mine.st_ino) == (target.st_dev, target.st_ino)
+
+
 def cmd_frame(args: argparse.Namespace) -> int:
     sample = args.channels * args.sample_width  # one sample of every channel
     size = args.sample_rate * args.ms // 1000 * sample  # whole samples: a frame never splits one
@@ -291,6 +329,9 @@ def cmd_frame(args: argparse.Namespace) -> int:
     to_stdout = args.output == "-"
     if to_stdout and _stdout().isatty():
         raise UsageError("refusing to write binary frames to a terminal: use -o FILE or a pipe")
+    if not to_stdout and _same_file(args.input, args.output):
+        raise UsageError(f"-o {args.output} is the input itself: opening it for writing would empty it "
+                         "before it is read")
     source = _open_in(args.input)
     name = "<stdin>" if args.input == "-" else args.input
     try:
@@ -326,8 +367,8 @@ def cmd_frame(args: argparse.Namespace) -> int:
             sink.close()
         if args.input != "-":
             source.close()
-    print(f"{PROG} frame: {frames} AudioEvent frame{'s' if frames != 1 else ''} of up to {largest} bytes "
-          "of audio, then the end-of-stream frame", file=sys.stderr)
+    _say(f"{PROG} frame: {frames} AudioEvent frame{'s' if frames != 1 else ''} of up to {largest} bytes "
+          "of audio, then the end-of-stream frame")
     return 0
 
 
@@ -342,8 +383,8 @@ def cmd_load(args: argparse.Namespace) -> int:
     from .load import run_load
 
     out = _stdout()
-    print(f"{PROG} load: {args.sessions} sessions x {args.frames} frames of {args.ms} ms, at real time, "
-          "against the fake Transcribe server on 127.0.0.1 ...", file=sys.stderr)
+    _say(f"{PROG} load: {args.sessions} sessions x {args.frames} frames of {args.ms} ms, at real time, "
+          "against the fake Transcribe server on 127.0.0.1 ...")
     report = run_load(sessions=args.sessions, frames=args.frames, ms=args.ms, ramp=args.ramp)
     if args.json:
         print(json.dumps(report, indent=1), file=out)
@@ -366,6 +407,19 @@ def _positive(text: str) -> int:
     value = int(text)
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+MAX_RAMP = 3600.0  # an hour of connecting: any longer and the run is not a load test that ends
+
+
+def _ramp(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (0 <= value <= MAX_RAMP):  # NaN fails this too
+        raise argparse.ArgumentTypeError(f"{text} is not a number of seconds from 0 to {MAX_RAMP:g}")
     return value
 
 
@@ -434,7 +488,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sessions", type=_positive, default=100)
     p.add_argument("--frames", type=_positive, default=50, help="frames per session")
     p.add_argument("--ms", type=_positive, default=100, help="audio per frame, sent at real time")
-    p.add_argument("--ramp", type=float, default=2.0, help="seconds over which sessions connect")
+    p.add_argument("--ramp", type=_ramp, default=2.0, help="seconds over which sessions connect")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_load)
 
@@ -459,16 +513,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             sys.stdout.flush()  # here, so that a failed write is reported like any other
         return status
     except UsageError as exc:
-        print(f"{PROG} {args.command}: {exc}", file=sys.stderr)
+        _say(f"{PROG} {args.command}: {exc}")
         return 2
     except DataError as exc:
-        print(f"{PROG} {args.command}: {exc}", file=sys.stderr)
+        _say(f"{PROG} {args.command}: {exc}")
         return 1
     except BrokenPipeError:  # e.g. `aws-eventstream dump x | head`
         _discard_stdout()
         return 0
     except OSError as exc:  # a write that failed, e.g. on a full disk
-        print(f"{PROG} {args.command}: {exc.strerror or exc}", file=sys.stderr)
+        _say(f"{PROG} {args.command}: {exc.strerror or exc}")
         _discard_stdout()
         return 1
     except KeyboardInterrupt:

@@ -180,6 +180,10 @@ def read(doc: Any) -> Dict[Tuple[str, str], Figure]:
     version = doc.get("version", 1)
     if type(version) is not int or version not in (1, VERSION):
         raise ResultsError(f"it is format version {version!r}; this tool reads versions 1 and {VERSION}")
+    settings = doc.get("settings")
+    cover = settings.get("coverage") if isinstance(settings, dict) else None
+    if cover is not None and not (type(cover) in (int, float) and 0 <= cover <= 1):
+        raise ResultsError("its settings.coverage is not a probability (a number from 0 to 1)")
     out: Dict[Tuple[str, str], Figure] = {}
     try:
         peers: Dict[str, List[str]] = {}
@@ -205,7 +209,7 @@ def read(doc: Any) -> Dict[Tuple[str, str], Figure]:
             key = (case, re.sub(r"^aws-eventstream \(cython, [^)]*\)", "aws-eventstream (cython)", name))
             out[key] = Figure(case, name, bool(item.get("ours")), float(seconds), float(low), float(high),
                               speedups, tuple(peers.get(case, ())))
-    except (KeyError, TypeError, ValueError, AttributeError):
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError):
         raise ResultsError("it has a malformed result (each median and range must be numbers "
                            "with 0 < min <= median <= max)") from None
     return out
