@@ -325,3 +325,11 @@ def test_twins_agree_on_the_keyword_limits(kwargs):
         return dec.max_payload, dec.max_header_value, type(dec.max_payload), type(dec.max_header_value)
 
     assert _outcome(lambda: make(twin("c"))) == _outcome(lambda: make(twin("py")))
+
+
+def test_twins_agree_on_the_limits_of_a_decoder_never_initialised():
+    def limits(codec):
+        dec = codec.Decoder.__new__(codec.Decoder)
+        return dec.max_frame, dec.max_headers, dec.max_payload, dec.max_header_value
+
+    assert limits(twin("c")) == limits(twin("py"))

@@ -911,6 +911,7 @@ Sans-IO streaming decoder: feed it bytes in any chunking, get whole messages bac
 
     def __cinit__(self):
         self._buf = NULL
+        self._max_payload = -1  # as the pure twin: None until __init__ sets one
         self._error = _not_initialised("Decoder")  # until __init__ runs
 
     def __init__(self, max_frame=C_MAX_FRAME, max_headers=C_MAX_HEADERS, *, max_payload=None,
