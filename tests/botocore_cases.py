@@ -19,7 +19,7 @@ import threading
 import botocore.eventstream as be
 import botocore.session
 import cbor2
-from botocore.parsers import create_parser
+from botocore.parsers import ResponseParserFactory
 from hypothesis import strategies as st
 
 from aws_eventstream import EventStreamError, Int8, Int16, Int32, Int64, Timestamp, encode
@@ -262,11 +262,27 @@ def _scenarios(protocol, op):
 # --------------------------------------------------------------------------- running botocore
 
 
-class _Client:
-    """Just what enable() reads of a client: its response parser."""
+class _Endpoint:
+    def __init__(self, factory):
+        self._response_parser_factory = factory
 
-    def __init__(self, parser):
+
+class _Client:
+    """What enable() reads of a client: its response parser, and its endpoint's parser factory,
+    which makes the parser of every response a real client parses."""
+
+    def __init__(self, parser, factory=None):
         self._response_parser = parser
+        self._endpoint = _Endpoint(factory or ResponseParserFactory())
+
+
+def parser_for(mode, protocol, factory_cls=None):
+    """The parser a client's endpoint makes for one response: of an enabled client's with ``enabled``."""
+    factory = (factory_cls or ResponseParserFactory)()
+    if mode != "enabled":
+        return factory.create_parser(protocol)
+    client = ours.enable(_Client(factory.create_parser(protocol), factory))
+    return client._endpoint._response_parser_factory.create_parser(protocol)
 
 
 def spy_plans(monkeypatch):
@@ -288,12 +304,8 @@ def _uses_ours(event_stream):
     return frame is not None and frame.f_globals.get("EventStreamBuffer") is ours.EventStreamBuffer
 
 
-def _mode(mode, parser):
-    if mode == "installed":
-        return ours.installed()
-    if mode == "enabled":
-        ours.enable(_Client(parser))
-    return contextlib.nullcontext()
+def _mode(mode):
+    return ours.installed() if mode == "installed" else contextlib.nullcontext()
 
 
 def _outcome(initial, events, exc):
@@ -309,11 +321,11 @@ def _split(parsed, op):
 
 def run_sync(protocol, op, data, sizes, mode):
     """What botocore's parser and EventStream give for ``data`` cut into ``sizes``."""
-    parser = create_parser(protocol)
+    parser = parser_for(mode, protocol)
     response = {"status_code": 200, "headers": {}, "body": RawBody(cut(data, sizes)),
                 "context": {"operation_name": op.name}}
     initial, events = None, []
-    with _mode(mode, parser):
+    with _mode(mode):
         try:
             parsed = parser.parse(response, op.output_shape)
             initial, stream = _split(parsed, op)
@@ -327,14 +339,14 @@ def run_sync(protocol, op, data, sizes, mode):
 
 def run_async(protocol, op, data, sizes, mode):
     """The same through aiobotocore's parser and AioEventStream."""
-    from aiobotocore.parsers import create_parser as aio_create_parser
+    from aiobotocore.parsers import AioResponseParserFactory
 
     async def go():
-        parser = aio_create_parser(protocol)
+        parser = parser_for(mode, protocol, AioResponseParserFactory)
         response = {"status_code": 200, "headers": {}, "body": AioRawBody(cut(data, sizes)),
                     "context": {"operation_name": op.name}}
         initial, events = None, []
-        with _mode(mode, parser):
+        with _mode(mode):
             try:
                 parsed = await parser.parse(response, op.output_shape)
                 initial, stream = _split(parsed, op)

@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 botocore = pytest.importorskip("botocore", reason="botocore is not installed (the [botocore] extra)")
 
 import botocore.eventstream as be  # noqa: E402
+import botocore.session  # noqa: E402
 from botocore.exceptions import EventStreamError as BotocoreEventStreamError  # noqa: E402
 
 from aws_eventstream import (ChecksumError, EventStreamError, FrameError, HeaderError, Int8,  # noqa: E402
@@ -32,7 +33,7 @@ from aws_eventstream import botocore as ours  # noqa: E402
 
 from helpers import cut, raw_frame, raw_header  # noqa: E402
 from botocore_cases import (HERE, NAMED, OPERATIONS, _IDS, _chunkings, _events, _flip,  # noqa: E402
-                            _op, _scenarios, assert_same, run_async, run_sync, serve_bedrock)
+                            _op, _scenarios, assert_same, run_async, run_sync, serve_bedrock, spy_plans)
 
 
 def test_the_named_operations_are_found():
@@ -537,6 +538,51 @@ def test_a_real_client_over_http(endpoint, operation, kind):
         assert type(installed[1]) is type(stock[1])  # the client's modeled exception class
 
 
+def _spy_buffer(monkeypatch):
+    """A list that gets the size of every read our EventStreamBuffer is fed."""
+    fed = []
+    real = ours.EventStreamBuffer.add_data
+
+    def add_data(self, data):
+        fed.append(len(data))
+        return real(self, data)
+    monkeypatch.setattr(ours.EventStreamBuffer, "add_data", add_data)
+    return fed
+
+
+@pytest.mark.parametrize("operation", ["converse_stream", "invoke_model_with_response_stream"])
+def test_enable_puts_one_real_client_on_our_buffer_and_plans(endpoint, operation, monkeypatch):
+    """A boto3 client parses each response with a new parser from its endpoint's factory: enable() must reach those."""
+    fed, seen = _spy_buffer(monkeypatch), spy_plans(monkeypatch)
+    stock = _call(_client(endpoint), operation, "ok")
+    assert stock[0] and stock[1] is None and fed == [] and seen == []
+    client, other = ours.enable(_client(endpoint)), _client(endpoint)
+    enabled = _call(client, operation, "ok")
+    assert enabled == stock
+    assert sum(fed) > 0 and seen == [True] * len(stock[0])  # every event through our buffer and a plan
+    fed.clear(), seen.clear()
+    assert _call(other, operation, "ok") == stock and fed == [] and seen == []  # other clients keep botocore's
+    assert _call(ours.disable(client), operation, "ok") == stock and fed == [] and seen == []
+
+
+def test_enable_leaves_the_sessions_parser_factory_alone():
+    session = botocore.session.get_session()
+    a = session.create_client("bedrock-runtime", region_name="us-east-1", aws_access_key_id="x",
+                              aws_secret_access_key="y")
+    factory = a._endpoint._response_parser_factory
+    ours.enable(a)
+    ours.enable(a)  # again: nothing more
+    assert a._endpoint._response_parser_factory.wrapped is factory
+    b = session.create_client("bedrock-runtime", region_name="us-east-1", aws_access_key_id="x",
+                              aws_secret_access_key="y")
+    assert b._endpoint._response_parser_factory is factory
+    assert "_create_event_stream" not in vars(b._endpoint._response_parser_factory.create_parser("rest-json"))
+    ours.disable(a)
+    assert a._endpoint._response_parser_factory is factory
+    with pytest.raises(TypeError, match="not a botocore client"):
+        ours.enable(object())
+
+
 async def _aio_call(endpoint, operation, kind, setup):
     from aiobotocore.session import get_session
     from botocore.config import Config
@@ -563,7 +609,7 @@ async def _aio_call(endpoint, operation, kind, setup):
 
 @pytest.mark.parametrize("kind", ["ok", "exception", "corrupt", "truncated"])
 @pytest.mark.parametrize("operation", ["converse_stream", "invoke_model_with_response_stream"])
-def test_a_real_aiobotocore_client_over_http(endpoint, operation, kind):
+def test_a_real_aiobotocore_client_over_http(endpoint, operation, kind, monkeypatch):
     pytest.importorskip("aiobotocore", reason="aiobotocore is not installed (the [aiobotocore] extra)")
     stock = _call(_client(endpoint), operation, kind)
     aio_stock = asyncio.run(_aio_call(endpoint, operation, kind, lambda c: None))
@@ -574,7 +620,9 @@ def test_a_real_aiobotocore_client_over_http(endpoint, operation, kind):
 
     with ours.installed():
         aio_installed = asyncio.run(_aio_call(endpoint, operation, kind, check_installed))
+    fed, seen = _spy_buffer(monkeypatch), spy_plans(monkeypatch)
     aio_enabled = asyncio.run(_aio_call(endpoint, operation, kind, ours.enable))
+    assert sum(fed) > 0 and seen and all(seen[:len(stock[0])])  # enable() reached aiobotocore's parsers
     assert stock[0]
     for events, exc in (aio_stock, aio_installed, aio_enabled):
         assert events == stock[0]

@@ -31,8 +31,9 @@ from aws_eventstream import _botocore_parse as plans  # noqa: E402
 from aws_eventstream import botocore as ours  # noqa: E402
 from aws_eventstream import encode  # noqa: E402
 from aws_eventstream._tools.bench_sdk import RawBody  # noqa: E402
-from botocore_cases import (OPERATIONS, UNKNOWN_PROTOCOLS, _Client, _event_frame, _initial_frame,  # noqa: E402
-                            _op, _sample_struct, _stream_shape, assert_same, run_async, run_sync, spy_plans, typed)
+from botocore_cases import (OPERATIONS, UNKNOWN_PROTOCOLS, _event_frame, _initial_frame, _op,  # noqa: E402
+                            _sample_struct, _stream_shape, assert_same, parser_for, run_async, run_sync, spy_plans,
+                            typed)
 
 #: The protocols whose event bodies plans parse; events with a body of any other protocol
 #: (rest-xml, smithy-rpc-v2-cbor) take botocore's path, those without one are planned.
@@ -391,8 +392,7 @@ def test_install_puts_back_the_parse_function_exactly_and_leaves_a_later_patch_a
 def test_enable_gives_the_stream_a_plan_and_leaves_the_class_alone():
     protocol, op = _op("bedrock-runtime", "ConverseStream")
     original = be.EventStream.__dict__["_parse_event"]
-    parser = create_parser(protocol)
-    ours.enable(_Client(parser))
+    parser = parser_for("enabled", protocol)
     response = {"status_code": 200, "headers": {}, "body": RawBody([_converse(protocol)]),
                 "context": {"operation_name": "ConverseStream"}}
     stream = parser.parse(response, op.output_shape)["stream"]

@@ -554,17 +554,50 @@ def _retarget(stream: Any) -> Any:
     return stream
 
 
+def _enable_parser(parser: Any) -> Any:
+    """Give one response parser an instance-level ``_create_event_stream`` on our buffer (once)."""
+    if "_create_event_stream" in vars(parser):
+        return parser
+    original = parser._create_event_stream  # the class's method, bound to this parser
+
+    def _create_event_stream(response: Any, shape: Any) -> Any:
+        return _retarget(original(response, shape))
+
+    parser._create_event_stream = _create_event_stream
+    return parser
+
+
+class _EnabledParsers:
+    """One client's response parser factory: botocore's (or aiobotocore's), whose parsers
+    make their event streams on our buffer.
+
+    botocore's endpoint makes a parser from this factory for every response it parses
+    (``Endpoint._do_get_response``); the factory itself is the session's, shared by every
+    client the session made, so the client's endpoint gets this wrapper instead.
+    """
+
+    def __init__(self, factory: Any) -> None:
+        self.wrapped = factory
+
+    def create_parser(self, protocol_name: str) -> Any:
+        return _enable_parser(self.wrapped.create_parser(protocol_name))
+
+    def __getattr__(self, name: str) -> Any:  # set_parser_defaults and the rest: the factory's own
+        return getattr(self.wrapped, name)
+
+
 def enable(client: Any) -> Any:
     """Make one client's event streams decode with our buffer; no global state changes.
 
-    Works with botocore and boto3 clients and with aiobotocore clients. The client's
-    response parser (``client._response_parser``) gets an instance-level
-    ``_create_event_stream`` that builds the event stream as before (botocore's
-    ``EventStream``, aiobotocore's ``AioEventStream``) and then gives it a raw-event
-    generator that runs the class's own ``_create_raw_event_generator`` code with this
-    module's :class:`EventStreamBuffer` in place of botocore's, and an instance-level
-    ``_parse_event`` that runs event plans as :func:`install` does. Other clients, and
-    botocore's modules and classes, are untouched. Calling it again does nothing.
+    Works with botocore and boto3 clients and with aiobotocore clients. The parsers the
+    client's endpoint makes for its responses (and ``client._response_parser``) get an
+    instance-level ``_create_event_stream`` that builds the event stream as before
+    (botocore's ``EventStream``, aiobotocore's ``AioEventStream``) and then gives it a
+    raw-event generator that runs the class's own ``_create_raw_event_generator`` code with
+    this module's :class:`EventStreamBuffer` in place of botocore's, and an instance-level
+    ``_parse_event`` that runs event plans as :func:`install` does. Other clients (those of
+    the same session too), and botocore's modules and classes, are untouched. Calling it
+    again does nothing.
 
     Args:
         client: a client from ``boto3.client``, ``botocore.session.Session.create_client``
@@ -574,19 +607,16 @@ def enable(client: Any) -> Any:
         The same client, for chaining.
 
     Raises:
-        TypeError: the object has no botocore response parser.
+        TypeError: the object has no botocore response parser or endpoint.
     """
     parser = getattr(client, "_response_parser", None)
-    if parser is None or not hasattr(parser, "_create_event_stream"):
-        raise TypeError(f"{type(client).__name__} is not a botocore client (no response parser)")
-    if "_create_event_stream" in vars(parser):
-        return client
-    original = parser._create_event_stream  # the class's method, bound to this parser
-
-    def _create_event_stream(response: Any, shape: Any) -> Any:
-        return _retarget(original(response, shape))
-
-    parser._create_event_stream = _create_event_stream
+    endpoint = getattr(client, "_endpoint", None)
+    factory = getattr(endpoint, "_response_parser_factory", None)
+    if parser is None or not hasattr(parser, "_create_event_stream") or not hasattr(factory, "create_parser"):
+        raise TypeError(f"{type(client).__name__} is not a botocore client (no response parser and endpoint)")
+    _enable_parser(parser)
+    if not isinstance(factory, _EnabledParsers):
+        endpoint._response_parser_factory = _EnabledParsers(factory)
     return client
 
 
@@ -599,4 +629,8 @@ def disable(client: Any) -> Any:
     parser = getattr(client, "_response_parser", None)
     if parser is not None and "_create_event_stream" in vars(parser):
         del parser._create_event_stream
+    endpoint = getattr(client, "_endpoint", None)
+    factory = getattr(endpoint, "_response_parser_factory", None)
+    if isinstance(factory, _EnabledParsers):
+        endpoint._response_parser_factory = factory.wrapped
     return client
