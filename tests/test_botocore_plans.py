@@ -471,6 +471,44 @@ def test_a_patched_botocore_method_turns_plans_off():
     assert spy.call_count == 2  # stock and installed: botocore's parse() ran both times
 
 
+def test_a_message_method_patched_after_plans_ran_is_the_one_read():
+    from unittest import mock
+    shape = _hand_model(_TS_STREAM)
+    stock, mine = _both(shape, _ev("E", {"a": "x"}))  # plans have seen the message class
+    assert stock == mine
+
+    def patched(self, status_code=200):
+        return {"status_code": status_code, "headers": self.headers, "body": b'{"a": "patched"}'}
+    with mock.patch.object(be.EventStreamMessage, "to_response_dict", patched):
+        stock, mine = _both(shape, _ev("E", {"a": "x"}))
+    assert stock == mine and "patched" in repr(stock)
+    stock, mine = _both(shape, _ev("E", {"a": "x"}))  # the patch undone: botocore's method again
+    assert stock == mine and "patched" not in repr(stock)
+
+
+_FLOAT_STREAM = {"Stream": {"type": "structure", "eventstream": True, "members": {"E": {"shape": "E"}}},
+                 "E": {"type": "structure", "event": True,
+                       "members": {"f": {"shape": "Dbl"}, "l": {"shape": "Dbls"}}},
+                 "Dbl": {"type": "double"}, "Dbls": {"type": "list", "member": {"shape": "Dbl"}}}
+
+
+@pytest.mark.parametrize("where", ["json.loads", "botocore.parsers.json"])
+def test_a_json_loads_put_in_place_later_is_the_one_called(monkeypatch, where):
+    import decimal
+    import functools
+    import types
+    shape = _hand_model(_FLOAT_STREAM)
+    data = _ev("E", {"f": 1.25, "l": [0.1, 2.5]})
+    assert _both(shape, data)[0] == _both(shape, data)[1]  # plans made with the standard library's json
+    decimals = functools.partial(json.loads, parse_float=decimal.Decimal)
+    if where == "json.loads":
+        monkeypatch.setattr(json, "loads", decimals)
+    else:
+        monkeypatch.setattr(bp, "json", types.SimpleNamespace(loads=decimals))
+    stock, mine = _both(shape, data)
+    assert stock == mine and "Decimal" in repr(stock)
+
+
 def test_a_swapped_default_timestamp_parser_is_the_one_called(monkeypatch):
     shape = _hand_model(_TS_STREAM)
     _both(shape, _ev("E", {"t": 5}))  # a plan made with botocore's default

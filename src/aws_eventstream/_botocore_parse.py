@@ -120,8 +120,11 @@ _INSTANCE_NAMES = frozenset(("parse", "DEFAULT_ENCODING") + _EVENT_METHODS + _JS
 _TO_RESPONSE_DICT = _SYNC_FUNCTIONS[1]
 _DEFAULT_BLOB = _ORIGINALS["_default_blob_parser"]
 _DEFAULT_TIMESTAMP = _bp.DEFAULT_TIMESTAMP_PARSER  # called, not mirrored: any change there carries over
-# json.loads on a str is this decoder's decode (every failure a ValueError, as botocore catches).
-_json_loads = json.JSONDecoder().decode
+# The standard library's json.loads, and what it comes to on a str when called without
+# options: this decoder's decode (every failure a ValueError, as botocore catches). Plans
+# use it only while botocore's parsers module would call that same json.loads.
+_STDLIB_LOADS = json.loads
+_json_decode = json.JSONDecoder().decode
 
 
 def _fingerprint(functions: Tuple[Any, ...]) -> Optional[str]:
@@ -321,8 +324,11 @@ def _json_body(body: bytes) -> Any:
     if not body:
         return {}
     text = body.decode("utf-8")
+    # Looked up as botocore looks it up, at each call: a json module or json.loads put in
+    # place since (one that reads floats as Decimal, say) is the one used.
+    loads = _bp.json.loads
     try:
-        return _json_loads(text)
+        return _json_decode(text) if loads is _STDLIB_LOADS else loads(text)
     except ValueError:
         return {"message": text}
 
@@ -538,19 +544,25 @@ class _StreamState:
 
 
 _KEY = "_aws_eventstream_plan"  # where an EventStream keeps its _StreamState
-_event_classes: Dict[type, bool] = {}
+_plain_classes: Dict[type, bool] = {}  # message class: its attribute lookup is plain
 
 
 def _plain_message(cls: type) -> bool:
-    """True for a message class whose headers, payload and to_response_dict are botocore's plain ones."""
-    ok = _event_classes.get(cls)
-    if ok is None:
-        ok = (getattr(cls, "to_response_dict", None) is _TO_RESPONSE_DICT
-              and getattr(cls, "__getattribute__", None) is object.__getattribute__
-              and not hasattr(cls, "__getattr__") and not hasattr(cls, "headers") and not hasattr(cls, "payload"))
+    """True for a message class whose headers, payload and to_response_dict are botocore's plain ones.
+
+    ``to_response_dict`` is looked up for each event: a class can be patched at any time
+    (``mock.patch`` in a test), and botocore's code then calls the patched one. How the class
+    looks attributes up (no ``__getattr__``, no class-level ``headers``) is remembered.
+    """
+    if getattr(cls, "to_response_dict", None) is not _TO_RESPONSE_DICT:
+        return False
+    plain = _plain_classes.get(cls)
+    if plain is None:
+        plain = (getattr(cls, "__getattribute__", None) is object.__getattribute__
+                 and not hasattr(cls, "__getattr__") and not hasattr(cls, "headers") and not hasattr(cls, "payload"))
         with _lock:
-            _event_classes[cls] = ok
-    return ok
+            _plain_classes[cls] = plain
+    return plain
 
 
 def _parsed(stream: Any, event: Any, parse: Any) -> Any:
@@ -565,8 +577,7 @@ def _parsed(stream: Any, event: Any, parse: Any) -> Any:
     plan = state.plan
     if plan is None or _LOG.isEnabledFor(_DEBUG):
         return _MISS
-    cls = type(event)
-    if not (_event_classes.get(cls) or _plain_message(cls)):
+    if not _plain_message(type(event)):
         return _MISS
     own = getattr(event, "__dict__", None)
     if own is None or "to_response_dict" in own:
