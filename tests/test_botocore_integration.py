@@ -306,6 +306,20 @@ def test_frames_botocore_reads_unchecked_raise_parser_errors():
         next(buf)
 
 
+@pytest.mark.parametrize("sizes", [(), (1,), (7, 13)], ids=["whole", "bytes", "odd"])
+def test_a_header_with_an_empty_name_is_read_as_botocore_reads_it(sizes):
+    """botocore reads such a frame; from it on, the stream is botocore's buffer's, errors and all."""
+    empty = raw_frame(raw_header(b"", 7, b"\x00\x01x"), b"p")
+    duplicate = raw_frame(raw_header(b"", 7, b"\x00\x01x") * 2, b"q")  # botocore raises for this one
+    cases = [(_GOOD + empty + _GOOD * 2, 4, None), (_GOOD + empty + _flip(_GOOD, -6) + _GOOD, 2, be.ChecksumMismatch),
+             (_GOOD + duplicate + _GOOD, 1, be.DuplicateHeader), (_GOOD + empty + duplicate, 2, be.DuplicateHeader)]
+    for data, count, error in cases:
+        (theirs, e1), (mine, e2) = _both(data, sizes)
+        assert len(theirs) == count and (type(e1) if e1 else None) is error  # what stock botocore does
+        assert [_fields(m) for m in mine] == [_fields(m) for m in theirs]
+        assert (e2 is None) == (e1 is None) and isinstance(e2, type(e1)) and str(e2) == str(e1)
+
+
 def test_add_data_copies_a_reused_buffer_and_refuses_str():
     scratch = bytearray(_GOOD)
     buf = ours.EventStreamBuffer()

@@ -44,6 +44,9 @@ What stays as botocore does it:
   runs past its frame, an unknown header type) raise :class:`InvalidFrame` or
   :class:`InvalidHeader`, both ``ParserError`` subclasses, where botocore would fail with
   an unrelated exception or yield garbage.
+* A frame botocore reads and our Decoder refuses (a header with an empty name, which AWS
+  never sends) goes to botocore's own buffer, which reads the rest of that stream: its
+  messages, and its errors, are then botocore's, as the smithy integration does with smithy.
 """
 
 from __future__ import annotations
@@ -167,7 +170,7 @@ def _header_names(block: bytes) -> Iterator[str]:
     while pos < end:
         nlen = block[pos]
         name_end = pos + 1 + nlen
-        if nlen == 0 or name_end >= end:
+        if name_end >= end:
             return
         try:
             name = block[pos + 1:name_end].decode("utf-8")
@@ -314,11 +317,30 @@ def _botocore_value(value: Any) -> Any:
 # --------------------------------------------------------------------------- the buffer
 
 
+def _botocore_reads(exc: EventStreamError, rest: bytes) -> bool:
+    """True when botocore's own buffer reads the frame at the start of ``rest``, which our
+    Decoder refused with ``exc``: a header with an empty name (AWS never sends one)."""
+    if not isinstance(exc, HeaderError) or len(rest) < 12:
+        return False
+    total, hlen, _ = _prelude.unpack_from(rest)
+    if "" not in _header_names(rest[12:12 + hlen]):
+        return False
+    stock = _ORIGINAL_BUFFER()
+    stock.add_data(rest[:total])
+    try:
+        next(stock)
+    except Exception:  # botocore fails on it too: our error, in botocore's class, says why
+        return False
+    return True
+
+
 class EventStreamBuffer:
     """Drop-in for ``botocore.eventstream.EventStreamBuffer``: add bytes, iterate messages.
 
     Bytes are decoded as they are added; an error found is kept and comes out of
-    ``next()`` after the messages before it, as it does from botocore's buffer.
+    ``next()`` after the messages before it, as it does from botocore's buffer. A frame
+    our Decoder refuses but botocore reads (a header with an empty name) goes to botocore's
+    own buffer, which then reads the rest of the stream, as the smithy integration does.
     """
 
     def __init__(self) -> None:
@@ -331,6 +353,7 @@ class EventStreamBuffer:
         # bytes an error is explained from, without asking the decoder for its buffer.
         self._held: List[bytes] = []
         self._held_at = 0
+        self._stock: Any = None  # botocore's own buffer, once it has taken the stream over
 
     def add_data(self, data: Any) -> None:
         """Add bytes to the buffer (any bytes-like object; it is copied unless it is bytes).
@@ -340,9 +363,11 @@ class EventStreamBuffer:
         """
         if type(data) is not bytes:
             data = bytes(memoryview(data))  # the caller may reuse its buffer, as with botocore's
+        if self._stock is not None:
+            self._stock.add_data(data)
         # Decoded now: a decoding error is kept, not raised, and next() raises it after
         # the messages before it, as botocore's buffer does. Nothing is decoded past it.
-        if data and self._error is None:
+        elif data and self._error is None:
             self._feed(data)
 
     def next(self) -> EventStreamMessage:
@@ -356,6 +381,8 @@ class EventStreamBuffer:
         if not ready:
             if self._error is not None:
                 raise self._error.with_traceback(None)  # the same error each time, its traceback fresh
+            if self._stock is not None:
+                return self._stock.next()  # type: ignore[no-any-return]
             raise StopIteration()
         m = ready.popleft()
         # botocore's view of the message: plain ints, and uuids as their 16 bytes. Most
@@ -396,7 +423,13 @@ class EventStreamBuffer:
         except EventStreamError as exc:
             got = list(exc.messages)
             bad = decoder.offset  # where the frame that failed starts
-            self._error = _translate(exc, self._bytes_from(bad, chunk, _MAX_FRAME))
+            rest = self._bytes_from(bad, chunk, self._fed - bad)
+            if _botocore_reads(exc, rest):
+                self._stock = _ORIGINAL_BUFFER()
+                self._stock.add_data(rest)
+            else:
+                self._error = _translate(exc, rest)
+            self._held = []
         else:
             partial = decoder.buffered
             if not partial:
