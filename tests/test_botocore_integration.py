@@ -320,6 +320,25 @@ def test_a_header_with_an_empty_name_is_read_as_botocore_reads_it(sizes):
         assert (e2 is None) == (e1 is None) and isinstance(e2, type(e1)) and str(e2) == str(e1)
 
 
+def test_a_frame_read_in_tiny_pieces_costs_about_its_own_size():
+    """What the buffer keeps of a pending frame is bounded by the frame, not by the number of reads."""
+    import tracemalloc
+    payload = bytes(range(256)) * 4096  # 1 MiB
+    frame = encode({":event-type": "big"}, payload)
+    buf = ours.EventStreamBuffer()
+    tracemalloc.start()
+    try:
+        for i in range(0, len(frame) - 2, 2):  # each read a new object, as from a socket
+            buf.add_data(frame[i:i + 2])
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    buf.add_data(frame[i + 2:])
+    (message,) = list(buf)
+    assert message.payload == payload
+    assert peak < 3 * len(frame), peak  # the Decoder's copy and ours; the reads kept apart cost 23x
+
+
 def test_add_data_copies_a_reused_buffer_and_refuses_str():
     scratch = bytearray(_GOOD)
     buf = ours.EventStreamBuffer()

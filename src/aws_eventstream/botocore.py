@@ -349,9 +349,11 @@ class EventStreamBuffer:
         self._ready: Deque[Message] = deque()  # decoded, not handed out yet
         self._error: Optional[EventStreamError] = None  # raised once _ready is empty
         self._fed = 0  # stream offset just past the bytes fed to the decoder
-        # The chunks holding the decoder's partial frame, from stream offset _held_at: the
-        # bytes an error is explained from, without asking the decoder for its buffer.
-        self._held: List[bytes] = []
+        # The stream's bytes from offset _held_at that hold the decoder's partial frame: the
+        # bytes an error is explained from, without asking the decoder for its buffer. The
+        # read it arrived in (no copy) while the frame fits in one; else the frame's bytes
+        # so far, in one growing bytearray: never more than the frame, however small the reads.
+        self._held: Any = b""
         self._held_at = 0
         self._stock: Any = None  # botocore's own buffer, once it has taken the stream over
 
@@ -401,18 +403,13 @@ class EventStreamBuffer:
         return self
 
     def _bytes_from(self, offset: int, chunk: bytes, n: int) -> bytes:
-        """Up to ``n`` stream bytes from ``offset``, out of the held chunks and ``chunk``."""
-        out: List[bytes] = []
-        pos = self._held_at  # stream offset of the part in hand
-        for part in (*self._held, chunk):
-            skip = max(offset - pos, 0)
-            pos += len(part)
-            if skip < len(part):
-                out.append(part[skip:skip + n])  # slices only what is asked for: this runs once a frame
-                n -= len(out[-1])
-                if n <= 0:
-                    break
-        return b"".join(out)
+        """Up to ``n`` stream bytes from ``offset``, out of the held bytes and ``chunk`` (which follows them)."""
+        skip = offset - self._held_at
+        held = self._held
+        if skip >= len(held):
+            skip -= len(held)
+            return chunk[skip:skip + n]
+        return bytes(held[skip:skip + n]) + chunk[:max(n - (len(held) - skip), 0)]
 
     def _feed(self, chunk: bytes) -> None:
         decoder = self._decoder
@@ -429,15 +426,20 @@ class EventStreamBuffer:
                 self._stock.add_data(rest)
             else:
                 self._error = _translate(exc, rest)
-            self._held = []
+            self._held = b""
         else:
             partial = decoder.buffered
             if not partial:
-                self._held, self._held_at = [], self._fed
+                self._held, self._held_at = b"", self._fed
             elif partial <= len(chunk):
-                self._held, self._held_at = [chunk], start
+                self._held, self._held_at = chunk, start
             else:
-                self._held.append(chunk)
+                held = self._held
+                if type(held) is bytes:  # the frame's first read: from here on, its bytes alone
+                    at = self._fed - partial
+                    held = self._held = bytearray(memoryview(held)[at - self._held_at:])
+                    self._held_at = at
+                held += chunk
         self._ready.extend(got)
 
 
