@@ -645,7 +645,7 @@ def enable(client: Any) -> Any:
         TypeError: the object has no botocore response parser or endpoint.
     """
     parser = getattr(client, "_response_parser", None)
-    endpoint = getattr(client, "_endpoint", None)
+    endpoint: Any = getattr(client, "_endpoint", None)
     factory = getattr(endpoint, "_response_parser_factory", None)
     if parser is None or not hasattr(parser, "_create_event_stream") or not hasattr(factory, "create_parser"):
         raise TypeError(f"{type(client).__name__} is not a botocore client (no response parser and endpoint)")
@@ -664,7 +664,7 @@ def disable(client: Any) -> Any:
     parser = getattr(client, "_response_parser", None)
     if parser is not None and "_create_event_stream" in vars(parser):
         del parser._create_event_stream
-    endpoint = getattr(client, "_endpoint", None)
+    endpoint: Any = getattr(client, "_endpoint", None)
     factory = getattr(endpoint, "_response_parser_factory", None)
     if isinstance(factory, _EnabledParsers):
         endpoint._response_parser_factory = factory.wrapped
