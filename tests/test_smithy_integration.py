@@ -113,6 +113,22 @@ class ExactStream:
         return self._data.read(size)
 
 
+class ShortReads:
+    """An async byte stream whose read(n) answers with what has arrived, up to n bytes, as
+    asyncio.StreamReader does: the data arrives in the pieces ``sizes`` cuts it into."""
+
+    def __init__(self, data, sizes):
+        self._pieces = cut(data, list(sizes))
+        self._held = b""
+
+    async def read(self, size=-1):
+        if not self._held and self._pieces:
+            self._held = self._pieces.pop(0)
+        n = len(self._held) if size < 0 else size
+        out, self._held = self._held[:n], self._held[n:]
+        return out
+
+
 class NoWeakref:
     """A source that cannot be weakly referenced: smithy's decoder reads it."""
 
@@ -132,6 +148,9 @@ SOURCES = {
     "reader-over-stream": lambda data, sizes: AsyncBytesReader(ExactStream(data)),
     "no-weakref": lambda data, sizes: NoWeakref(data),
 }
+# Not among the sources assert_same compares with stock smithy on an iterable: on this one
+# stock smithy fails where reads come short, and the installed decoder must fail alike.
+ALL_SOURCES = {**SOURCES, "short-reads": ShortReads}
 
 
 def fields(event):
@@ -161,7 +180,8 @@ async def _decode_all(source, limit=100_000):
 
 
 def decode(data, sizes=(), kind="iterable", installed=False):
-    source = SOURCES[kind](data, list(sizes))
+    """smithy's events (and error) for ``data``, from a source of ``kind``, cut into ``sizes``."""
+    source = ALL_SOURCES[kind](data, list(sizes))
     if installed:
         with ours.installed():
             return outcome(*asyncio.run(_decode_all(source)))
@@ -372,7 +392,39 @@ def test_an_exact_stream_is_read_a_frame_at_a_time():
     done = []
     with ours.installed():
         asyncio.run(run())
-    assert source.reads[:2] == [12, len(STOCK_ENCODE(messages[0])) - 12]
+    first = len(STOCK_ENCODE(messages[0]))
+    assert source.reads[:4] == [8, 4, first - 16, 4]  # smithy's own read sizes
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(n=st.integers(0, 5), sizes=st.lists(st.integers(1, 40), min_size=1, max_size=8),
+       flip_at=st.none() | st.integers(0, 10**6), cut_at=st.none() | st.integers(0, 10**6))
+def test_a_source_that_answers_short_gives_what_stock_smithy_gives(n, sizes, flip_at, cut_at):
+    """asyncio.StreamReader answers read(n) with what has arrived: every chunking, good or bad bytes, as stock."""
+    data = stream(many(n)) + STOCK_ENCODE(EventMessage(headers={"k": "v"}, payload=b"tail"))
+    if flip_at is not None:
+        data = flip(data, flip_at % len(data))
+    if cut_at is not None:
+        data = data[:cut_at % len(data)]
+    stock = decode(data, sizes, "short-reads")
+    assert decode(data, sizes, "short-reads", installed=True) == stock
+
+
+def test_a_source_that_answers_short_is_still_decoded_by_ours_when_it_answers_whole():
+    messages = many(4)
+    data = stream(messages)
+    seen = []
+    real = ours.Decoder.feed
+
+    class Spy(ours.Decoder):
+        def feed(self, chunk):
+            seen.append(len(chunk))
+            return real(self, chunk)
+    events, exc = decode(data, [len(data)], "short-reads")
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(ours, "Decoder", Spy)
+        assert decode(data, [len(data)], "short-reads", installed=True) == (events, exc)
+    assert exc is None and len(events) == 4 and sum(seen) == len(data)
 
 
 def test_an_event_subclass_gets_instances_of_itself():

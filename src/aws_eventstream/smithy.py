@@ -11,8 +11,9 @@ this module's versions in their place:
   source. From smithy's own ``AsyncBytesReader`` over an async iterable (the response body
   of the aiohttp and CRT transports) it takes each chunk as the transport delivered it; over
   an in-memory ``BytesIO`` it reads large blocks; from any other source it reads exactly
-  the bytes of the next frame, in two reads, so it never waits for bytes smithy's decoder
-  would not have waited for.
+  the bytes of the next frame, in smithy's own reads (8, 4, the rest, 4 bytes), so it never
+  waits for bytes smithy's decoder would not have waited for, and a source that answers a
+  read short (``asyncio.StreamReader``) gets smithy's decoder, with the same answers.
 * ``EventMessage.encode`` encodes with :func:`aws_eventstream.encode`.
 
 What stays as smithy does it:
@@ -46,7 +47,7 @@ import sys
 import uuid
 import weakref
 from collections import deque
-from typing import Any, Callable, Deque, Dict, Iterator, Optional, Tuple
+from typing import Any, Callable, Deque, Dict, Iterator, List, Optional, Tuple
 
 _NEEDS = 'aws_eventstream.smithy needs Python 3.12+ and smithy-aws-event-stream: pip install "aws-eventstream[smithy]"'
 
@@ -143,17 +144,23 @@ def _event(cls: Any, m: Message, raw: Any, at: int, total: int, hlen: int, pcrc:
 
 
 class _Replay:
-    """An async byte source that gives back ``pending`` bytes first, then reads ``source``.
+    """An async byte source that gives back what was taken from ``source`` first, then reads it.
 
     smithy's decoder reads through it once a source is handed back to it, so the bytes
-    already taken from the source are read again, in order.
+    already taken from the source are read again, in order. ``taken`` is bytes, read again
+    in whatever sizes are asked for (from a source that fills every read), or a list of
+    the answers to reads made in smithy's sizes, given back one answer per read as they
+    came (from a source that may answer short, whose answers depend on the sizes asked).
     """
 
-    def __init__(self, pending: bytes, source: Any) -> None:
-        self._pending = pending
+    def __init__(self, taken: Any, source: Any) -> None:
+        self._answers: List[bytes] = taken if isinstance(taken, list) else []
+        self._pending: bytes = b"" if isinstance(taken, list) else taken
         self._source = source
 
     async def read(self, size: int = -1) -> bytes:
+        if self._answers:
+            return self._answers.pop(0)
         pending = self._pending
         if not pending:
             data: bytes = await self._source.read(size)
@@ -178,7 +185,7 @@ class _Reader:
         self.partial = bytearray()  # the bytes so far of the frame being read
         self.ready: Deque[Any] = deque()  # events made, not handed out yet
         self.replay: Optional[_Replay] = None  # set once smithy's decoder takes over
-        self.handover: Optional[bytes] = None  # bytes for smithy's decoder once ready drains
+        self.handover: Any = None  # for smithy's decoder once ready drains: what a _Replay gives back
         self.iterator: Any = None
         self.pull = self._pull_kind(source)
         self.exact = self.pull == self._pull_exact
@@ -186,7 +193,9 @@ class _Reader:
         self.walked_raw: Any = b""
         self.walked_end = 0
         self.detached = False  # uninstall() handed what it held back to the source
-        self.stash = b""  # what a detached exact reader could not hand back (mid-frame)
+        # Exact reads: the answers to the reads of the frame in progress, in smithy's sizes.
+        self.answers: List[bytes] = []
+        self.stash: List[bytes] = []  # what a detached exact reader could not hand back (mid-frame)
 
     def _pull_kind(self, source: Any) -> Callable[[int], Any]:
         """How to read this source: as it delivers, in blocks, or exactly a frame at a time."""
@@ -227,12 +236,18 @@ class _Reader:
         return data
 
     def _want(self) -> int:
-        """How many more bytes the frame being read needs (12 while its prelude is incomplete)."""
-        partial = self.partial
-        if len(partial) < 12:
-            return 12 - len(partial)
-        total: int = _u32.unpack_from(partial)[0]
-        return max(total - len(partial), 1)
+        """The size of the next exact read: smithy's reads of a frame are 8, 4, total - 16 and 4 bytes.
+
+        The same sizes, so that a source which answers short (``asyncio.StreamReader``) gives
+        the answers it would give smithy's decoder, and smithy's decoder can be given them.
+        """
+        step = len(self.answers)
+        if step < 2:
+            return 8 if step == 0 else 4
+        if step == 2:
+            total: int = _u32.unpack_from(self.partial)[0]
+            return total - 16  # the Decoder has checked the prelude: not negative
+        return 4
 
     def _feed(self, cls: Any, chunk: bytes) -> None:
         """Decode a chunk into events; on a frame the decoder refuses, prepare the handover."""
@@ -258,9 +273,10 @@ class _Reader:
         self.walked_raw = raw
         self.walked_end = at
         if failed:
-            self.handover = bytes(raw[at:])
+            self.handover = self._taken(raw[at:])
         elif at == len(raw):
             self.partial = bytearray()
+            self.answers = []
         else:
             self.partial = bytearray(memoryview(raw)[at:])
 
@@ -275,7 +291,7 @@ class _Reader:
                     pass
             if self.detached:  # a call that began before uninstall(): smithy's decoder goes on
                 replay = _Replay(self.stash, self.source)
-                self.stash = b""
+                self.stash = []
                 return await _ORIGINAL_DECODE_ASYNC(cls, replay)
             if self.handover is not None:
                 self.replay = _Replay(self.handover, self.source)
@@ -288,13 +304,25 @@ class _Reader:
             with _lock:  # against a detach() from another thread while the bytes go in
                 if self.detached:
                     self._push(chunk, after=True)
-                elif self.exact and 0 < len(chunk) < want:
-                    # Short of what the frame needs: smithy's decoder takes it from here, as it would have.
-                    self.handover = bytes(self.partial + chunk)
+                elif self.exact:
+                    self.answers.append(chunk)
+                    if len(chunk) < want:
+                        # Short (or the end): smithy's decoder gets the same answers, and says what they mean.
+                        self.handover = self._taken(b"")
+                    else:
+                        self._feed(cls, chunk)
                 elif chunk:
                     self._feed(cls, chunk)
                 else:  # the end: smithy's decoder says what a partial frame (or none) means
                     self.handover = bytes(self.partial)
+
+    def _taken(self, raw: Any) -> Any:
+        """What smithy's decoder is to read again of the frame in progress (from ``raw``, its
+        bytes, for a source that fills every read; the answers of an exact one)."""
+        if not self.exact:
+            return bytes(raw)
+        answers, self.answers = self.answers, []
+        return answers
 
     def detach(self) -> None:
         """Give the bytes read from the source and not handed out as events back to it.
@@ -309,22 +337,43 @@ class _Reader:
                 taken += self.ready.popleft().prelude.total_length
             except IndexError:
                 break
-        parts = [bytes(self.walked_raw[self.walked_end - taken:self.walked_end])] if taken else []
-        if self.replay is not None:
-            parts.append(self.replay._pending)
-            self.replay._pending = b""
-        elif self.handover is not None:
-            parts.append(self.handover)  # it holds the partial frame's bytes too
+        events = bytes(self.walked_raw[self.walked_end - taken:self.walked_end]) if taken else b""
+        if self.exact:
+            # Exact reads stop at the end of a frame, so only the frame in progress is held;
+            # the call reading it finishes it with smithy's decoder, from the same answers.
+            # An event not handed out yet was read whole, in smithy's sizes.
+            answers = []
+            at = 0
+            while at < len(events):
+                total = _u32.unpack_from(events, at)[0]
+                for size in (8, 4, total - 16, 4):
+                    answers.append(events[at:at + size])
+                    at += size
+            if self.replay is not None:
+                answers += self.replay._answers
+                self.replay._answers = []
+            answers += self.handover if self.handover is not None else self.answers
+            self.stash, self.answers = answers, []
         else:
-            parts.append(bytes(self.partial))
+            parts = [events]
+            if self.replay is not None:
+                parts.append(self.replay._pending)
+                self.replay._pending = b""
+            elif self.handover is not None:
+                parts.append(self.handover)  # it holds the partial frame's bytes too
+            else:
+                parts.append(bytes(self.partial))
+            self._push(b"".join(parts), after=False)
         self.handover = None
         self.partial = bytearray()
         self.walked_raw = b""
         self.detached = True
-        self._push(b"".join(parts), after=False)
 
     def _push(self, data: bytes, after: bool) -> None:
         """Put ``data`` back into the source: before what it holds, or ``after`` it (a read that landed late)."""
+        if self.exact:  # a read that landed after detach(): the answer smithy's decoder gets next
+            self.stash.append(data)
+            return
         if not data:
             return
         source = self.source
@@ -333,10 +382,6 @@ class _Reader:
             source._remainder = held + data if after else data + held
         elif self.pull == self._pull_block:
             source._data.seek(-len(data), 1)  # relative: the order of two give-backs does not matter
-        else:
-            # Exact reads stop at the end of a frame, so only a frame in progress is held;
-            # the call reading it finishes it with smithy's decoder.
-            self.stash += data
 
 
 # Readers by id(source), each with a weak reference that drops it when its source goes.
