@@ -558,6 +558,43 @@ def test_deep_recursive_values_go_to_botocores_walk():
             assert stock == mine, depth
 
 
+def test_near_the_recursion_limit_a_plan_still_parses_as_documented():
+    """The one documented difference: a plan needs fewer frames than botocore's walk, so
+    close to the limit stock raises RecursionError and a plan returns the event it gives."""
+    import inspect
+    import sys
+    protocol, op = _op("bedrock-runtime", "ConverseStream")
+    shape = _stream_shape(op)
+    data = _converse(protocol)
+    roomy = _both(shape, data, lambda: _event_parser(protocol))
+    assert roomy[0] == roomy[1]
+
+    def down(frames, parser):
+        if frames:
+            return down(frames - 1, parser)
+        try:
+            return list(be.EventStream(RawBody([data]), shape, parser, "ConverseStream"))
+        except RecursionError:
+            return RecursionError
+
+    def at_depth(installed, frames):
+        parser = _event_parser(protocol)
+        with _installed(installed):  # (installed here, not near the limit)
+            got = down(frames, parser)
+        return got if got is RecursionError else typed(got)
+
+    limit = sys.getrecursionlimit()
+    here = len(inspect.stack(0))
+    found = None
+    for spare in range(10, 300):  # how close to the limit stock fails, and plans do not
+        stock = at_depth(False, limit - here - spare)
+        if stock is RecursionError and at_depth(True, limit - here - spare) == roomy[0]:
+            found = spare
+            break
+    assert found is not None, "stock and plans now fail at the same depth: the documentation is out of date"
+    assert "RecursionError" in plans.__doc__
+
+
 def test_settings_on_the_parser_instance_are_honoured():
     shape = _hand_model(_TS_STREAM)
     data = encode({":message-type": "event", ":event-type": "E"}, '{"a": "\u00e9"}'.encode())

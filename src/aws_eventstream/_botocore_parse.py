@@ -23,6 +23,12 @@ The plan does exactly what botocore's code does, and is used only where that cod
   timestamps, whose parser can warn and log, are parsed once the plan has finished, in
   the order botocore parses them, so running botocore's code after a plan repeats nothing.
 * ``error`` and ``exception`` messages always take botocore's path.
+
+One difference cannot be removed: the stack. botocore's walk takes three or four frames
+for each level of a value, a plan one, and Python offers no cheap way to ask how many
+frames are left. An event parsed within a few dozen frames of the recursion limit (code
+that is itself deeply recursive, or a limit set very low) can make botocore raise
+``RecursionError`` where a plan returns the event botocore gives with room to spare.
 """
 
 from __future__ import annotations
