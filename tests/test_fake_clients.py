@@ -163,8 +163,10 @@ def test_the_amazon_transcribe_sdk_over_http2(tls):
 # --------------------------------------------------------------------------- a bare HTTP/2 client
 
 
-async def _h2_request(server, *, params=None, creds=CREDS, frames=None, sign=True, end_event=True):
-    """POST /stream-transcription over h2c (prior knowledge): (status, headers, body frames)."""
+async def _h2_request(server, *, params=None, creds=CREDS, frames=None, sign=True, end_event=True, unsigned=None):
+    """POST /stream-transcription over h2c (prior knowledge): (status, headers, body frames).
+
+    ``unsigned`` headers are added after the request is signed."""
     import h2.config
     import h2.connection
     import h2.events
@@ -179,7 +181,8 @@ async def _h2_request(server, *, params=None, creds=CREDS, frames=None, sign=Tru
     conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True, header_encoding="utf-8"))
     conn.initiate_connection()
     conn.send_headers(1, [(":method", "POST"), (":scheme", "http"), (":authority", address.netloc),
-                          (":path", "/stream-transcription"), *((k.lower(), v) for k, v in signed.headers.items())])
+                          (":path", "/stream-transcription"), *((k.lower(), v) for k, v in signed.headers.items()),
+                          *(unsigned or {}).items()])
     signer = EventSigner(credentials=creds, region="us-east-1", service="transcribe", seed_signature=signed.signature)
     for frame in frames if frames is not None else [t.audio_event(bytes(4000))] * 8:  # 1 s, in one window
         conn.send_data(1, signer.sign(frame) if sign else frame)
@@ -243,6 +246,29 @@ def test_http2_refusals_are_http_errors(how, status, kind):
     assert json.loads(body) == {"Message": record.reason}
     if how == "denied":
         assert "transcribe:StartStreamTranscription " in record.reason
+
+
+_LIVE_SESSION = "6f1e7cc5-5df4-4b6e-a08a-1c5b2b4d3d9a"
+
+
+@pytest.mark.parametrize("header, value", [("x-amzn-transcribe-session-id", _LIVE_SESSION),
+                                           ("x-amzn-transcribe-vocabulary-name", "injected"),
+                                           ("x-amz-security-token", "not-signed")])
+def test_http2_a_header_the_server_acts_on_must_be_signed(header, value):
+    """A session-id nobody signed could end another client's live stream with ConflictException."""
+    async def main():
+        async with FakeTranscribeServer(credentials=CREDS, http2=True, transcript="Over two.") as server:
+            live = asyncio.ensure_future(_h2_request(server, params={
+                "language-code": "en-US", "sample-rate": 16000, "media-encoding": "pcm", "session-id": _LIVE_SESSION}))
+            await asyncio.sleep(0.2)
+            forged = await _h2_request(server, unsigned={header: value})
+            return await live, forged, server.sessions
+
+    (status, _, body), (forged, headers, forged_body), sessions = run(main())
+    assert forged == 403 and headers["x-amzn-errortype"] == "InvalidSignatureException"
+    assert header in json.loads(forged_body)["Message"] and "not signed" in json.loads(forged_body)["Message"]
+    assert status == 200 and [m.headers[":message-type"] for m in Decoder().feed(body)].count("exception") == 0
+    assert sessions[0].ended_cleanly and sessions[0].error is None
 
 
 def test_http2_events_must_be_signed():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hmac
 from unittest import mock
 from urllib.parse import urlsplit
@@ -390,6 +391,24 @@ def test_verify_signed_request_refuses_what_was_changed(change, match):
     with pytest.raises(SignatureError, match=match):
         verify_signed_request("POST", _STREAM_URL, headers, credentials=CREDS, service="transcribe",
                               region="us-west-2", now=NOW)
+
+
+def test_verify_signed_request_refuses_unsigned_headers_a_server_acts_on():
+    """botocore signs every header it is given; one added afterwards is refused where the server names it."""
+    headers = _botocore_signed(CREDS, _STREAM_URL, _STREAM_HEADERS)
+    headers["x-amzn-transcribe-session-id"] = "added after signing"
+    headers["x-amzn-trace-id"] = "Root=1-unsigned"  # a header no server acts on: left alone
+    verify = functools.partial(verify_signed_request, "POST", _STREAM_URL, headers, credentials=CREDS,
+                               service="transcribe", region="us-west-2", now=NOW)
+    assert verify()  # the signature covers what it covers
+    with pytest.raises(SignatureError, match="header 'x-amzn-transcribe-session-id' is not signed"):
+        verify(must_sign=("x-amzn-transcribe-",))
+    with pytest.raises(SignatureError, match="header 'x-amzn-transcribe-session-id' is not signed"):
+        verify(must_sign=["x-amzn-transcribe-session-id"])
+    assert verify(must_sign=("x-amzn-transcribe-language-code", "x-amz-content-sha256"))  # both signed
+    for bad in ("x-amzn-transcribe-", [b"x-amzn-"]):
+        with pytest.raises(TypeError, match="must_sign"):
+            verify(must_sign=bad)
 
 
 def test_verify_signed_request_checks_the_clock_both_ways():

@@ -435,6 +435,7 @@ def verify_signed_request(
     now: Optional[_dt.datetime] = None,
     max_skew: float = 300.0,
     payload_hash: Optional[str] = None,
+    must_sign: Sequence[str] = (),
 ) -> str:
     """Check a request signed in its headers (``Authorization``), as :func:`sign_request` signs.
 
@@ -442,6 +443,9 @@ def verify_signed_request(
     among them (HTTP/2's ``:authority``). ``X-Amz-Date`` may be ``max_skew`` seconds off
     the clock either way. The payload hash is ``X-Amz-Content-SHA256`` when sent, else
     ``payload_hash`` (``STREAMING_PAYLOAD`` for an HTTP/2 event stream; it must be given).
+    A server that acts on headers lists them in ``must_sign``, as lowercase names or name
+    prefixes ending in ``-``: any such header the request carries unsigned is refused,
+    since a signature says nothing of a header it does not cover.
 
     Returns:
         The hex signature: the seed of the request's signed event chain.
@@ -457,6 +461,8 @@ def verify_signed_request(
         raise TypeError(f"headers must be a mapping of names to values, not {type(headers).__name__}")
     if payload_hash is not None and not isinstance(payload_hash, str):
         raise TypeError(f"payload_hash must be str or None, not {type(payload_hash).__name__}")
+    if isinstance(must_sign, str) or not all(isinstance(m, str) for m in must_sign):
+        raise TypeError("must_sign must be a sequence of header names and prefixes (str), not one str")
     _check_lookup(credentials)
     skew = _max_skew(max_skew, optional=False)
     current = _utc_now(now)
@@ -478,6 +484,11 @@ def verify_signed_request(
     missing = [n for n in names if n not in lower]
     if missing:
         raise SignatureError(f"signed header {missing[0]!r} is not in the request")
+    unsigned = [n for n in sorted(lower) if n not in names and any(
+        n.startswith(m) if m.endswith("-") else n == m for m in must_sign)]
+    if unsigned:
+        raise SignatureError(f"header {unsigned[0]!r} is not signed: a request must sign every header it is "
+                             "acted on by")
     stamp = lower["x-amz-date"]
     try:
         signed_at = _dt.datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=_dt.timezone.utc)

@@ -35,6 +35,10 @@ except ImportError:  # optional: reported when the HTTP/2 API is started
 
 _PATHS = {"/stream-transcription": False, "/medical-stream-transcription": True}
 _PREFIX = "x-amzn-transcribe-"
+# The headers the server acts on: a request carrying one of them unsigned is refused (403
+# InvalidSignatureException; the service's text for it is undocumented), so that a header
+# nobody signed (a session-id that would end another client's stream) is never trusted.
+_MUST_SIGN = (_PREFIX, "x-amz-content-sha256", "x-amz-security-token")
 _STATUS = {"BadRequestException": 400, "LimitExceededException": 429, "InternalFailureException": 500,
            "ConflictException": 409, "ServiceUnavailableException": 503, "UnrecognizedClientException": 403,
            "AccessDeniedException": 403, "InvalidSignatureException": 403}
@@ -284,7 +288,8 @@ class _Link:
         for payload_hash in (STREAMING_PAYLOAD, EMPTY_SHA256):
             try:
                 seed = verify_signed_request("POST", url, signed, credentials=core.credentials, service="transcribe",
-                                             region=core.region, max_skew=core.max_skew, payload_hash=payload_hash)
+                                             region=core.region, max_skew=core.max_skew, payload_hash=payload_hash,
+                                             must_sign=_MUST_SIGN)
                 break
             except EventStreamError as exc:
                 failure = failure or exc
