@@ -271,6 +271,32 @@ def test_http2_a_header_the_server_acts_on_must_be_signed(header, value):
     assert sessions[0].ended_cleanly and sessions[0].error is None
 
 
+def test_http2_a_stream_the_client_resets_before_the_response_is_its_cancellation():
+    import h2.config
+    import h2.connection
+    import h2.errors
+
+    async def main():
+        async with FakeTranscribeServer(credentials=CREDS, http2=True) as server:
+            address = urlsplit(server.http2_endpoint)
+            head, _ = _request_head(address.netloc)
+            reader, writer = await asyncio.open_connection(address.hostname, address.port)
+            conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+            conn.initiate_connection()
+            conn.send_headers(1, head)
+            conn.reset_stream(1, h2.errors.ErrorCodes.CANCEL)
+            writer.write(conn.data_to_send())  # the request and its reset in one read
+            for _ in range(50):
+                if server.sessions and server.sessions[0].error is not None:
+                    break
+                await asyncio.sleep(0.02)
+            writer.close()
+            return server.sessions[0]
+
+    record = run(main())
+    assert (record.error, record.reason) == ("cancelled", "the client reset the stream (RST_STREAM)")
+
+
 def test_http2_events_must_be_signed():
     async def main():
         async with FakeTranscribeServer(credentials=CREDS, http2=True) as server:

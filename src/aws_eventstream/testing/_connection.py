@@ -28,7 +28,9 @@ class SessionRecord:
     ended_cleanly: bool = False  # the stream was ended with the empty AudioEvent
     # Why the stream was refused or stopped: the exception type sent ("BadRequestException",
     # "UnrecognizedClientException"...), the HTTP status of a refused handshake ("403", "400"),
-    # "1009" for a message over max_frame; ``reason`` says why, in words.
+    # "1009" for a message over max_frame, "stalled" for a client that read nothing, "shutdown"
+    # for a stream the server's stop() cut, "cancelled" for an HTTP/2 stream the client reset
+    # before its response; ``reason`` says why, in words.
     error: Optional[str] = None
     reason: Optional[str] = None
 

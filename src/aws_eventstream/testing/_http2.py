@@ -57,6 +57,7 @@ class _Stream(Connection):
         # reopened) only when the stream loop takes it, so a client cannot outrun the server.
         self.inbox: "asyncio.Queue[Optional[Tuple[bytes, int]]]" = asyncio.Queue()
         self.remote_ended = False  # the client ended its side (END_STREAM or RST_STREAM)
+        self.reset = False  # by the client's RST_STREAM: a cancellation
         self.sending = asyncio.Lock()  # one frame at a time: a frame goes out in window-sized pieces
 
     async def recv(self) -> Union[bytes, str, None]:
@@ -174,6 +175,7 @@ class _Link:
             stream = self.streams.get(event.stream_id)
             if stream is not None:
                 stream.remote_ended = True
+                stream.reset = stream.reset or isinstance(event, h2.events.StreamReset)
                 stream.inbox.put_nowait(None)
             self.window.set()
         elif isinstance(event, (h2.events.WindowUpdated, h2.events.RemoteSettingsChanged)):
@@ -235,6 +237,11 @@ class _Link:
         try:
             await self._handle(stream, headers)
         except Exception as exc:  # a fault of the fake itself: reported, never a silent hang
+            if stream.reset and isinstance(exc, h2.exceptions.StreamClosedError):
+                # The client cancelled (RST_STREAM) before the response could go: its doing, not ours.
+                if stream.record.error is None:
+                    stream.record.error, stream.record.reason = "cancelled", "the client reset the stream (RST_STREAM)"
+                return
             if stream.record.error is None:
                 self._error(stream.stream_id, stream.record, "InternalFailureException",
                             f"The fake server failed: {exc!r}")
