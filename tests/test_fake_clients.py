@@ -297,6 +297,43 @@ def test_http2_a_stream_the_client_resets_before_the_response_is_its_cancellatio
     assert (record.error, record.reason) == ("cancelled", "the client reset the stream (RST_STREAM)")
 
 
+@pytest.mark.parametrize("sends", ["nothing", "the preface", "pings"])
+def test_http2_a_connection_that_asks_nothing_is_closed(monkeypatch, sends):
+    import h2.config
+    import h2.connection
+
+    from aws_eventstream.testing import _http2
+    monkeypatch.setattr(_http2, "IDLE_TIMEOUT", 0.5)
+
+    async def main():
+        async with FakeTranscribeServer(credentials=CREDS, http2=True) as server:
+            address = urlsplit(server.http2_endpoint)
+            reader, writer = await asyncio.open_connection(address.hostname, address.port)
+            conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+            if sends != "nothing":
+                conn.initiate_connection()
+                writer.write(conn.data_to_send())
+            start = asyncio.get_running_loop().time()
+            closed_after = None
+            while closed_after is None and asyncio.get_running_loop().time() - start < 5:
+                try:
+                    if sends == "pings":
+                        conn.ping(b"12345678")
+                        writer.write(conn.data_to_send())
+                    data = await asyncio.wait_for(reader.read(65536), 0.1)
+                except asyncio.TimeoutError:
+                    continue
+                except ConnectionError:  # the server closed it while we wrote
+                    data = b""
+                if not data:
+                    closed_after = asyncio.get_running_loop().time() - start
+            writer.close()
+            return closed_after
+
+    closed_after = run(main())
+    assert closed_after is not None and closed_after >= 0.4  # closed, and not before its time
+
+
 def test_http2_events_must_be_signed():
     async def main():
         async with FakeTranscribeServer(credentials=CREDS, http2=True) as server:

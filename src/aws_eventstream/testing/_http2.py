@@ -39,6 +39,10 @@ _PREFIX = "x-amzn-transcribe-"
 # InvalidSignatureException; the service's text for it is undocumented), so that a header
 # nobody signed (a session-id that would end another client's stream) is never trusted.
 _MUST_SIGN = (_PREFIX, "x-amz-content-sha256", "x-amz-security-token")
+# A connection with no request open (one that sent nothing, only the preface, or only
+# pings and settings since its last stream ended) is closed after this many seconds, as
+# the WebSocket front end's handshake times out.
+IDLE_TIMEOUT = 10.0
 _STATUS = {"BadRequestException": 400, "LimitExceededException": 429, "InternalFailureException": 500,
            "ConflictException": 409, "ServiceUnavailableException": 503, "UnrecognizedClientException": 403,
            "AccessDeniedException": 403, "InvalidSignatureException": 403}
@@ -123,9 +127,21 @@ class _Link:
     async def run(self) -> None:
         self.h2.initiate_connection()
         self.flush()
+        loop = asyncio.get_running_loop()
+        idle_since: Optional[float] = loop.time()  # when the connection last had no request open
         try:
             while True:
-                data = await self.reader.read(65536)
+                if self.streams:
+                    idle_since = None
+                elif idle_since is None:
+                    idle_since = loop.time()
+                try:
+                    data = await asyncio.wait_for(
+                        self.reader.read(65536), None if idle_since is None else idle_since + IDLE_TIMEOUT - loop.time())
+                except asyncio.TimeoutError:
+                    self.h2.close_connection()  # GOAWAY: nothing was asked of it
+                    self.flush()
+                    break
                 if not data:
                     break
                 try:
