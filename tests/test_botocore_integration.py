@@ -246,22 +246,23 @@ def _value(name, tbyte, n):
     return raw_header(name, tbyte, struct.pack(">H", n) + b"v" * n)
 
 
-_MIB24 = 24 * 1024 * 1024
+# botocore's own limits, as the botocore installed has them (24 MiB payloads from 1.36, 16 MiB before)
+_PAYLOAD, _BLOCK = ours.MAX_PAYLOAD_LENGTH, ours.MAX_HEADERS_LENGTH
 _RECORDS = (raw_header(b":message-type", 7, b"\x00\x05event") + raw_header(b":event-type", 7, b"\x00\x07Records")
             + raw_header(b":content-type", 7, b"\x00\x18application/octet-stream"))
 # A header block of exactly botocore's limit: two long values (no value may pass 65,535 bytes).
-_BLOCK_128K = _value(b"a", 6, 65535) + _value(b"b", 7, 128 * 1024 - len(_value(b"a", 6, 65535)) - len(_value(b"b", 7, 0)))
-assert len(_BLOCK_128K) == 128 * 1024
+_BLOCK_FULL = _value(b"a", 6, 65535) + _value(b"b", 7, _BLOCK - len(_value(b"a", 6, 65535)) - len(_value(b"b", 7, 0)))
+assert len(_BLOCK_FULL) == _BLOCK
 
 #: Frames at and just past each limit botocore has, and what stock botocore does with each.
 _LIMITS = {
     "string value of 40,000 bytes": (raw_frame(_value(b"s", 7, 40000), b"x"), None),
     "byte array value of 65,535 bytes": (raw_frame(_value(b"b", 6, 65535), b"x"), None),
-    "header block of 128 KiB": (raw_frame(_BLOCK_128K, b"x"), None),
-    "header block of 128 KiB + 1": (raw_frame(_BLOCK_128K + raw_header(b"c", 0), b"x"), be.InvalidHeadersLength),
-    "payload of 24 MiB beside headers": (raw_frame(_RECORDS, b"r" * _MIB24), None),
-    "payload of 24 MiB + 1": (raw_frame(_RECORDS, b"r" * (_MIB24 + 1)), be.InvalidPayloadLength),
-    "both over: botocore names the header block": (raw_frame(_BLOCK_128K + raw_header(b"c", 0), b"r" * (_MIB24 + 1)),
+    "header block at the limit": (raw_frame(_BLOCK_FULL, b"x"), None),
+    "header block at the limit + 1": (raw_frame(_BLOCK_FULL + raw_header(b"c", 0), b"x"), be.InvalidHeadersLength),
+    "payload at the limit, beside headers": (raw_frame(_RECORDS, b"r" * _PAYLOAD), None),
+    "payload at the limit + 1": (raw_frame(_RECORDS, b"r" * (_PAYLOAD + 1)), be.InvalidPayloadLength),
+    "both over: botocore names the header block": (raw_frame(_BLOCK_FULL + raw_header(b"c", 0), b"r" * (_PAYLOAD + 1)),
                                                    be.InvalidHeadersLength),
 }
 
@@ -282,13 +283,13 @@ def test_botocores_limits_exactly(case):
 
 
 def test_botocores_limits_through_s3_select():
-    """An S3 Select Records event with a 24 MiB payload, parsed by botocore stock, installed and enabled."""
+    """An S3 Select Records event with a payload at botocore's limit (and past it): stock, installed and enabled."""
     protocol, op = _op("s3", "SelectObjectContent")
-    for n in (_MIB24, _MIB24 + 1):
+    for n in (_PAYLOAD, _PAYLOAD + 1):
         data = raw_frame(_RECORDS, b"r" * n)
         for sizes in ([], [1 << 20]):
             stock = run_sync(protocol, op, data, sizes, "stock")
-            assert (stock["error"] is None) == (n == _MIB24), stock["error"]
+            assert (stock["error"] is None) == (n == _PAYLOAD), stock["error"]
             for mode in ("installed", "enabled"):
                 assert_same(stock, run_sync(protocol, op, data, sizes, mode))
 
