@@ -8,6 +8,7 @@ bytes of every frame, and the type and text of the error, at the same place.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
 import io
 import struct
@@ -341,6 +342,39 @@ def test_events_before_an_error_in_the_same_chunk_come_first():
     data = stream(messages[:4]) + flip(STOCK_ENCODE(messages[4]), 20)
     events, exc = assert_same(data)
     assert len(events) == 4 and exc[0] is sx.ChecksumMismatch
+
+
+async def _every_outcome(source, limit=50):
+    """What each call of decode_async gives until None: events' fields, or the error's type and text."""
+    out = []
+    for _ in range(limit):
+        try:
+            event = await Event.decode_async(source)
+        except Exception as exc:  # noqa: BLE001 - compared with smithy's
+            out.append((type(exc), str(exc)))
+            continue
+        if event is None:
+            return out
+        out.append(fields(event))
+    raise AssertionError("the stream did not end")
+
+
+@pytest.mark.parametrize("kind", sorted(SOURCES))
+@pytest.mark.parametrize("ms", [2**62, -(2**62), 253402300800000])  # past datetime's range either way
+def test_an_event_smithy_cannot_build_fails_in_its_place_and_the_rest_follow(kind, ms):
+    """A timestamp header out of datetime's range: smithy raises for that frame alone, in order."""
+    from aws_eventstream import Timestamp, encode
+
+    good = many(3)
+    data = STOCK_ENCODE(good[0]) + encode({"t": Timestamp(ms)}, b"bad") + stream(good[1:])
+
+    def run_on(installed):
+        source = SOURCES[kind](data, [])
+        with ours.installed() if installed else contextlib.nullcontext():
+            return asyncio.run(_every_outcome(source))
+    stock = run_on(False)
+    assert len(stock) == 4 and stock[1][0] in (ValueError, OverflowError)  # good, the error, good, good
+    assert run_on(True) == stock
 
 
 def test_sources_are_read_independently():

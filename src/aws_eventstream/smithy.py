@@ -143,6 +143,24 @@ def _event(cls: Any, m: Message, raw: Any, at: int, total: int, hlen: int, pcrc:
     return event
 
 
+class _Unbuilt:
+    """In a reader's ``ready`` queue: an event smithy's decoder would fail to build (a
+    timestamp header out of ``datetime``'s range), and the error it raises, in its place."""
+
+    __slots__ = ("error", "total")
+
+    def __init__(self, error: BaseException, total: int) -> None:
+        self.error = error
+        self.total = total  # the frame's length, read past as smithy's decoder reads past it
+
+
+def _hand_out(item: Any) -> Any:
+    """An event taken from a ready queue, or the error smithy's decoder raises at that frame."""
+    if type(item) is _Unbuilt:
+        raise item.error
+    return item
+
+
 class _Replay:
     """An async byte source that gives back what was taken from ``source`` first, then reads it.
 
@@ -267,7 +285,10 @@ class _Reader:
         at = 0
         for m in messages:
             total, hlen, pcrc = _prelude.unpack_from(raw, at)
-            ready.append(_event(cls, m, raw, at, total, hlen, pcrc))
+            try:
+                ready.append(_event(cls, m, raw, at, total, hlen, pcrc))
+            except Exception as exc:  # where smithy's decoder fails to build it: its error, in order
+                ready.append(_Unbuilt(exc, total))
             at += total
         # Kept for detach(), never copied: a partial buffer walked here is replaced, not changed.
         self.walked_raw = raw
@@ -286,9 +307,11 @@ class _Reader:
         while True:
             if ready:
                 try:
-                    return ready.popleft()
+                    item = ready.popleft()
                 except IndexError:  # an uninstall() in another thread emptied it since
                     pass
+                else:
+                    return _hand_out(item)
             if self.detached:  # a call that began before uninstall(): smithy's decoder goes on
                 replay = _Replay(self.stash, self.source)
                 self.stash = []
@@ -334,7 +357,8 @@ class _Reader:
         taken = 0
         while True:
             try:
-                taken += self.ready.popleft().prelude.total_length
+                item = self.ready.popleft()
+                taken += item.total if type(item) is _Unbuilt else item.prelude.total_length
             except IndexError:
                 break
         events = bytes(self.walked_raw[self.walked_end - taken:self.walked_end]) if taken else b""
@@ -428,9 +452,11 @@ async def _decode_async(cls: Any, source: Any) -> Any:
         reader = entry[1]
         if reader.ready:  # the usual case: an event decoded from a chunk read for an earlier one
             try:
-                return reader.ready.popleft()
+                item = reader.ready.popleft()
             except IndexError:  # an uninstall() in another thread emptied it since
                 pass
+            else:
+                return _hand_out(item)
         return await reader.next(cls)
     made = _reader(source)
     if made is None:
