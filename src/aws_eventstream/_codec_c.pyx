@@ -609,6 +609,7 @@ Encodes frames that share one set of headers; the header block is built once."""
             return "<Encoder (not initialised)>"
         return f"<Encoder ({PyBytes_GET_SIZE(self._block)}-byte header block)>"
 
+    @cython.always_allow_keywords(False)  # METH_NOARGS: CPython calls it with no argument array
     def __reduce__(self):
         # Pickled as its headers: unpickling re-encodes them, so no unchecked block gets in.
         cdef bytes block = self._ready()
@@ -1101,5 +1102,6 @@ Sans-IO streaming decoder: feed it bytes in any chunking, get whole messages bac
             state = f"{self._have} bytes buffered"
         return f"<Decoder at byte {self._offset}, {state}>"
 
+    @cython.always_allow_keywords(False)  # METH_NOARGS: CPython calls it with no argument array
     def __reduce__(self):
         raise _not_picklable()
