@@ -7,7 +7,9 @@
   ``exception`` / ``error`` frames to typed errors. Nothing is dropped silently (``_events``).
 - The errors, each defined once (``_errors``).
 - :class:`TranscribeSession`: the asyncio WebSocket client (``_session``), the only part
-  that needs ``websockets``; everything else here is sans-IO and imports without it.
+  that needs ``websockets``; :func:`start_stream_transcription`: the same stream over
+  HTTP/2 on our client (``_h2session``), the only part that needs ``h2``. Everything else
+  here is sans-IO and imports without either.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from ._errors import (
     BadRequestException,
     ConflictException,
     InternalFailureException,
+    InvalidSignatureException,
     LimitExceededException,
     ServiceUnavailableException,
     TranscribeAuthError,
@@ -41,6 +44,7 @@ from ._events import (
     audio_event,
     parse_message,
 )
+from ._h2session import TranscribeHTTP2Session, start_stream_transcription
 from ._session import TranscribeSession
 from ._url import (
     FILTER_METHODS,
@@ -58,6 +62,8 @@ from ._url import (
 )
 
 __all__ = [
+    "start_stream_transcription",
+    "TranscribeHTTP2Session",
     "presigned_url",
     "medical_presigned_url",
     "endpoint_for",
@@ -81,6 +87,7 @@ __all__ = [
     "UnknownServiceException",
     "UnrecognizedClientException",
     "AccessDeniedException",
+    "InvalidSignatureException",
     "TranscribeErrorFrame",
     "TranscribeProtocolError",
     "TranscribeHandshakeError",

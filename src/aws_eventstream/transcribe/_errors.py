@@ -63,6 +63,12 @@ class AccessDeniedException(TranscribeServiceError):
     exception_type = "AccessDeniedException"
 
 
+class InvalidSignatureException(TranscribeServiceError):
+    """HTTP/2: the request's SigV4 signature did not verify (HTTP 403)."""
+
+    exception_type = "InvalidSignatureException"
+
+
 class UnknownServiceException(TranscribeServiceError):
     """An ``exception`` frame of a type this module does not know; ``exception_type`` names it."""
 
@@ -99,7 +105,8 @@ class TranscribeConnectionError(TranscribeError):
 
 _SERVICE_ERRORS = {cls.exception_type: cls for cls in (
     BadRequestException, LimitExceededException, InternalFailureException,
-    ConflictException, ServiceUnavailableException, UnrecognizedClientException, AccessDeniedException)}
+    ConflictException, ServiceUnavailableException, UnrecognizedClientException, AccessDeniedException,
+    InvalidSignatureException)}
 
 
 def service_error(exception_type: str, message: str) -> TranscribeServiceError:

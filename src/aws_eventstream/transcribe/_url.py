@@ -111,10 +111,8 @@ def _sign(url: str, region: str, credentials: Credentials, params: Dict[str, obj
                        expires=expires, now=now, params=params)
 
 
-def presigned_url(
+def stream_params(
     *,
-    region: str,
-    credentials: Credentials,
     language_code: Optional[str] = None,
     identify_language: bool = False,
     identify_multiple_languages: bool = False,
@@ -137,21 +135,17 @@ def presigned_url(
     content_redaction_type: Optional[str] = None,
     pii_entity_types: Union[str, Sequence[str], None] = None,
     session_id: Optional[str] = None,
-    expires: int = MAX_EXPIRES,
-    endpoint: Optional[str] = None,
-    fips: bool = False,
-    now: Optional[_dt.datetime] = None,
-) -> str:
-    """A presigned ``wss://`` URL that opens an Amazon Transcribe streaming session.
+) -> Dict[str, object]:
+    """The parameters of a StartStreamTranscription, by their wire names, validated.
 
-    Exactly one of ``language_code``, ``identify_language`` and
-    ``identify_multiple_languages`` is required; the last two need at least two
-    ``language_options``. ``endpoint`` overrides the regional endpoint (another
-    partition, a VPC endpoint, a local test server); ``fips`` picks the FIPS one.
+    The WebSocket API takes them in the presigned URL's query (:func:`presigned_url`), the
+    HTTP/2 API as ``x-amzn-transcribe-*`` headers. Exactly one of ``language_code``,
+    ``identify_language`` and ``identify_multiple_languages`` is required; the last two
+    need at least two ``language_options``.
 
     Raises:
         ValueError: a value or combination Transcribe would refuse; the message names
-            the query parameter.
+            the parameter.
     """
     params: Dict[str, object] = {}
     chosen = [n for n, on in (("language-code", language_code is not None),
@@ -229,6 +223,51 @@ def presigned_url(
                 raise ValueError(f"pii-entity-types: {t!r} is not an entity type like NAME or ADDRESS")
         params["pii-entity-types"] = ",".join(types)
 
+    return params
+
+
+def presigned_url(
+    *,
+    region: str,
+    credentials: Credentials,
+    language_code: Optional[str] = None,
+    identify_language: bool = False,
+    identify_multiple_languages: bool = False,
+    language_options: Optional[Sequence[str]] = None,
+    preferred_language: Optional[str] = None,
+    media_encoding: str = "pcm",
+    sample_rate: int = 16000,
+    number_of_channels: int = 1,
+    enable_channel_identification: bool = False,
+    show_speaker_label: bool = False,
+    enable_partial_results_stabilization: bool = False,
+    partial_results_stability: Optional[str] = None,
+    vocabulary_name: Optional[str] = None,
+    vocabulary_names: Optional[Sequence[str]] = None,
+    vocabulary_filter_name: Optional[str] = None,
+    vocabulary_filter_names: Optional[Sequence[str]] = None,
+    vocabulary_filter_method: Optional[str] = None,
+    language_model_name: Optional[str] = None,
+    content_identification_type: Optional[str] = None,
+    content_redaction_type: Optional[str] = None,
+    pii_entity_types: Union[str, Sequence[str], None] = None,
+    session_id: Optional[str] = None,
+    expires: int = MAX_EXPIRES,
+    endpoint: Optional[str] = None,
+    fips: bool = False,
+    now: Optional[_dt.datetime] = None,
+) -> str:
+    """A presigned ``wss://`` URL that opens an Amazon Transcribe streaming session.
+
+    The parameters are :func:`stream_params`'. ``endpoint`` overrides the regional
+    endpoint (another partition, a VPC endpoint, a local test server); ``fips`` picks the
+    FIPS one.
+
+    Raises:
+        ValueError: a value or combination Transcribe would refuse; the message names
+            the query parameter.
+    """
+    params = stream_params(language_code=language_code, identify_language=identify_language, identify_multiple_languages=identify_multiple_languages, language_options=language_options, preferred_language=preferred_language, media_encoding=media_encoding, sample_rate=sample_rate, number_of_channels=number_of_channels, enable_channel_identification=enable_channel_identification, show_speaker_label=show_speaker_label, enable_partial_results_stabilization=enable_partial_results_stabilization, partial_results_stability=partial_results_stability, vocabulary_name=vocabulary_name, vocabulary_names=vocabulary_names, vocabulary_filter_name=vocabulary_filter_name, vocabulary_filter_names=vocabulary_filter_names, vocabulary_filter_method=vocabulary_filter_method, language_model_name=language_model_name, content_identification_type=content_identification_type, content_redaction_type=content_redaction_type, pii_entity_types=pii_entity_types, session_id=session_id)
     return _sign(_url(endpoint, region, medical=False, fips=fips), region, credentials, params, expires, now)
 
 
@@ -253,6 +292,30 @@ def medical_presigned_url(
     now: Optional[_dt.datetime] = None,
 ) -> str:
     """A presigned URL for Amazon Transcribe Medical streaming (``specialty``, ``type``)."""
+    params = medical_stream_params(specialty=specialty, type=type, language_code=language_code,
+                                   media_encoding=media_encoding, sample_rate=sample_rate,
+                                   number_of_channels=number_of_channels,
+                                   enable_channel_identification=enable_channel_identification,
+                                   show_speaker_label=show_speaker_label, vocabulary_name=vocabulary_name,
+                                   content_identification_type=content_identification_type, session_id=session_id)
+    return _sign(_url(endpoint, region, medical=True, fips=fips), region, credentials, params, expires, now)
+
+
+def medical_stream_params(
+    *,
+    specialty: str,
+    type: str,
+    language_code: str = "en-US",
+    media_encoding: str = "pcm",
+    sample_rate: int = 16000,
+    number_of_channels: int = 1,
+    enable_channel_identification: bool = False,
+    show_speaker_label: bool = False,
+    vocabulary_name: Optional[str] = None,
+    content_identification_type: Optional[str] = None,
+    session_id: Optional[str] = None,
+) -> Dict[str, object]:
+    """The parameters of a StartMedicalStreamTranscription, by their wire names, validated."""
     if language_code != "en-US":
         raise ValueError(f"language-code must be en-US for Transcribe Medical, got {language_code!r}")
     params: Dict[str, object] = {
@@ -267,4 +330,4 @@ def medical_presigned_url(
     if content_identification_type is not None:
         params["content-identification-type"] = _choice("content-identification-type",
                                                         content_identification_type, ("PHI",))
-    return _sign(_url(endpoint, region, medical=True, fips=fips), region, credentials, params, expires, now)
+    return params
