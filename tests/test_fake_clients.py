@@ -302,8 +302,8 @@ def test_http2_a_connection_that_asks_nothing_is_closed(monkeypatch, sends):
     import h2.config
     import h2.connection
 
-    from aws_eventstream.testing import _http2
-    monkeypatch.setattr(_http2, "IDLE_TIMEOUT", 0.5)
+    from aws_eventstream.testing import _h2server
+    monkeypatch.setattr(_h2server, "IDLE_TIMEOUT", 0.5)
 
     async def main():
         async with FakeTranscribeServer(credentials=CREDS, http2=True) as server:
