@@ -6,9 +6,7 @@ caller cancels or a server misbehaves."""
 from __future__ import annotations
 
 import asyncio
-import json
 import ssl
-from urllib.parse import urlsplit
 
 import pytest
 
@@ -16,7 +14,7 @@ pytest.importorskip("h2", reason="the HTTP/2 client needs h2 (the test extra has
 pytest.importorskip("websockets", reason="the fake server needs websockets (the test extra has it)")
 trustme = pytest.importorskip("trustme", reason="the TLS tests need trustme (the test extra has it)")
 
-from aws_eventstream import Decoder, _http2client  # noqa: E402
+from aws_eventstream import _http2client  # noqa: E402
 from aws_eventstream import transcribe as t  # noqa: E402
 from aws_eventstream.auth import Credentials  # noqa: E402
 from aws_eventstream.testing import FakeTranscribeServer, Fault, Script  # noqa: E402
@@ -290,7 +288,7 @@ def test_received_data_is_acknowledged_as_it_is_read():
         conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False))
         conn.initiate_connection()
         writer.write(conn.data_to_send())
-        stream_id, left, window = None, total, asyncio.Event()
+        stream_id, left = None, total
         while True:
             try:
                 data = await asyncio.wait_for(reader.read(65536), 0.05)

@@ -19,12 +19,11 @@ event-stream framing, signing and the services' APIs are layered on top
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
 import ssl as _ssl
 import urllib.request
 from collections import deque
-from typing import Any, Deque, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Deque, Dict, Optional, Sequence, Tuple, Union
 from urllib.parse import urlsplit
 
 try:
@@ -100,6 +99,11 @@ class Stream:
             self._response.set_exception(exc)
             self._response.exception()  # retrieved: nobody may ever ask for the response
         self._closed = True
+
+    @property
+    def answered(self) -> bool:
+        """True once the response headers (or the stream's failure) arrived."""
+        return self._response.done()
 
     async def response(self) -> Tuple[int, Dict[str, str]]:
         """The response's status and headers (names lowercase), once they arrive."""

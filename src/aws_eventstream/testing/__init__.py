@@ -73,10 +73,12 @@ Needs the ``websockets`` package (``pip install "aws-eventstream[websockets]"``)
 
 from __future__ import annotations
 
+from ._bedrock import BedrockFault, BedrockSessionRecord, FakeBedrockServer, NovaSonic
 from ._connection import SessionRecord
 from ._script import Script, Word
 from ._server import FakeTranscribeServer, Fault
 from ._stream import exception_frame, transcript_event, transcript_frame
 
-__all__ = ["FakeTranscribeServer", "SessionRecord", "Script", "Word", "Fault", "exception_frame",
+__all__ = ["FakeTranscribeServer", "FakeBedrockServer", "BedrockSessionRecord", "BedrockFault", "NovaSonic",
+           "SessionRecord", "Script", "Word", "Fault", "exception_frame",
            "transcript_event", "transcript_frame"]
