@@ -17,16 +17,18 @@ from helpers import vectors_dir
 from sigv4_oracle import assert_signed_like_botocore
 
 
-def run(*args, stdin=None, env=None, check=False, text=True, redirect=""):
-    """Run the CLI; ``redirect`` is shell syntax applied first, e.g. ``<&-`` to close stdin."""
+def run(*args, stdin=None, env=None, check=False, text=True, redirect="", limit_file_blocks=None):
+    """Run the CLI; ``redirect`` is shell syntax applied first, e.g. ``<&-`` to close stdin;
+    ``limit_file_blocks`` caps the size of any file it writes (``ulimit -f``, 512-byte blocks)."""
     # No AWS settings of the caller's (credentials, profiles); this package's own stay.
     full = {k: v for k, v in os.environ.items()
             if not k.startswith("AWS_") or k.startswith("AWS_EVENTSTREAM_")}
     full["AWS_EC2_METADATA_DISABLED"] = "true"
     full.update(env or {})
     command = [sys.executable, "-m", "aws_eventstream", *args]
-    if redirect:
-        command = ["sh", "-c", f'exec "$@" {redirect}', "sh", *command]
+    if redirect or limit_file_blocks:
+        limit = f"ulimit -f {int(limit_file_blocks)}; " if limit_file_blocks else ""
+        command = ["sh", "-c", f'{limit}exec "$@" {redirect}', "sh", *command]
     out = subprocess.run(command, input=stdin, env=full, capture_output=True, text=text, timeout=300)
     if check:
         assert out.returncode == 0, out.stderr
@@ -618,4 +620,46 @@ def test_frame_refuses_to_write_over_its_input(tmp_path, home, link):
         target.symlink_to(raw)
     line = one_line_error(run("frame", str(raw), "-o", str(target), env=home), 2)
     assert "is the input itself" in line
+    assert raw.read_bytes() == audio
+
+
+def test_dump_nested_to_the_writers_limit_is_shown_as_text(tmp_path):
+    """The record wraps the payload two levels deeper: a payload the reader takes may still be
+    too deep for the writer (1,497 levels on 3.12), and is shown as its text."""
+    for depth in range(1490, 1505):
+        payload = b"[" * depth + b"]" * depth
+        path = tmp_path / f"deep{depth}.bin"
+        path.write_bytes(encode({"a": "b"}, payload))
+        out = run("dump", str(path), text=False)
+        assert out.returncode == 0 and b"Traceback" not in out.stderr, (depth, out.stderr[-300:])
+        (line,) = out.stdout.splitlines()
+        try:
+            assert json.loads(line)["payload_encoding"] in ("json", "text")
+        except RecursionError:  # deeper than json reads on this Python (3.12's C limit is fixed): written whole
+            assert line.startswith(b'{"offset": 0, ') and line.endswith(b'"payload_encoding": "json"}')
+            assert line.count(b"[") == line.count(b"]") == depth + 1  # and the headers list
+
+
+def test_dump_writes_utf8_whatever_the_locale(tmp_path):
+    path = tmp_path / "capture.bin"
+    path.write_bytes(encode({"\u00e9": "caf\u00e9"}, '{"k": "\u00e9"}'.encode()))
+    out = run("dump", str(path), env={"PYTHONIOENCODING": "ascii"}, text=False)
+    assert out.returncode == 0 and b"Traceback" not in out.stderr, out.stderr
+    record = json.loads(out.stdout.decode("utf-8"))
+    assert record["headers"][0]["name"] == "\u00e9" and record["payload"] == {"k": "\u00e9"}
+
+
+@pytest.mark.parametrize("args", [["dump", "--nope"], ["load", "--ramp", "nan"], ["frame"]])
+def test_usage_errors_never_reach_stdout_with_stderr_closed(args):
+    out = run(*args, redirect="2>&-")
+    assert out.returncode == 2 and out.stdout == ""
+
+
+def test_frame_refuses_to_append_to_its_own_input(tmp_path, home):
+    raw = tmp_path / "audio.raw"
+    audio = bytes(6400)
+    raw.write_bytes(audio)
+    # ulimit -f: were the refusal ever gone, the file could grow by 1 MiB at most, not fill the disk
+    out = run("frame", str(raw), env=home, redirect=f">> {raw}", limit_file_blocks=2048)
+    assert out.returncode == 2 and "standard output is the input itself" in out.stderr
     assert raw.read_bytes() == audio

@@ -12,9 +12,10 @@ import base64
 import json
 import math
 import os
+import stat
 import sys
 import uuid
-from typing import IO, Any, Callable, Dict, Iterable, Iterator, Optional, Sequence, TextIO
+from typing import IO, Any, Callable, Dict, Iterable, Iterator, Optional, Sequence, TextIO, Union
 
 from .. import (BACKEND, CRC_KERNEL, MAX_FRAME, Decoder, Encoder, EventStreamError, Int8, Int16, Int32, Int64,
                 Message, Timestamp, __version__, transcribe)
@@ -215,13 +216,12 @@ def _finite(text: str) -> float:
     return value
 
 
-def _payload_json(payload: bytes) -> Dict[str, Any]:
-    """The payload as JSON where it is JSON (RFC 8259: no NaN or Infinity) and can be written
-    back as read; else as text where it is UTF-8; else base64."""
-    if payload:
+def _payload_json(payload: bytes, as_json: bool = True) -> Dict[str, Any]:
+    """The payload as JSON where it is JSON (RFC 8259: no NaN or Infinity; ``as_json``);
+    else as text where it is UTF-8; else base64."""
+    if payload and as_json:
         try:
             value = json.loads(payload, parse_constant=_not_json, parse_float=_finite)
-            json.dumps(value)  # nested deeper than the writer goes: shown as text instead
             return {"payload": value, "payload_encoding": "json"}
         except (ValueError, RecursionError):
             pass
@@ -244,14 +244,19 @@ def cmd_dump(args: argparse.Namespace) -> int:
             # decoding round-trips byte for byte, so the header block re-encodes to its wire length
             length = 16 + len(Encoder(msg.headers).header_block) + len(msg.payload)
             record = {"offset": offset, "length": length,
-                      "headers": [_header_json(k, v) for k, v in msg.headers.items()],
-                      **_payload_json(msg.payload)}
-            line = json.dumps(record, ensure_ascii=False)
+                      "headers": [_header_json(k, v) for k, v in msg.headers.items()]}
+            full = {**record, **_payload_json(msg.payload)}
             try:
-                line.encode("utf-8")
+                line = json.dumps(full, ensure_ascii=False)
+            except RecursionError:  # nested deeper than the writer goes: shown as the text it is
+                full = {**record, **_payload_json(msg.payload, as_json=False)}
+                line = json.dumps(full, ensure_ascii=False)
+            try:
+                data = line.encode("utf-8")
             except UnicodeEncodeError:  # a lone surrogate, escaped in the payload's JSON: kept escaped
-                line = json.dumps(record)
-            out.write(line + "\n")
+                data = json.dumps(full).encode("ascii")
+            # JSON Lines are UTF-8 whatever the locale's encoding of stdout
+            out.buffer.write(data + b"\n")
             offset += length
 
     try:
@@ -260,7 +265,7 @@ def cmd_dump(args: argparse.Namespace) -> int:
         decoder.close()
     except EventStreamError as exc:
         emit(exc.messages)
-        out.flush()
+        out.buffer.flush()
         _say(f"{PROG} dump: {name}: {exc}")
         return 1
     finally:
@@ -307,14 +312,15 @@ def cmd_presign(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- frame
 
 
-def _same_file(source: str, path: str) -> bool:
-    """True when ``path`` (through any link) is the file ``source`` names (``-``: standard input)."""
+def _same_file(source: str, target: Union[str, int]) -> bool:
+    """True when ``target`` (a path, through any link, or an open descriptor) is the regular
+    file ``source`` names (``-``: standard input)."""
     try:
-        target = os.stat(path)
+        there = os.fstat(target) if isinstance(target, int) else os.stat(target)
         mine = os.fstat(0) if source == "-" else os.stat(source)
     except OSError:
         return False  # one of them is not there (yet): opening says what is wrong
-    return (mine.st_dev, mine.st_ino) == (target.st_dev, target.st_ino)
+    return stat.S_ISREG(mine.st_mode) and (mine.st_dev, mine.st_ino) == (there.st_dev, there.st_ino)
 
 
 def cmd_frame(args: argparse.Namespace) -> int:
@@ -332,6 +338,9 @@ def cmd_frame(args: argparse.Namespace) -> int:
     if not to_stdout and _same_file(args.input, args.output):
         raise UsageError(f"-o {args.output} is the input itself: opening it for writing would empty it "
                          "before it is read")
+    if to_stdout and _same_file(args.input, _stdout().fileno()):
+        raise UsageError("standard output is the input itself: the frames written would be read back "
+                         "without end")
     source = _open_in(args.input)
     name = "<stdin>" if args.input == "-" else args.input
     try:
@@ -504,6 +513,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    if sys.stderr is None:  # started with stderr closed: argparse would print its usage to stdout
+        sys.stderr = open(os.devnull, "w")
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -19,7 +19,7 @@ from .._credentials import Credentials, resolve_credentials
 from ..auth import STREAMING_PAYLOAD, check_region, sign_request
 from ..signing import EventSigner
 from ._errors import TranscribeConnectionError, TranscribeError, TranscribeHandshakeError, service_error
-from ._events import END_OF_STREAM, TranscriptEvent, TranscriptStream, UnknownEvent, audio_event
+from ._events import TranscriptEvent, TranscriptStream, UnknownEvent, audio_event
 from ._url import SERVICE, medical_stream_params, stream_params
 
 PATH = "/stream-transcription"
