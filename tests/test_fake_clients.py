@@ -297,7 +297,7 @@ def test_http2_a_stream_the_client_resets_before_the_response_is_its_cancellatio
     assert (record.error, record.reason) == ("cancelled", "the client reset the stream (RST_STREAM)")
 
 
-@pytest.mark.parametrize("sends", ["nothing", "the preface", "pings"])
+@pytest.mark.parametrize("sends", ["nothing", "the preface", "pings", "a request answered", "a request refused"])
 def test_http2_a_connection_that_asks_nothing_is_closed(monkeypatch, sends):
     import h2.config
     import h2.connection
@@ -312,6 +312,12 @@ def test_http2_a_connection_that_asks_nothing_is_closed(monkeypatch, sends):
             conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
             if sends != "nothing":
                 conn.initiate_connection()
+                if sends == "a request answered":  # a 404, the stream ended both ways
+                    conn.send_headers(1, [(":method", "GET"), (":scheme", "http"), (":authority", address.netloc),
+                                          (":path", "/x")], end_stream=True)
+                elif sends == "a request refused":  # a 403, and the client never ends its side
+                    head, _ = _request_head(address.netloc)
+                    conn.send_headers(1, [(k, "wrong" if k == "authorization" else v) for k, v in head])
                 writer.write(conn.data_to_send())
             start = asyncio.get_running_loop().time()
             closed_after = None

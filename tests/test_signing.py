@@ -409,6 +409,13 @@ def test_verify_signed_request_refuses_unsigned_headers_a_server_acts_on():
     for bad in ("x-amzn-transcribe-", [b"x-amzn-"]):
         with pytest.raises(TypeError, match="must_sign"):
             verify(must_sign=bad)
+    with pytest.raises(SignatureError, match="is not signed"):  # an iterator is read once, whole
+        verify(must_sign=iter(["x-amzn-transcribe-"]))
+    with pytest.raises(SignatureError, match="is not signed"):
+        verify(must_sign=(name for name in ["x-amzn-transcribe-session-id"]))
+    for bad in (["X-Amzn-Transcribe-"], ["x-amzn-transcribe- "], [""]):  # would never match: refused
+        with pytest.raises(ValueError, match="lowercase"):
+            verify(must_sign=bad)
 
 
 def test_verify_signed_request_checks_the_clock_both_ways():

@@ -461,8 +461,13 @@ def verify_signed_request(
         raise TypeError(f"headers must be a mapping of names to values, not {type(headers).__name__}")
     if payload_hash is not None and not isinstance(payload_hash, str):
         raise TypeError(f"payload_hash must be str or None, not {type(payload_hash).__name__}")
-    if isinstance(must_sign, str) or not all(isinstance(m, str) for m in must_sign):
+    if isinstance(must_sign, str):
         raise TypeError("must_sign must be a sequence of header names and prefixes (str), not one str")
+    must_sign = tuple(must_sign)  # read once: an iterator would be used up by the checks
+    if not all(isinstance(m, str) for m in must_sign):
+        raise TypeError("must_sign must be a sequence of header names and prefixes (str)")
+    if not all(m and m == m.lower() and m == m.strip() for m in must_sign):
+        raise ValueError(f"must_sign entries must be lowercase header names or prefixes, got {must_sign!r}")
     _check_lookup(credentials)
     skew = _max_skew(max_skew, optional=False)
     current = _utc_now(now)

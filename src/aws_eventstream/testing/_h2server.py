@@ -111,17 +111,22 @@ class H2Link:
         self.h2.initiate_connection()
         self.flush()
         loop = asyncio.get_running_loop()
-        idle_since: Optional[float] = loop.time()  # when the connection last had no request open
+        idle_since: Optional[float] = loop.time()  # when the connection last had no request in progress
         try:
             while True:
-                if self.streams:
+                # A request is in progress until the server is done with it (a refused one whose
+                # client never ends its side is not); looked at again at least every IDLE_TIMEOUT,
+                # since a request can end while the read waits.
+                if any(not s.closing for s in self.streams.values()):
                     idle_since = None
                 elif idle_since is None:
                     idle_since = loop.time()
+                left = IDLE_TIMEOUT if idle_since is None else idle_since + IDLE_TIMEOUT - loop.time()
                 try:
-                    data = await asyncio.wait_for(
-                        self.reader.read(65536), None if idle_since is None else idle_since + IDLE_TIMEOUT - loop.time())
+                    data = await asyncio.wait_for(self.reader.read(65536), max(left, 0.0))
                 except asyncio.TimeoutError:
+                    if idle_since is None or loop.time() < idle_since + IDLE_TIMEOUT:
+                        continue
                     self.h2.close_connection()  # GOAWAY: nothing was asked of it
                     self.flush()
                     break
