@@ -617,6 +617,40 @@ def test_enable_leaves_the_sessions_parser_factory_alone():
         ours.enable(object())
 
 
+class _TheirWrapper:
+    """A factory wrapper of another library's, put over ours."""
+
+    def __init__(self, factory):
+        self.inner = factory
+
+    def create_parser(self, protocol_name):
+        return self.inner.create_parser(protocol_name)
+
+
+def test_enable_and_disable_with_another_librarys_wrapper_over_ours():
+    import copy
+    session = botocore.session.get_session()
+    client = session.create_client("bedrock-runtime", region_name="us-east-1", aws_access_key_id="x",
+                                   aws_secret_access_key="y")
+    endpoint = client._endpoint
+    stock = endpoint._response_parser_factory
+    ours.enable(client)
+    assert copy.copy(endpoint._response_parser_factory).wrapped is stock  # copied as botocore's copies
+    endpoint._response_parser_factory = _TheirWrapper(endpoint._response_parser_factory)
+
+    def enabled():
+        return "_create_event_stream" in vars(endpoint._response_parser_factory.create_parser("rest-json"))
+    assert enabled()
+    ours.disable(client)
+    assert not enabled()  # switched off under their wrapper, which stays
+    assert isinstance(endpoint._response_parser_factory, _TheirWrapper)
+    ours.enable(client)
+    assert enabled() and endpoint._response_parser_factory.inner.wrapped is stock  # no second layer
+    endpoint._response_parser_factory = endpoint._response_parser_factory.inner  # they take theirs out
+    ours.disable(client)
+    assert endpoint._response_parser_factory is stock
+
+
 async def _aio_call(endpoint, operation, kind, setup):
     from aiobotocore.session import get_session
     from botocore.config import Config

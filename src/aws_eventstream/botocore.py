@@ -613,12 +613,21 @@ class _EnabledParsers:
 
     def __init__(self, factory: Any) -> None:
         self.wrapped = factory
+        self.active = True  # disable() turns it off where it cannot take it out (wrapped by another)
 
     def create_parser(self, protocol_name: str) -> Any:
-        return _enable_parser(self.wrapped.create_parser(protocol_name))
+        parser = self.wrapped.create_parser(protocol_name)
+        return _enable_parser(parser) if self.active else parser
 
     def __getattr__(self, name: str) -> Any:  # set_parser_defaults and the rest: the factory's own
-        return getattr(self.wrapped, name)
+        try:
+            wrapped = self.__dict__["wrapped"]
+        except KeyError:  # a copy being made, before its __dict__ is filled
+            raise AttributeError(name) from None
+        return getattr(wrapped, name)
+
+
+_ENABLED = "_aws_eventstream_parsers"  # on an enabled client's endpoint: its _EnabledParsers
 
 
 def enable(client: Any) -> Any:
@@ -650,8 +659,13 @@ def enable(client: Any) -> Any:
     if parser is None or not hasattr(parser, "_create_event_stream") or not hasattr(factory, "create_parser"):
         raise TypeError(f"{type(client).__name__} is not a botocore client (no response parser and endpoint)")
     _enable_parser(parser)
-    if not isinstance(factory, _EnabledParsers):
-        endpoint._response_parser_factory = _EnabledParsers(factory)
+    ours = getattr(endpoint, _ENABLED, None)
+    if isinstance(ours, _EnabledParsers):
+        ours.active = True  # still in place, perhaps under a factory someone else put over it
+    else:
+        ours = _EnabledParsers(factory)
+        endpoint._response_parser_factory = ours
+        setattr(endpoint, _ENABLED, ours)
     return client
 
 
@@ -665,7 +679,10 @@ def disable(client: Any) -> Any:
     if parser is not None and "_create_event_stream" in vars(parser):
         del parser._create_event_stream
     endpoint: Any = getattr(client, "_endpoint", None)
-    factory = getattr(endpoint, "_response_parser_factory", None)
-    if isinstance(factory, _EnabledParsers):
-        endpoint._response_parser_factory = factory.wrapped
+    ours = getattr(endpoint, _ENABLED, None)
+    if isinstance(ours, _EnabledParsers):
+        ours.active = False
+        if endpoint._response_parser_factory is ours:  # on top: taken out; under another's: switched off
+            endpoint._response_parser_factory = ours.wrapped
+            delattr(endpoint, _ENABLED)
     return client
