@@ -663,3 +663,14 @@ def test_frame_refuses_to_append_to_its_own_input(tmp_path, home):
     out = run("frame", str(raw), env=home, redirect=f">> {raw}", limit_file_blocks=2048)
     assert out.returncode == 2 and "standard output is the input itself" in out.stderr
     assert raw.read_bytes() == audio
+
+
+def test_bench_compare_refuses_figures_too_far_apart_to_compare(tmp_path):
+    tiny, huge = _doc({("crc32 64 B", "zlib"): (5e-324, 5e-324, 5e-324, False, {})}), \
+        _doc({("crc32 64 B", "zlib"): (1e308, 1e308, 1e308, False, {})})
+    paths = []
+    for name, doc in (("tiny.json", tiny), ("huge.json", huge)):
+        paths.append(tmp_path / name)
+        paths[-1].write_text(json.dumps(doc))
+    out = run("bench", "--compare", *map(str, paths), "--fail-on-regression", "5")
+    assert out.returncode == 2 and "too far apart" in out.stderr and "inf" not in out.stdout

@@ -111,7 +111,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     old_doc, old = _load_results(args.compare[0]) if args.compare else (None, None)
     if old is not None and len(args.compare) == 2:
         new_doc, new = _load_results(args.compare[1])
-        return _report_changes(results.compare(old, new), args, results.caveats(old_doc, new_doc))
+        return _report_changes(_compare(old, new), args, results.caveats(old_doc, new_doc))
     rounds = args.rounds or (bench.QUICK if args.quick else bench.FULL)[0]
     sample_seconds = (bench.QUICK if args.quick else bench.FULL)[1]
     before = results.machine()  # the load average before the run's own load
@@ -150,8 +150,17 @@ def cmd_bench(args: argparse.Namespace) -> int:
             raise UsageError(str(exc)) from None
         _say(f"plot written to {' and '.join(written)}")
     if old is not None:
-        return _report_changes(results.compare(old, results.read(doc)), args, results.caveats(old_doc, doc))
+        return _report_changes(_compare(old, results.read(doc)), args, results.caveats(old_doc, doc))
     return 0
+
+
+def _compare(old: Any, new: Any) -> Any:
+    from . import results
+
+    try:
+        return results.compare(old, new)
+    except results.ResultsError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _report_changes(changes: Any, args: argparse.Namespace, caveats: Sequence[str]) -> int:

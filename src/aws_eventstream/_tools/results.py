@@ -300,7 +300,18 @@ class Change:
 
 
 def compare(old: Dict[Tuple[str, str], Figure], new: Dict[Tuple[str, str], Figure]) -> List[Change]:
-    return [Change(old[key], new[key]) for key in new if key in old]
+    """The rows both runs measured.
+
+    Raises:
+        ResultsError: two figures so far apart that their ratio is not a finite number.
+    """
+    out = [Change(old[key], new[key]) for key in new if key in old]
+    for c in out:
+        old_pair, new_pair = c._pair()
+        if not all(math.isfinite(n / o) for o, n in zip(old_pair, new_pair)):
+            raise ResultsError(f"{c.new.case} | {c.new.implementation}: the two runs' figures are too far apart "
+                               "to compare (their ratio is not a finite number)")
+    return out
 
 
 def regressions(changes: Iterable[Change], percent: float) -> List[Change]:
