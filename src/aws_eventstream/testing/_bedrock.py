@@ -342,7 +342,7 @@ class FakeBedrockServer(H2Server):
         if headers is None:
             self._refuse(link, stream, "ValidationException", "A request header is not valid UTF-8.")
             return
-        match = _PATH.match(record.path)
+        match = _PATH.match(record.path.split("?", 1)[0])  # an empty query ("...stream?") is the SDKs' way
         if headers.get(":method") != "POST" or match is None:
             self._refuse(link, stream, "UnknownOperationException", f"No such operation: {record.path}")
             return

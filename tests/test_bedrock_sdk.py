@@ -1,0 +1,110 @@
+"""The official SDK is the oracle for the fake Bedrock server: ``aws-sdk-bedrock-runtime``
+(smithy-python, Python 3.12+) on its awscrt transport runs unmodified against it (only its
+endpoint, static credentials and a transport that trusts the test CA, given through
+``plugins=[...]`` since the client deep-copies its config), and its request and every
+event verify."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import ssl
+
+import pytest
+
+sdk = pytest.importorskip("aws_sdk_bedrock_runtime", reason="aws-sdk-bedrock-runtime is not installed "
+                          "(Python 3.12+; the sdk-oracles extra)")
+pytest.importorskip("awscrt", reason="awscrt is not installed (the sdk-oracles extra)")
+trustme = pytest.importorskip("trustme", reason="the TLS tests need trustme (the test extra has it)")
+
+from awscrt import io as crt_io  # noqa: E402
+from aws_sdk_bedrock_runtime.client import AsyncBedrockRuntimeClient  # noqa: E402
+from aws_sdk_bedrock_runtime.config import AsyncBedrockRuntimeConfig  # noqa: E402
+from aws_sdk_bedrock_runtime.models import (BidirectionalInputPayloadPart,  # noqa: E402
+                                            InvokeModelWithBidirectionalStreamInputChunk,
+                                            InvokeModelWithBidirectionalStreamOperationInput)
+from smithy_aws_core.identity.components import AWSCredentialsIdentity  # noqa: E402
+from smithy_aws_core.identity.static import StaticCredentialsResolver  # noqa: E402
+from smithy_http.aio.crt import AWSCRTHTTPClient  # noqa: E402
+
+from aws_eventstream.auth import Credentials  # noqa: E402
+from aws_eventstream.testing import FakeBedrockServer, NovaSonic  # noqa: E402
+
+CREDS = Credentials("AKIDSDKORACLE", "sdk-oracle-secret")
+NAME = "bedrock-runtime.us-east-1.amazonaws.com"
+
+
+def ev(name, **data):
+    return {"event": {name: data}}
+
+
+EVENTS = [ev("sessionStart", inferenceConfiguration={"maxTokens": 1024}),
+          ev("promptStart", promptName="p", audioOutputConfiguration={"sampleRateHertz": 24000}),
+          ev("contentStart", promptName="p", contentName="a", type="AUDIO", role="USER",
+             audioInputConfiguration={"sampleRateHertz": 16000}),
+          *[ev("audioInput", promptName="p", contentName="a", content="AAAA" * 800)] * 5,
+          ev("contentEnd", promptName="p", contentName="a"), ev("promptEnd", promptName="p"), ev("sessionEnd")]
+
+
+@pytest.fixture(scope="module")
+def tls(tmp_path_factory):
+    ca = trustme.CA()
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert(NAME, "127.0.0.1").configure_cert(server)
+    path = tmp_path_factory.mktemp("ca") / "ca.pem"
+    ca.cert_pem.write_to_path(str(path))
+    return server, str(path)
+
+
+async def _sdk_session(server, ca_file, creds=CREDS):
+    def trusted_transport(config):  # after the deep copy: a CRT transport whose TLS trusts the test CA
+        transport = AWSCRTHTTPClient()
+        options = crt_io.TlsContextOptions()
+        options.override_default_trust_store_from_path(ca_filepath=ca_file)
+        transport._tls_ctx = crt_io.ClientTlsContext(options)
+        config.transport = transport
+
+    identity = AWSCredentialsIdentity(access_key_id=creds.access_key, secret_access_key=creds.secret_key)
+    config = await AsyncBedrockRuntimeConfig.resolve(
+        endpoint_uri=f"https://127.0.0.1:{server.address[1]}", region="us-east-1",
+        aws_credentials_identity_resolver=StaticCredentialsResolver(identity))
+    client = AsyncBedrockRuntimeClient(config=config, plugins=[trusted_transport])
+    stream = await client.invoke_model_with_bidirectional_stream(
+        InvokeModelWithBidirectionalStreamOperationInput(model_id="amazon.nova-sonic-v1:0"))
+    for event in EVENTS:
+        await stream.input_stream.send(InvokeModelWithBidirectionalStreamInputChunk(
+            value=BidirectionalInputPayloadPart(bytes_=json.dumps(event).encode())))
+    await stream.input_stream.close()
+    _, output = await stream.await_output()
+    got = []
+    while True:
+        item = await output.receive()
+        if item is None:
+            return got
+        got.append(json.loads(item.value.bytes_))
+
+
+def test_the_official_sdk_runs_a_nova_sonic_session_against_the_fake(tls):
+    async def main():
+        async with FakeBedrockServer(credentials=CREDS, ssl_context=tls[0], server_name=NAME,
+                                     responder=NovaSonic(["Hi."], ["Hello from the fake."])) as server:
+            return await asyncio.wait_for(_sdk_session(server, tls[1]), 30), server.sessions
+
+    events, sessions = asyncio.run(main())
+    (record,) = sessions
+    # the SDK's request and each of its event envelopes verified, every event decoded
+    assert record.error is None and record.ended_cleanly and record.events_in == EVENTS
+    assert record.model_id == "amazon.nova-sonic-v1:0" and record.events_out == len(events)
+    texts = [e["event"]["textOutput"]["content"] for e in events if "textOutput" in e["event"]]
+    assert texts == ["Hi.", "Hello from the fake.", "Hello from the fake."]
+
+
+def test_the_sdks_request_with_a_wrong_secret_is_refused(tls):
+    async def main():
+        async with FakeBedrockServer(credentials=CREDS, ssl_context=tls[0], server_name=NAME) as server:
+            with pytest.raises(Exception) as info:
+                await asyncio.wait_for(_sdk_session(server, tls[1], Credentials(CREDS.access_key, "wrong")), 30)
+            return info.value, server.sessions
+
+    error, sessions = asyncio.run(main())
+    assert sessions[0].error == "InvalidSignatureException" and "InvalidSignatureException" in str(error)
