@@ -674,3 +674,22 @@ def test_bench_compare_refuses_figures_too_far_apart_to_compare(tmp_path):
         paths[-1].write_text(json.dumps(doc))
     out = run("bench", "--compare", *map(str, paths), "--fail-on-regression", "5")
     assert out.returncode == 2 and "too far apart" in out.stderr and "inf" not in out.stdout
+
+
+def test_cpu_per_real_time_stream_measures_each_client_alone():
+    """The bench's CPU per stream: each client streams at real time against the fakes in
+    another process; what is checked is that each was measured, never how fast it was."""
+    pytest.importorskip("trustme", reason="the fake servers' TLS needs trustme")
+    from aws_eventstream._tools import cpu
+
+    names = ["aws-eventstream Transcribe, WebSocket", "aws-eventstream Transcribe, HTTP/2",
+             "aws-eventstream Bedrock Nova Sonic-like, HTTP/2"]
+    rows = cpu.measure(1.0, names=names)
+    assert [r["name"] for r in rows] == names
+    for r in rows:
+        assert r["skipped"] is None, r
+        assert r["cpu_seconds"] > 0 and r["results"] > 0 and r["wall_seconds"] >= 0.8  # paced: the last chunk at 0.9 s
+        assert r["cpu_per_minute"] == pytest.approx(r["cpu_seconds"] * 60, rel=1e-2)
+    text = cpu.table(rows, 1.0)
+    assert "vs our WebSocket" in text and "1.00x" in text
+    assert cpu.table(rows, 1.0, markdown=True).startswith("| client |")

@@ -124,6 +124,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
         return 1
     doc = results.document(rows, quick=args.quick, rounds=rounds, sample_seconds=sample_seconds,
                            cases=args.case, info=before)
+    per_stream: Optional[Dict[str, Any]] = None
+    if not args.case:  # a whole run: the clients' CPU per real-time stream too (seconds of streaming)
+        from . import cpu
+
+        seconds = cpu.QUICK_SECONDS if args.quick else cpu.FULL_SECONDS
+        per_stream = {"seconds": seconds, "rows": cpu.measure(seconds)}
+        doc["cpu_per_stream"] = per_stream
     if args.json:
         json.dump(doc, sys.stdout, indent=1)
         sys.stdout.write("\n")
@@ -141,6 +148,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         skipped = sorted({f"{r.impl.name}: {r.skipped}" for r in rows if r.skipped})
         if skipped:
             print("\nskipped:\n" + "\n".join(f"  {line}" for line in skipped))
+        if per_stream is not None:
+            from . import cpu
+
+            print("\n" + cpu.table(per_stream["rows"], per_stream["seconds"], markdown=args.markdown))
     for line in doc["warnings"]:
         _say(f"warning: {line}")
     if args.plot:

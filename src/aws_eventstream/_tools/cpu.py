@@ -1,0 +1,279 @@
+"""CPU per real-time stream: what one streaming client costs its process, against the fakes.
+
+The fake Transcribe and fake Bedrock servers run in their own process (TLS with ALPN h2,
+certificates from a throw-away CA). Each client runs alone in a fresh process: it connects,
+streams 16 kHz 16-bit PCM in 100 ms chunks paced at real time for the stream's length,
+reads every result, and closes; its process's CPU time (user + system, all threads,
+``getrusage``) over that span is the figure, reported as CPU seconds per minute of
+stream. Imports and interpreter start-up are not counted. A client whose package is not
+installed is skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import multiprocessing
+import os
+import resource
+import ssl
+import tempfile
+import time
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from ..auth import Credentials
+
+_CREDS = ("AKIDCPUBENCH", "cpu-bench-secret")
+CHUNK_SECONDS = 0.1
+FULL_SECONDS, QUICK_SECONDS = 20.0, 3.0  # the stream's length in a full run and with --quick
+_NEEDS = ("trustme", "websockets", "h2")  # for the fake servers over TLS
+_PCM = bytes(int(16000 * 2 * CHUNK_SECONDS))
+
+
+def _serve(conn: Any, workdir: str) -> None:
+    """Child process: the fake Transcribe (WebSocket and HTTP/2) and Bedrock servers, over TLS."""
+    import trustme
+
+    from ..testing import FakeBedrockServer, FakeTranscribeServer, NovaSonic
+
+    ca = trustme.CA()
+    ca_file = os.path.join(workdir, "ca.pem")
+    ca.cert_pem.write_to_path(ca_file)
+
+    def context() -> ssl.SSLContext:
+        made = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ca.issue_cert("127.0.0.1", "localhost").configure_cert(made)
+        return made
+
+    async def main() -> None:
+        words = " ".join(f"word{i}." for i in range(400))
+        creds = Credentials(*_CREDS)
+        async with FakeTranscribeServer(credentials=creds, http2=True, ssl_context=context(), transcript=words,
+                                        max_chunk=None) as transcribe, \
+                FakeBedrockServer(credentials=creds, ssl_context=context(),
+                                  responder=NovaSonic(turn_seconds=2.0)) as bedrock:
+            conn.send({"ca": ca_file, "wss": transcribe.endpoint, "h2": transcribe.http2_endpoint,
+                       "bedrock": bedrock.endpoint})
+            await asyncio.get_running_loop().run_in_executor(None, conn.recv)
+
+    asyncio.run(main())
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def _paced(seconds: float, send: Callable[[bytes], Any]) -> None:
+    """Send ``seconds`` of PCM in 100 ms chunks, each when real time reaches it."""
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    for i in range(int(round(seconds / CHUNK_SECONDS))):
+        delay = start + i * CHUNK_SECONDS - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        await send(_PCM)
+
+
+def _client_context(ca_file: str) -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    context.load_verify_locations(ca_file)
+    return context
+
+
+async def _ours_websocket(ends: Dict[str, str], seconds: float) -> int:
+    from .. import transcribe as t
+
+    url = t.presigned_url(region="us-east-1", credentials=Credentials(*_CREDS), language_code="en-US",
+                          sample_rate=16000, endpoint=ends["wss"])
+    results = 0
+    async with t.TranscribeSession(url) as session:  # trusts the test CA through SSL_CERT_FILE
+        async def read() -> None:
+            nonlocal results
+            async for _ in session:
+                results += 1
+        reader = asyncio.ensure_future(read())
+        await _paced(seconds, session.send_audio)
+        await session.end()
+        await reader
+    return results
+
+
+async def _ours_http2(ends: Dict[str, str], seconds: float) -> int:
+    from .. import transcribe as t
+
+    results = 0
+    async with t.start_stream_transcription(region="us-east-1", credentials=Credentials(*_CREDS),
+                                            endpoint_url=ends["h2"], ssl=_client_context(ends["ca"]),
+                                            language_code="en-US", sample_rate=16000) as session:
+        async def read() -> None:
+            nonlocal results
+            async for _ in session:
+                results += 1
+        reader = asyncio.ensure_future(read())
+        await _paced(seconds, session.send_audio)
+        await session.end()
+        await reader
+    return results
+
+
+def _nova_events(pcm: bytes) -> Dict[str, Any]:
+    return {"event": {"audioInput": {"promptName": "p", "contentName": "a",
+                                     "content": base64.b64encode(pcm).decode("ascii")}}}
+
+
+_NOVA_OPENING = [{"event": {"sessionStart": {"inferenceConfiguration": {"maxTokens": 1024}}}},
+                 {"event": {"promptStart": {"promptName": "p", "audioOutputConfiguration": {"sampleRateHertz": 24000}}}},
+                 {"event": {"contentStart": {"promptName": "p", "contentName": "a", "type": "AUDIO", "role": "USER",
+                                             "audioInputConfiguration": {"sampleRateHertz": 16000}}}}]
+_NOVA_CLOSING = [{"event": {"contentEnd": {"promptName": "p", "contentName": "a"}}},
+                 {"event": {"promptEnd": {"promptName": "p"}}}, {"event": {"sessionEnd": {}}}]
+
+
+async def _ours_bedrock(ends: Dict[str, str], seconds: float) -> int:
+    from .. import bedrock
+
+    results = 0
+    async with bedrock.BidirectionalStream("amazon.nova-sonic-v1:0", region="us-east-1",
+                                           credentials=Credentials(*_CREDS), endpoint_url=ends["bedrock"],
+                                           ssl=_client_context(ends["ca"])) as stream:
+        for event in _NOVA_OPENING:
+            await stream.send(event)
+
+        async def read() -> None:
+            nonlocal results
+            async for event in stream:
+                audio = event.get("event", {}).get("audioOutput")
+                if audio is not None:
+                    base64.b64decode(audio["content"])  # what an application does with it
+                results += 1
+        reader = asyncio.ensure_future(read())
+        await _paced(seconds, lambda pcm: stream.send(_nova_events(pcm)))
+        for event in _NOVA_CLOSING:
+            await stream.send(event)
+        await stream.end()
+        await reader
+    return results
+
+
+async def _amazon_transcribe(ends: Dict[str, str], seconds: float) -> int:
+    from amazon_transcribe.auth import StaticCredentialResolver
+    from amazon_transcribe.client import TranscribeStreamingClient
+    from amazon_transcribe.endpoints import StaticEndpointResolver
+    from amazon_transcribe.handlers import TranscriptResultStreamHandler
+    from awscrt import io
+
+    client = TranscribeStreamingClient(region="us-east-1", endpoint_resolver=StaticEndpointResolver(ends["h2"]),
+                                       credential_resolver=StaticCredentialResolver(*_CREDS))
+    options = io.TlsContextOptions()
+    options.override_default_trust_store_from_path(ca_filepath=ends["ca"])
+    client._session_manager._tls_ctx = io.ClientTlsContext(options)
+    stream = await client.start_stream_transcription(language_code="en-US", media_sample_rate_hz=16000,
+                                                     media_encoding="pcm")
+    results = 0
+
+    class Handler(TranscriptResultStreamHandler):  # type: ignore[misc]
+        async def handle_transcript_event(self, event: Any) -> None:
+            nonlocal results
+            results += 1
+
+    async def send() -> None:
+        await _paced(seconds, lambda pcm: stream.input_stream.send_audio_event(audio_chunk=pcm))
+        await stream.input_stream.end_stream()
+
+    await asyncio.gather(send(), Handler(stream.output_stream).handle_events())
+    return results
+
+
+#: name -> (the module it needs, the client)
+CLIENTS: Dict[str, Tuple[Optional[str], Callable[[Dict[str, str], float], Any]]] = {
+    "aws-eventstream Transcribe, WebSocket": ("websockets", _ours_websocket),
+    "aws-eventstream Transcribe, HTTP/2": ("h2", _ours_http2),
+    "aws-eventstream Bedrock Nova Sonic-like, HTTP/2": ("h2", _ours_bedrock),
+    "amazon-transcribe (awscrt HTTP/2)": ("amazon_transcribe", _amazon_transcribe),
+}
+
+
+def _client(conn: Any, name: str, ends: Dict[str, str], seconds: float) -> None:
+    """Child process: one stream; sends (CPU seconds, wall seconds, results) or an error."""
+    os.environ["SSL_CERT_FILE"] = ends["ca"]  # for the clients that take no SSL context
+    try:
+        before, started = _cpu(), time.perf_counter()
+        results = asyncio.run(CLIENTS[name][1](ends, seconds))
+        conn.send((_cpu() - before, time.perf_counter() - started, results))
+    except Exception as exc:  # reported in the table, not a traceback
+        conn.send(f"{type(exc).__name__}: {exc}")
+
+
+def measure(seconds: float = 10.0, names: Optional[List[str]] = None) -> List[Dict[str, Any]]:
+    """Each client's CPU per real-time stream of ``seconds``: rows of name, cpu_per_minute,
+    cpu_seconds, wall_seconds, results, skipped."""
+    import importlib.util
+
+    missing = [m for m in _NEEDS if importlib.util.find_spec(m) is None]
+    if missing:
+        return [{"name": name, "cpu_per_minute": None, "cpu_seconds": None, "wall_seconds": None, "results": None,
+                 "skipped": f"the fake servers need {', '.join(missing)} (the bench extra has them)"}
+                for name in names or list(CLIENTS)]
+    context = multiprocessing.get_context("spawn")
+    rows: List[Dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as workdir:
+        here, there = context.Pipe()
+        server = context.Process(target=_serve, args=(there, workdir), daemon=True)
+        server.start()
+        try:
+            ends = here.recv()
+            for name in names or list(CLIENTS):
+                needs = CLIENTS[name][0]
+                row: Dict[str, Any] = {"name": name, "cpu_per_minute": None, "cpu_seconds": None,
+                                       "wall_seconds": None, "results": None, "skipped": None}
+                rows.append(row)
+                if needs is not None and importlib.util.find_spec(needs) is None:
+                    row["skipped"] = f"{needs} is not installed"
+                    continue
+                mine, theirs = context.Pipe()
+                child = context.Process(target=_client, args=(theirs, name, ends, seconds), daemon=True)
+                child.start()
+                outcome = mine.recv() if mine.poll(seconds * 3 + 60) else "TimeoutError: the stream did not end"
+                child.join(10)
+                if isinstance(outcome, str):
+                    row["skipped"] = outcome
+                    continue
+                cpu, wall, results = outcome
+                row.update(cpu_seconds=round(cpu, 3), wall_seconds=round(wall, 2), results=results,
+                           cpu_per_minute=round(cpu * 60.0 / seconds, 3))
+        finally:
+            here.send("stop")
+            server.join(10)
+            if server.is_alive():
+                server.terminate()
+    return rows
+
+
+def table(rows: List[Dict[str, Any]], seconds: float, markdown: bool = False) -> str:
+    """The rows as a table, each with its ratio against our WebSocket session."""
+    base = next((r["cpu_per_minute"] for r in rows if r["name"].endswith("WebSocket") and r["cpu_per_minute"]), None)
+    head = ("client", "CPU s per minute of stream", "share of a core", "vs our WebSocket", "results")
+    lines = []
+    for r in rows:
+        if r["cpu_per_minute"] is None:
+            lines.append((r["name"], "skipped", r["skipped"], "", ""))
+            continue
+        share = f"{r['cpu_per_minute'] / 60:.1%}"
+        ratio = f"{r['cpu_per_minute'] / base:.2f}x" if base else ""
+        lines.append((r["name"], f"{r['cpu_per_minute']:.3f}", share, ratio, str(r["results"])))
+    if markdown:
+        out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        out += ["| " + " | ".join(line) + " |" for line in lines]
+        return "\n".join(out)
+    widths = [max(len(str(x[i])) for x in [head, *lines]) for i in range(len(head))]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    title = f"CPU per real-time stream ({seconds:g} s of 16 kHz audio in 100 ms chunks, each client alone in its process)"
+    return "\n".join([title, fmt.format(*head), *(fmt.format(*line) for line in lines)])
+
+
+if __name__ == "__main__":  # pragma: no cover - python -m aws_eventstream._tools.cpu [seconds]
+    import sys
+
+    span = float(sys.argv[1]) if len(sys.argv) > 1 else 10.0
+    print(table(measure(span), span))
