@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import multiprocessing
 import os
 import resource
@@ -185,12 +186,69 @@ async def _amazon_transcribe(ends: Dict[str, str], seconds: float) -> int:
     return results
 
 
+async def _sdk_bedrock(ends: Dict[str, str], seconds: float) -> int:
+    """aws-sdk-bedrock-runtime (smithy-python, Python 3.12+) on its awscrt transport."""
+    from aws_sdk_bedrock_runtime.client import AsyncBedrockRuntimeClient
+    from aws_sdk_bedrock_runtime.config import AsyncBedrockRuntimeConfig
+    from aws_sdk_bedrock_runtime.models import (BidirectionalInputPayloadPart,
+                                                InvokeModelWithBidirectionalStreamInputChunk,
+                                                InvokeModelWithBidirectionalStreamOperationInput)
+    from awscrt import io
+    from smithy_aws_core.identity.components import AWSCredentialsIdentity
+    from smithy_aws_core.identity.static import StaticCredentialsResolver
+    from smithy_http.aio.crt import AWSCRTHTTPClient
+
+    def trusted_transport(config: Any) -> None:  # the client deep-copies its config: set after
+        transport = AWSCRTHTTPClient()
+        options = io.TlsContextOptions()
+        options.override_default_trust_store_from_path(ca_filepath=ends["ca"])
+        transport._tls_ctx = io.ClientTlsContext(options)
+        config.transport = transport
+
+    identity = AWSCredentialsIdentity(access_key_id=_CREDS[0], secret_access_key=_CREDS[1])
+    config = await AsyncBedrockRuntimeConfig.resolve(
+        endpoint_uri=ends["bedrock"], region="us-east-1", aws_credentials_identity_resolver=StaticCredentialsResolver(identity))
+    client = AsyncBedrockRuntimeClient(config=config, plugins=[trusted_transport])
+    stream = await client.invoke_model_with_bidirectional_stream(
+        InvokeModelWithBidirectionalStreamOperationInput(model_id="amazon.nova-sonic-v1:0"))
+
+    async def send(event: Any) -> None:
+        await stream.input_stream.send(InvokeModelWithBidirectionalStreamInputChunk(
+            value=BidirectionalInputPayloadPart(bytes_=json.dumps(event).encode())))
+
+    results = 0
+
+    async def read() -> None:
+        nonlocal results
+        _, output = await stream.await_output()
+        while True:
+            item = await output.receive()
+            if item is None:
+                return
+            event = json.loads(item.value.bytes_)
+            audio = event.get("event", {}).get("audioOutput")
+            if audio is not None:
+                base64.b64decode(audio["content"])
+            results += 1
+
+    for event in _NOVA_OPENING:
+        await send(event)
+    reader = asyncio.ensure_future(read())
+    await _paced(seconds, lambda pcm: send(_nova_events(pcm)))
+    for event in _NOVA_CLOSING:
+        await send(event)
+    await stream.input_stream.close()
+    await reader
+    return results
+
+
 #: name -> (the module it needs, the client)
 CLIENTS: Dict[str, Tuple[Optional[str], Callable[[Dict[str, str], float], Any]]] = {
     "aws-eventstream Transcribe, WebSocket": ("websockets", _ours_websocket),
     "aws-eventstream Transcribe, HTTP/2": ("h2", _ours_http2),
     "aws-eventstream Bedrock Nova Sonic-like, HTTP/2": ("h2", _ours_bedrock),
     "amazon-transcribe (awscrt HTTP/2)": ("amazon_transcribe", _amazon_transcribe),
+    "aws-sdk-bedrock-runtime Nova Sonic-like (awscrt HTTP/2)": ("aws_sdk_bedrock_runtime", _sdk_bedrock),
 }
 
 
