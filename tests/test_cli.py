@@ -693,3 +693,7 @@ def test_cpu_per_real_time_stream_measures_each_client_alone():
     text = cpu.table(rows, 1.0)
     assert "vs our WebSocket" in text and "1.00x" in text
     assert cpu.table(rows, 1.0, markdown=True).startswith("| client |")
+    many = cpu.concurrency(8, 1.0)
+    assert many["events"] == many["expected"] == 80  # every output event of every stream arrived
+    assert many["p50_ms"] <= many["p99_ms"] <= many["max_ms"] and many["rss_per_stream_kib"] >= 0
+    assert "8 concurrent Nova Sonic-like streams" in cpu.concurrency_line(many)

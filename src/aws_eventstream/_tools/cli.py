@@ -129,7 +129,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from . import cpu
 
         seconds = cpu.QUICK_SECONDS if args.quick else cpu.FULL_SECONDS
-        per_stream = {"seconds": seconds, "rows": cpu.measure(seconds)}
+        per_stream = {"seconds": seconds, "rows": cpu.measure(seconds),
+                      "concurrent": cpu.concurrency(*((20, cpu.QUICK_SECONDS) if args.quick else (200, 10.0)))}
         doc["cpu_per_stream"] = per_stream
     if args.json:
         json.dump(doc, sys.stdout, indent=1)
@@ -152,6 +153,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
             from . import cpu
 
             print("\n" + cpu.table(per_stream["rows"], per_stream["seconds"], markdown=args.markdown))
+            print(cpu.concurrency_line(per_stream["concurrent"]))
     for line in doc["warnings"]:
         _say(f"warning: {line}")
     if args.plot:

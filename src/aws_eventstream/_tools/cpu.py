@@ -31,6 +31,15 @@ _NEEDS = ("trustme", "websockets", "h2")  # for the fake servers over TLS
 _PCM = bytes(int(16000 * 2 * CHUNK_SECONDS))
 
 
+async def _timed_echo(events: Any) -> Any:
+    """A responder for the concurrency run: each 100 ms of audio in answered with 100 ms of
+    24 kHz audio out, stamped with the moment the fake sends it."""
+    out = base64.b64encode(bytes(int(24000 * 2 * CHUNK_SECONDS))).decode("ascii")
+    async for event in events:
+        if "audioInput" in event.get("event", {}):
+            yield {"event": {"audioOutput": {"content": out, "sentAt": time.time()}}}
+
+
 def _serve(conn: Any, workdir: str) -> None:
     """Child process: the fake Transcribe (WebSocket and HTTP/2) and Bedrock servers, over TLS."""
     import trustme
@@ -52,10 +61,13 @@ def _serve(conn: Any, workdir: str) -> None:
         async with FakeTranscribeServer(credentials=creds, http2=True, ssl_context=context(), transcript=words,
                                         max_chunk=None) as transcribe, \
                 FakeBedrockServer(credentials=creds, ssl_context=context(),
-                                  responder=NovaSonic(turn_seconds=2.0)) as bedrock:
+                                  responder=NovaSonic(turn_seconds=2.0)) as bedrock, \
+                FakeBedrockServer(credentials=creds, ssl_context=context(), responder=_timed_echo) as echo:
             conn.send({"ca": ca_file, "wss": transcribe.endpoint, "h2": transcribe.http2_endpoint,
-                       "bedrock": bedrock.endpoint})
+                       "bedrock": bedrock.endpoint, "echo": echo.endpoint})
+            before = _cpu()
             await asyncio.get_running_loop().run_in_executor(None, conn.recv)
+            conn.send(_cpu() - before)  # what serving cost, for the record
 
     asyncio.run(main())
 
@@ -302,10 +314,119 @@ def measure(seconds: float = 10.0, names: Optional[List[str]] = None) -> List[Di
                            cpu_per_minute=round(cpu * 60.0 / seconds, 3))
         finally:
             here.send("stop")
+            if here.poll(10):
+                here.recv()
             server.join(10)
             if server.is_alive():
                 server.terminate()
     return rows
+
+
+async def _many(ends: Dict[str, str], streams: int, seconds: float) -> Dict[str, Any]:
+    """``streams`` Nova Sonic-like streams at once in this process, each its own connection,
+    started over the first second; the delay of each output event from the fake's send."""
+    from .. import bedrock
+
+    delays: List[float] = []
+    expected = streams * int(round(seconds / CHUNK_SECONDS))
+    context = _client_context(ends["ca"])
+
+    async def one(index: int) -> None:
+        await asyncio.sleep(index / streams)  # spread the starts: streams are not in lockstep
+        async with bedrock.BidirectionalStream("amazon.nova-sonic-v1:0", region="us-east-1",
+                                               credentials=Credentials(*_CREDS), endpoint_url=ends["echo"],
+                                               ssl=context) as stream:
+            for event in _NOVA_OPENING:
+                await stream.send(event)
+
+            async def read() -> None:
+                async for event in stream:
+                    audio = event.get("event", {}).get("audioOutput")
+                    if audio is not None:
+                        delays.append(time.time() - audio["sentAt"])
+                        base64.b64decode(audio["content"])
+            reader = asyncio.ensure_future(read())
+            await _paced(seconds, lambda pcm: stream.send(_nova_events(pcm)))
+            await stream.end()
+            await reader
+
+    rss_before = _rss()
+    cpu_before, started = _cpu(), time.perf_counter()
+    await asyncio.gather(*(one(i) for i in range(streams)))
+    cpu, wall = _cpu() - cpu_before, time.perf_counter() - started
+    delays.sort()
+
+    def pick(q: float) -> Optional[float]:
+        return round(1000 * delays[min(len(delays) - 1, int(q * len(delays)))], 1) if delays else None
+    return {"streams": streams, "seconds": seconds, "events": len(delays), "expected": expected,
+            "p50_ms": pick(0.5), "p99_ms": pick(0.99), "max_ms": pick(1.0),
+            "cpu_share": round(cpu / wall, 3), "rss_per_stream_kib": round((_rss() - rss_before) / streams, 1)}
+
+
+def _rss() -> int:
+    """This process's resident memory, in KiB (Linux; 0 elsewhere)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _many_child(conn: Any, ends: Dict[str, str], streams: int, seconds: float) -> None:
+    try:
+        conn.send(asyncio.run(_many(ends, streams, seconds)))
+    except Exception as exc:  # reported, not a traceback
+        conn.send(f"{type(exc).__name__}: {exc}")
+
+
+def concurrency(streams: int = 200, seconds: float = 10.0) -> Dict[str, Any]:
+    """``streams`` concurrent Nova Sonic-like streams (16 kHz in, 24 kHz out, 100 ms events
+    both ways) in one client process, the fake in another: delay of the output events
+    (p50, p99, max, ms), the client's share of a core, its memory per stream; or
+    ``{"skipped": reason}``."""
+    import importlib.util
+
+    missing = [m for m in _NEEDS if importlib.util.find_spec(m) is None]
+    if missing:
+        return {"skipped": f"the fake servers need {', '.join(missing)} (the bench extra has them)"}
+    context = multiprocessing.get_context("spawn")
+    with tempfile.TemporaryDirectory() as workdir:
+        here, there = context.Pipe()
+        server = context.Process(target=_serve, args=(there, workdir), daemon=True)
+        server.start()
+        try:
+            ends = here.recv()
+            mine, theirs = context.Pipe()
+            child = context.Process(target=_many_child, args=(theirs, ends, streams, seconds), daemon=True)
+            child.start()
+            outcome = mine.recv() if mine.poll(seconds * 3 + 120) else "TimeoutError: the streams did not end"
+            child.join(10)
+        finally:
+            here.send("stop")
+            served = here.recv() if here.poll(10) else None
+            server.join(10)
+            if server.is_alive():
+                server.terminate()
+    if isinstance(outcome, str):
+        return {"skipped": outcome}
+    result = dict(outcome)
+    if served is not None:  # the fake's CPU over the whole run: near a whole core, it is what holds events back
+        result["server_cpu_share"] = round(served / max(result["seconds"] + 1.0, 1.0), 2)
+    return result
+
+
+def concurrency_line(result: Dict[str, Any]) -> str:
+    if "skipped" in result:
+        return f"Concurrent Nova Sonic-like streams in one process: skipped ({result['skipped']})"
+    return (f"{result['streams']} concurrent Nova Sonic-like streams in one process ({result['seconds']:g} s, 100 ms "
+            f"events both ways): output delay p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms, max "
+            f"{result['max_ms']} ms; {result['events']} of {result['expected']} events; client CPU "
+            f"{result['cpu_share']:.0%} of a core; {result['rss_per_stream_kib']:.0f} KiB per stream"
+            + (f"; the fake server's CPU about {result['server_cpu_share']:.0%} of a core"
+               if "server_cpu_share" in result else ""))
 
 
 def table(rows: List[Dict[str, Any]], seconds: float, markdown: bool = False) -> str:
@@ -335,3 +456,4 @@ if __name__ == "__main__":  # pragma: no cover - python -m aws_eventstream._tool
 
     span = float(sys.argv[1]) if len(sys.argv) > 1 else 10.0
     print(table(measure(span), span))
+    print(concurrency_line(concurrency(int(sys.argv[2]) if len(sys.argv) > 2 else 200, span)))
