@@ -689,7 +689,7 @@ def test_cpu_per_real_time_stream_measures_each_client_alone():
     for r in rows:
         assert r["skipped"] is None, r
         assert r["cpu_seconds"] > 0 and r["results"] > 0 and r["wall_seconds"] >= 0.8  # paced: the last chunk at 0.9 s
-        assert r["cpu_per_minute"] == pytest.approx(r["cpu_seconds"] * 60, rel=1e-2)
+        assert r["cpu_per_minute"] == pytest.approx(r["cpu_seconds"] * 60, abs=0.05)  # each rounded to 3 places
     text = cpu.table(rows, 1.0)
     assert "vs our WebSocket" in text and "1.00x" in text
     assert cpu.table(rows, 1.0, markdown=True).startswith("| client |")
