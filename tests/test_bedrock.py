@@ -276,7 +276,7 @@ def test_an_unsigned_event_is_refused_by_the_fake():
                 async with bedrock.BidirectionalStream(MODEL, region="us-east-1", credentials=CREDS,
                                                        endpoint_url=server.endpoint) as stream:
                     await stream.send(OPENING[0])
-                    await stream._stream.write(bedrock.chunk_frame(OPENING[1]))  # no envelope
+                    await stream._signed._stream.write(bedrock.chunk_frame(OPENING[1]))  # no envelope
                     async for _ in stream:
                         pass
             return server.sessions[0]

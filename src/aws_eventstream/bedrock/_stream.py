@@ -12,9 +12,9 @@ from typing import Any, Dict, List, Optional, Union
 from urllib.parse import quote, urlsplit
 
 from .. import MAX_FRAME, Decoder
-from .._credentials import Credentials, resolve_credentials
-from ..auth import STREAMING_PAYLOAD, check_region, sign_request
-from ..signing import EventSigner
+from .._credentials import Credentials
+from .._signedstream import SignedStream, credentials_for, refusal
+from ..auth import check_region
 from ._errors import BedrockConnectionError, BedrockError, service_error
 from ._events import ChunkStream, chunk_frame
 
@@ -59,26 +59,23 @@ class BidirectionalStream:
                  open_timeout: float = 10.0, max_frame: int = MAX_FRAME) -> None:
         check_region(region)
         self.model_id = model_id
-        self._path = path_for(model_id)
+        path = path_for(model_id)
         base = endpoint_url_for(region) if endpoint_url is None else endpoint_url
         parts = urlsplit(base)
         if parts.scheme not in ("https", "http") or not parts.hostname or parts.query or parts.fragment \
                 or parts.path not in ("", "/"):
             raise ValueError(f"endpoint_url {base!r} must be an https:// (or http://) URL with a host and no path")
-        self._base = f"{parts.scheme}://{parts.netloc}"
+        self._url = f"{parts.scheme}://{parts.netloc}{path}"
         self._region = region
         self._credentials = credentials
         self._ssl = ssl
         self._proxy = proxy
         self._open_timeout = open_timeout
         self._max_frame = Decoder(max_frame=max_frame).max_frame
-        self._conn: Any = None
-        self._stream: Any = None
-        self._signer: Optional[EventSigner] = None
+        self._signed: Optional[SignedStream] = None
         self._events = ChunkStream(self._max_frame)
         self._pending: List[Any] = []
         self._answered = False
-        self._ended = False
         self.response_headers: Dict[str, str] = {}
 
     async def __aenter__(self) -> "BidirectionalStream":
@@ -90,80 +87,36 @@ class BidirectionalStream:
         else:  # an error or a cancellation: nothing more is read or sent
             await self.abort()
 
-    def _credentials_now(self) -> Credentials:
-        if self._credentials is not None:
-            return self._credentials
-        found = resolve_credentials(region=self._region)
-        if found.credentials is None:
-            raise BedrockError("no AWS credentials found: pass credentials=, set AWS_ACCESS_KEY_ID and "
-                               "AWS_SECRET_ACCESS_KEY, or configure a profile")
-        return found.credentials
-
     async def connect(self) -> "BidirectionalStream":
         """Open the connection and send the signed request (the response comes with the first read).
 
         Raises:
             BedrockConnectionError: the connection failed.
         """
-        from .. import _http2client as h2c
-
-        credentials = self._credentials_now()
-        signed = sign_request("POST", self._base + self._path, service=SERVICE, region=self._region,
-                              credentials=credentials, payload_hash=STREAMING_PAYLOAD,
-                              headers={"content-type": "application/vnd.amazon.eventstream",
-                                       "x-amz-content-sha256": STREAMING_PAYLOAD})
-        headers = [(k, v) for k, v in signed.headers.items() if k.lower() != "host"]
-        try:
-            conn = await h2c.open_connection(self._base, ssl=self._ssl, proxy=self._proxy,
-                                             timeout=self._open_timeout)
-        except h2c.ConnectionLost as exc:
-            raise BedrockConnectionError(str(exc)) from None
-        try:
-            stream = await conn.request("POST", self._path, headers, scheme=urlsplit(self._base).scheme)
-        except h2c.HTTP2Error as exc:
-            await conn.close()
-            raise BedrockConnectionError(str(exc)) from None
-        self._conn, self._stream = conn, stream
-        self._signer = EventSigner(credentials=credentials, region=self._region, service=SERVICE,
-                                   seed_signature=signed.signature)
+        credentials = credentials_for(self._credentials, self._region, BedrockError)
+        signed = SignedStream(self._url, region=self._region, service=SERVICE, credentials=credentials, headers={},
+                              ssl=self._ssl, proxy=self._proxy, open_timeout=self._open_timeout,
+                              error=BedrockConnectionError)
+        self._signed = await signed.open()
         self._events = ChunkStream(self._max_frame)
-        self._pending, self._answered, self._ended = [], False, False
+        self._pending, self._answered = [], False
         return self
 
-    def _open(self) -> Any:
-        if self._stream is None:
+    def _open(self) -> SignedStream:
+        if self._signed is None or not self._signed.is_open:
             raise RuntimeError("the stream is not open")
-        return self._stream
+        return self._signed
 
     async def _check_response(self) -> None:
         """Wait for the response headers; a refusal raises the service's error."""
-        import asyncio
-        import json
-
         if self._answered:
             return
-        stream = self._open()
-        try:
-            status, headers = await asyncio.wait_for(stream.response(), self._open_timeout)
-        except asyncio.TimeoutError:
-            raise BedrockConnectionError(f"no response within {self._open_timeout:g} s") from None
+        status, headers, body = await self._open().response()
         self._answered = True
         self.response_headers = headers
-        if status == 200:
-            return
-        body = b""
-        while True:
-            data = await stream.read()
-            if not data:
-                break
-            body += data
-        kind = headers.get("x-amzn-errortype", "")
-        try:
-            decoded = json.loads(body) if body else {}
-            message = decoded.get("message", decoded.get("Message", "")) if isinstance(decoded, dict) else ""
-        except ValueError:
-            message = body.decode("utf-8", "replace")
-        raise service_error(kind or f"HTTP{status}", str(message), status)
+        if status != 200:
+            kind, message = refusal(headers, body)
+            raise service_error(kind or f"HTTP{status}", message, status)
 
     async def send(self, event: Any) -> None:
         """Send one model event (a JSON-serialisable dict) as a signed ``chunk``.
@@ -173,53 +126,37 @@ class BidirectionalStream:
             TypeError, ValueError: ``event`` cannot be written as JSON.
             BedrockError: the stream failed, or the service refused it.
         """
-        from .. import _http2client as h2c
-
-        stream = self._open()
-        if self._ended:
+        signed = self._open()
+        if signed.ended:
             raise RuntimeError("the input stream was already ended")
         frame = chunk_frame(event)  # a value JSON cannot write is refused before anything is sent
-        assert self._signer is not None
-        envelope = self._signer.sign(frame)
         try:
-            await stream.write(envelope)
-        except h2c.HTTP2Error as exc:
-            await self._raise_refusal_or(exc)
+            await signed.send(frame)
+        except BedrockConnectionError:
+            await self._refusal_first()
+            raise
 
-    async def _raise_refusal_or(self, exc: BaseException) -> None:
-        """A send failed: the service's refusal if it answered with one, else the failure."""
-        if not self._answered and self._stream is not None and self._stream.answered:
+    async def _refusal_first(self) -> None:
+        """A send failed: the service's refusal, if it answered with one, says why."""
+        if not self._answered and self._signed is not None and self._signed.answered:
             await self._check_response()
-        raise BedrockConnectionError(str(exc)) from None
 
     async def end(self) -> None:
         """End the input: the empty signed envelope, then END_STREAM. Output keeps coming."""
-        from .. import _http2client as h2c
-
-        stream = self._open()
-        if self._ended:
-            return
-        self._ended = True
-        assert self._signer is not None
         try:
-            await stream.write(self._signer.end())
-            await stream.end()
-        except h2c.HTTP2Error as exc:
-            await self._raise_refusal_or(exc)
+            await self._open().end()
+        except BedrockConnectionError:
+            await self._refusal_first()
+            raise
 
     def __aiter__(self) -> "BidirectionalStream":
         return self
 
     async def __anext__(self) -> Any:
-        from .. import _http2client as h2c
-
-        stream = self._open()
+        signed = self._open()
         await self._check_response()
         while not self._pending:
-            try:
-                data = await stream.read()
-            except h2c.HTTP2Error as exc:
-                raise BedrockConnectionError(f"the stream failed: {exc}") from None
+            data = await signed.read()
             if not data:
                 self._pending.extend(self._events.feed(b""))  # events held back before an error
                 if self._pending:
@@ -231,33 +168,10 @@ class BidirectionalStream:
 
     async def abort(self) -> None:
         """Reset the stream and close the connection at once."""
-        conn, stream = self._conn, self._stream
-        self._conn = self._stream = None
-        if conn is not None:
-            stream.reset()
-            await conn.close()
+        if self._signed is not None:
+            await self._signed.abort()
 
     async def close(self, *, drain_timeout: float = 5.0) -> None:
         """End the input if it was not ended, read what the model still sends, and close."""
-        import asyncio
-
-        conn, stream = self._conn, self._stream
-        if conn is None:
-            return
-        try:
-            if not self._ended and not stream.closed:
-                self._ended = True
-                assert self._signer is not None
-                await asyncio.wait_for(stream.write(self._signer.end()), drain_timeout)
-                await stream.end()
-
-            async def drain() -> None:
-                while await stream.read():
-                    pass
-            await asyncio.wait_for(drain(), drain_timeout)
-        except (asyncio.TimeoutError, Exception):  # noqa: BLE001 - closing: what failed no longer matters
-            pass
-        finally:
-            self._conn = self._stream = None
-            stream.reset()
-            await conn.close()
+        if self._signed is not None:
+            await self._signed.close(drain_timeout)
