@@ -251,16 +251,19 @@ def test_a_server_that_resets_mid_stream_gives_a_connection_error():
         conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False))
         conn.initiate_connection()
         writer.write(conn.data_to_send())
-        while True:
-            data = await reader.read(65536)
-            if not data:
-                return
-            for event in conn.receive_data(data):
-                if isinstance(event, h2.events.RequestReceived):
-                    conn.send_headers(event.stream_id, [(":status", "200")])
-                    conn.send_data(event.stream_id, b"\x00\x00")  # two bytes of a frame, then the reset
-                    conn.reset_stream(event.stream_id)
-            writer.write(conn.data_to_send())
+        try:
+            while True:
+                data = await reader.read(65536)
+                if not data:
+                    return
+                for event in conn.receive_data(data):
+                    if isinstance(event, h2.events.RequestReceived):
+                        conn.send_headers(event.stream_id, [(":status", "200")])
+                        conn.send_data(event.stream_id, b"\x00\x00")  # two bytes of a frame, then the reset
+                        conn.reset_stream(event.stream_id)
+                writer.write(conn.data_to_send())
+        finally:
+            writer.close()  # (from 3.12 a server's wait_closed waits for its connections)
 
     async def main():
         server, url = await _misbehaving(handler)
@@ -285,6 +288,12 @@ def test_received_data_is_acknowledged_as_it_is_read():
     sent = []
 
     async def handler(reader, writer):
+        try:
+            await serve(reader, writer)
+        finally:
+            writer.close()  # (from 3.12 a server's wait_closed waits for its connections)
+
+    async def serve(reader, writer):
         conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False))
         conn.initiate_connection()
         writer.write(conn.data_to_send())
