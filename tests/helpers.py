@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import struct
@@ -84,3 +85,40 @@ def cut(data: bytes, sizes: List[int]) -> List[bytes]:
         at += n
         i += 1
     return chunks
+
+
+# --------------------------------------------------------------------------- test servers on loopback
+
+
+async def tcp_test_server(handler):
+    """A TCP server on 127.0.0.1 that answers with ``handler(reader, writer)``; its URL."""
+    server = await asyncio.start_server(handler, "127.0.0.1", 0)
+    return server, f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+
+
+async def h2_test_server(react, settings=None):
+    """An h2 server on 127.0.0.1 whose ``react(conn, event, writer)`` answers each event; its URL."""
+    import h2.config
+    import h2.connection
+
+    async def handler(reader, writer):
+        conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False))
+        conn.initiate_connection()
+        if settings:
+            conn.update_settings(settings)
+        writer.write(conn.data_to_send())
+        try:
+            while True:
+                data = await reader.read(65536)
+                if not data:
+                    return
+                for event in conn.receive_data(data):
+                    await react(conn, event, writer)
+                writer.write(conn.data_to_send())
+        except (ConnectionError, Exception):  # noqa: BLE001 - a test server going away with its client
+            return
+        finally:
+            writer.close()
+    return await tcp_test_server(handler)
+
+

@@ -313,3 +313,99 @@ def test_a_cancelled_task_resets_the_stream_and_leaves_nothing_open():
 
     left, record = run(main())
     assert left == set() and not record.ended_cleanly and len(record.events_in) > 3
+
+
+# --------------------------------------------------------------------------- a server that misbehaves
+
+
+def _frames_of(*events):
+    return b"".join(bedrock.chunk_frame(e) for e in events)
+
+
+def _exception_frame(kind, message):
+    from aws_eventstream import encode
+    return encode({":message-type": "exception", ":exception-type": kind, ":content-type": "application/json"},
+                  json.dumps({"message": message}).encode())
+
+
+@pytest.mark.parametrize("then", ["reset", "silence"])
+def test_an_exception_that_comes_with_events_is_raised_after_them(then):
+    import h2.errors
+    import h2.events
+
+    from helpers import h2_test_server
+
+    async def react(conn, event, writer):
+        if isinstance(event, h2.events.RequestReceived):
+            conn.send_headers(event.stream_id, [(":status", "200")])
+            conn.send_data(event.stream_id, _frames_of({"a": 1}) + _exception_frame("modelStreamErrorException", "boom"))
+            if then == "reset":
+                conn.reset_stream(event.stream_id, h2.errors.ErrorCodes.INTERNAL_ERROR)
+
+    async def main():
+        server, url = await h2_test_server(react)
+        async with server:
+            got = []
+            with pytest.raises(bedrock.ModelStreamErrorException, match="boom"):
+                async with bedrock.BidirectionalStream(MODEL, region="us-east-1", credentials=CREDS,
+                                                       endpoint_url=url, open_timeout=2) as stream:
+                    async for event in stream:
+                        got.append(event)
+            return got
+
+    assert run(main()) == [{"a": 1}]
+
+
+@pytest.mark.parametrize("body", ["reset", "never ends"])
+def test_a_refusal_whose_body_fails_is_still_the_services_error(body):
+    import h2.events
+
+    from helpers import h2_test_server
+
+    async def react(conn, event, writer):
+        if isinstance(event, h2.events.RequestReceived):
+            conn.send_headers(event.stream_id, [(":status", "403"), ("x-amzn-errortype", "AccessDeniedException:x")])
+            conn.send_data(event.stream_id, b'{"message": "no')
+            if body == "reset":
+                conn.reset_stream(event.stream_id)
+
+    async def main():
+        server, url = await h2_test_server(react)
+        async with server:
+            with pytest.raises(bedrock.AccessDeniedException) as info:
+                async with bedrock.BidirectionalStream(MODEL, region="us-east-1", credentials=CREDS,
+                                                       endpoint_url=url, open_timeout=1) as stream:
+                    async for _ in stream:
+                        pass
+            return info.value
+
+    assert run(main()).status == 403
+
+
+def test_a_fault_after_no_event_comes_first():
+    async def main():
+        async with FakeBedrockServer(credentials=CREDS, faults=[BedrockFault("throttlingException")]) as server:
+            with pytest.raises(bedrock.ThrottlingException):
+                await _converse(server)
+            return server.sessions[0]
+
+    record = run(main())
+    assert record.error == "throttlingException" and record.events_in == []
+
+
+@pytest.mark.parametrize("odd", [
+    {"audioOutputConfiguration": "x"}, {"audioOutputConfiguration": {"sampleRateHertz": "abc"}},
+    {"audioOutputConfiguration": {"sampleRateHertz": 10**9}}, {"toolConfiguration": "x"},
+    {"toolConfiguration": {"tools": [5]}}, {"toolConfiguration": {"tools": "x"}},
+])
+def test_nova_sonic_takes_odd_configurations_as_its_defaults(odd):
+    opening = [OPENING[0], ev("promptStart", promptName="p", **odd),
+               ev("contentStart", promptName="p", contentName="audio-1", type="AUDIO", role="USER",
+                  audioInputConfiguration={"sampleRateHertz": 0})]
+
+    async def main():
+        async with FakeBedrockServer(credentials=CREDS) as server:
+            return await _converse(server, events=opening + AUDIO + CLOSING), server.sessions[0]
+
+    events, record = run(main())
+    assert record.error is None and _names(events)[0] == "completionStart" and "audioOutput" in _names(events)

@@ -18,6 +18,7 @@ from aws_eventstream import _http2client  # noqa: E402
 from aws_eventstream import transcribe as t  # noqa: E402
 from aws_eventstream.auth import Credentials  # noqa: E402
 from aws_eventstream.testing import FakeTranscribeServer, Fault, Script  # noqa: E402
+from helpers import h2_test_server, tcp_test_server  # noqa: E402
 
 CREDS = Credentials("AKIDHTTP2", "http2-secret")
 SERVICE_NAME = "transcribestreaming.us-east-1.amazonaws.com"
@@ -213,12 +214,6 @@ def test_a_cancelled_task_resets_the_stream_and_leaves_nothing_open():
     assert not record.ended_cleanly and record.audio_frames >= 1
 
 
-async def _misbehaving(handler):
-    """A TCP server on 127.0.0.1 that answers with ``handler(reader, writer)``; its URL."""
-    server = await asyncio.start_server(handler, "127.0.0.1", 0)
-    return server, f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
-
-
 @pytest.mark.parametrize("behaviour", ["garbage", "closes", "silent"])
 def test_a_server_that_misbehaves_gives_a_connection_error(behaviour):
     async def handler(reader, writer):
@@ -231,7 +226,7 @@ def test_a_server_that_misbehaves_gives_a_connection_error(behaviour):
         writer.close()
 
     async def main():
-        server, url = await _misbehaving(handler)
+        server, url = await tcp_test_server(handler)
         async with server:
             session = t.TranscribeHTTP2Session(region="us-east-1", credentials=CREDS, endpoint_url=url,
                                                language_code="en-US", open_timeout=0.5)
@@ -266,7 +261,7 @@ def test_a_server_that_resets_mid_stream_gives_a_connection_error():
             writer.close()  # (from 3.12 a server's wait_closed waits for its connections)
 
     async def main():
-        server, url = await _misbehaving(handler)
+        server, url = await tcp_test_server(handler)
         async with server:
             async with t.TranscribeHTTP2Session(region="us-east-1", credentials=CREDS, endpoint_url=url,
                                                 language_code="en-US") as session:
@@ -320,7 +315,7 @@ def test_received_data_is_acknowledged_as_it_is_read():
             await writer.drain()
 
     async def main():
-        server, url = await _misbehaving(handler)
+        server, url = await tcp_test_server(handler)
         async with server:
             async with await _http2client.open_connection(url) as conn:
                 stream = await conn.request("POST", "/", [], scheme="http")
@@ -339,3 +334,141 @@ def test_received_data_is_acknowledged_as_it_is_read():
     held, got = run(main())
     assert held <= _http2client._WINDOW  # what one stream may have unread
     assert got == total
+
+
+# --------------------------------------------------------------------------- the client under a misbehaving peer
+
+
+def test_closing_never_waits_on_a_peer_that_reads_nothing():
+    import h2.events
+
+    async def react(conn, event, writer):
+        if isinstance(event, h2.events.RequestReceived):
+            conn.send_headers(event.stream_id, [(":status", "200")])
+            conn.increment_flow_control_window(1 << 30)
+            conn.increment_flow_control_window(1 << 30, stream_id=event.stream_id)
+            writer.transport.pause_reading()  # and never reads again
+
+    async def main():
+        server, url = await h2_test_server(react)
+        async with server:
+            conn = await _http2client.open_connection(url)
+            stream = await conn.request("POST", "/", [], scheme="http")
+            await stream.response()
+            with pytest.raises(asyncio.TimeoutError):  # the socket's buffers fill: the write waits
+                await asyncio.wait_for(stream.write(bytes(8 << 20)), 2)
+            started = asyncio.get_running_loop().time()
+            await conn.close()
+            return asyncio.get_running_loop().time() - started
+
+    assert run(main()) < 5
+
+
+def test_unread_data_of_one_stream_never_stops_the_others_and_a_reset_gives_it_back():
+    import h2.events
+
+    async def react(conn, event, writer):
+        if isinstance(event, h2.events.RequestReceived):
+            conn.send_headers(event.stream_id, [(":status", "200")])
+            for _ in range(4):  # 60 KB in frames h2 takes
+                conn.send_data(event.stream_id, b"x" * 15000)
+
+    async def main():
+        server, url = await h2_test_server(react)
+        async with server:
+            async with await _http2client.open_connection(url) as conn:
+                left_unread = []
+                for _ in range(3):  # 180 KB unread: more than HTTP/2's default connection window
+                    stream = await conn.request("POST", "/", [], scheme="http")
+                    await stream.response()
+                    left_unread.append(stream)
+                await asyncio.sleep(0.2)
+                for stream in left_unread[:2]:
+                    stream.reset()  # never to be read: its share of the window comes back
+                fresh = await conn.request("POST", "/", [], scheme="http")
+                await fresh.response()
+                got = 0
+                while got < 60000:
+                    got += len(await asyncio.wait_for(fresh.read(), 5))
+                return got
+
+    assert run(main()) == 60000  # (before: the connection's window, shut by the unread 180 KB, held it)
+
+
+def test_a_stream_slot_is_freed_when_the_server_ends_first():
+    import h2.events
+    import h2.settings
+
+    async def react(conn, event, writer):
+        if isinstance(event, h2.events.RequestReceived):
+            conn.send_headers(event.stream_id, [(":status", "200")], end_stream=True)
+
+    async def main():
+        server, url = await h2_test_server(react, {h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: 1})
+        async with server:
+            async with await _http2client.open_connection(url) as conn:
+                await asyncio.sleep(0.1)  # the server's settings are in
+                statuses = []
+                for _ in range(5):
+                    stream = await asyncio.wait_for(conn.request("POST", "/", [], scheme="http"), 5)
+                    statuses.append((await stream.response())[0])
+                    assert await stream.read() == b""  # the server's side ended first
+                    await stream.end()  # then ours: the slot is free
+                return statuses
+
+    assert run(main()) == [200] * 5
+
+
+def test_after_goaway_a_send_fails_typed_and_a_read_never_hangs():
+    import h2.events
+
+    async def react(conn, event, writer):
+        if isinstance(event, h2.events.RequestReceived):
+            conn.send_headers(event.stream_id, [(":status", "200")])
+            conn.close_connection(last_stream_id=event.stream_id)
+
+    async def main():
+        server, url = await h2_test_server(react)
+        async with server:
+            conn = await _http2client.open_connection(url)
+            stream = await conn.request("POST", "/", [], scheme="http")
+            await stream.response()
+            await asyncio.sleep(0.1)
+            with pytest.raises(_http2client.HTTP2Error):
+                await stream.write(b"more")
+            reading = asyncio.ensure_future(stream.read())
+            await conn.close()
+            with pytest.raises(_http2client.HTTP2Error):
+                await asyncio.wait_for(reading, 5)
+
+    run(main())
+
+
+def test_events_before_a_corrupt_frame_in_the_same_read_come_first():
+    import h2.events
+
+    from aws_eventstream.testing import transcript_frame
+    event = transcript_frame([{"ResultId": "r", "IsPartial": False, "StartTime": 0.0, "EndTime": 1.0,
+                               "Alternatives": [{"Transcript": "kept", "Items": []}]}])
+    corrupt = bytearray(event)
+    corrupt[8] ^= 0xFF  # the prelude's CRC
+
+    async def react(conn, ev, writer):
+        if isinstance(ev, h2.events.RequestReceived):
+            conn.send_headers(ev.stream_id, [(":status", "200")])
+            conn.send_data(ev.stream_id, event + bytes(corrupt))
+
+    async def main():
+        server, url = await h2_test_server(react)
+        async with server:
+            async with t.TranscribeHTTP2Session(region="us-east-1", credentials=CREDS, endpoint_url=url,
+                                                language_code="en-US") as session:
+                got = []
+                from aws_eventstream import ChecksumError
+                with pytest.raises(ChecksumError):
+                    async for e in session:
+                        got.append(e)
+                return got
+
+    (first,) = run(main())
+    assert first.results[0].alternatives[0].transcript == "kept"

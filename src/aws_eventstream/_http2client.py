@@ -41,8 +41,11 @@ __all__ = ["Connection", "Stream", "HTTP2Error", "ConnectionLost", "StreamReset"
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 _READ = 65536
 # How much a stream may have received and not yet read before the server must wait: the
-# initial window h2 advertises per stream. Data is acknowledged as it is read.
+# initial window h2 advertises per stream. Data is acknowledged as it is read. The
+# connection's window is larger, so that one stream's unread data never stops the others.
 _WINDOW = 1 << 20
+_CONNECTION_WINDOW = 16 << 20
+_CLOSE_TIMEOUT = 2.0  # seconds a closing socket may take to flush before it is cut
 
 
 class HTTP2Error(Exception):
@@ -89,7 +92,20 @@ class Stream:
         """True once both sides ended, or the stream was reset or failed."""
         return self._closed
 
+    def _unread(self) -> int:
+        """Take back what was received and never read: its share of the connection's window."""
+        length = 0
+        kept: Deque[Any] = deque()
+        for item in self._inbox:
+            if isinstance(item, tuple):
+                length += item[1]
+            else:
+                kept.append(item)
+        self._inbox = kept
+        return length
+
     def _fail(self, exc: BaseException) -> None:
+        """The stream is over: ``exc`` is raised once what arrived before it has been read."""
         if self._error is None:
             self._error = exc
         self._inbox.append(exc)
@@ -159,10 +175,15 @@ class Stream:
         if not self._local_ended:
             self._local_ended = True
             self._conn._end(self)
+            if self._remote_ended:  # both sides ended: the stream's slot is free
+                self._closed = True
+                self._conn._forget(self.id)
             await self._conn._drain()
 
     def reset(self, error_code: int = h2.errors.ErrorCodes.CANCEL) -> None:
         """Abandon the stream (RST_STREAM); nothing more is sent or read on it."""
+        # What arrived and will never be read now: its room goes back to the connection.
+        self._conn._give_back(self._unread())
         if not self._closed:
             self._conn._reset(self, error_code)
             self._fail(StreamReset(self.id, error_code))
@@ -188,6 +209,7 @@ class Connection:
             h2.settings.SettingCodes.ENABLE_PUSH: 0,
         })
         self._h2.initiate_connection()
+        self._h2.increment_flow_control_window(_CONNECTION_WINDOW - self._h2.inbound_flow_control_window)
         self._flush()
         self._task = asyncio.ensure_future(self._read_loop())
 
@@ -231,45 +253,53 @@ class Connection:
         return stream
 
     async def close(self) -> None:
-        """Send GOAWAY, close the socket and fail what is still open."""
+        """Send GOAWAY, close the socket and fail what is still open; never waits long on the peer."""
         if self._error is None:
             try:
                 self._h2.close_connection()
                 self._flush()
             except h2.exceptions.ProtocolError:
                 pass
-            self._lose(ConnectionLost("the connection was closed"))
+        self._lose(self._error or ConnectionLost("the connection was closed"))  # streams a GOAWAY left too
         self._task.cancel()
         try:
             await self._task
         except asyncio.CancelledError:
             pass
         self._writer.close()
-        try:
-            await self._writer.wait_closed()
-        except (ConnectionError, OSError):
-            pass
+        try:  # a peer that reads nothing would hold the flush for ever: cut it
+            await asyncio.wait_for(self._writer.wait_closed(), _CLOSE_TIMEOUT)
+        except (asyncio.TimeoutError, ConnectionError, OSError):
+            self._writer.transport.abort()
 
     # -- what streams ask of the connection
+
+    def _refused(self, stream: Stream, exc: BaseException) -> HTTP2Error:
+        """What a send on ``stream`` that h2 refused raises: the stream's or connection's failure."""
+        if isinstance(stream._error, HTTP2Error):
+            return stream._error
+        if isinstance(exc, h2.exceptions.StreamClosedError):
+            return StreamReset(stream.id, h2.errors.ErrorCodes.STREAM_CLOSED)
+        return self._error or ConnectionLost(f"the connection can send no more: {exc}")
 
     def _room(self, stream: Stream) -> int:
         try:
             return min(self._h2.local_flow_control_window(stream.id), self._h2.max_outbound_frame_size)
-        except h2.exceptions.StreamClosedError:
-            raise stream._error or StreamReset(stream.id, h2.errors.ErrorCodes.STREAM_CLOSED) from None
+        except h2.exceptions.ProtocolError as exc:  # StreamClosedError too: a stream or connection gone
+            raise self._refused(stream, exc) from None
 
     def _send_data(self, stream: Stream, data: memoryview) -> None:
         try:
             self._h2.send_data(stream.id, bytes(data))
-        except h2.exceptions.StreamClosedError:
-            raise stream._error or StreamReset(stream.id, h2.errors.ErrorCodes.STREAM_CLOSED) from None
+        except h2.exceptions.ProtocolError as exc:
+            raise self._refused(stream, exc) from None
         self._flush()
 
     def _end(self, stream: Stream) -> None:
         try:
             self._h2.end_stream(stream.id)
-        except h2.exceptions.StreamClosedError:
-            raise stream._error or StreamReset(stream.id, h2.errors.ErrorCodes.STREAM_CLOSED) from None
+        except h2.exceptions.ProtocolError as exc:
+            raise self._refused(stream, exc) from None
         self._flush()
 
     def _reset(self, stream: Stream, error_code: int) -> None:
@@ -280,6 +310,15 @@ class Connection:
             except h2.exceptions.StreamClosedError:
                 pass
         self._forget(stream.id)
+
+    def _give_back(self, length: int) -> None:
+        """Reopen the connection's window for data no stream will read."""
+        if length and self._error is None:
+            try:
+                self._h2.increment_flow_control_window(length)
+            except (h2.exceptions.ProtocolError, ValueError):
+                return
+            self._flush()
 
     def _acknowledge(self, stream: Stream, length: int) -> None:
         if length and self._error is None:
@@ -316,9 +355,10 @@ class Connection:
     def _lose(self, error: ConnectionLost) -> None:
         if self._error is None:
             self._error = error
-        for stream in list(self._streams.values()):
-            stream._fail(self._error)
+        streams = list(self._streams.values())
         self._streams.clear()
+        for stream in streams:
+            stream._fail(self._error)
         asyncio.ensure_future(self._notify_slot())
 
     async def _read_loop(self) -> None:
@@ -441,6 +481,42 @@ def _tunnel(proxy_url: str, host: str, port: int, timeout: float) -> socket.sock
         raise
 
 
+async def _bounded(aw: Any, timeout: float) -> Any:
+    """``await aw`` for at most ``timeout`` seconds (asyncio.TimeoutError after).
+
+    Not ``asyncio.wait_for``: before Python 3.12 it can swallow a cancellation that comes
+    as ``aw`` completes, and the caller then goes on with a connection it meant to drop.
+    A cancellation here always propagates, and what ``aw`` opened meanwhile is closed.
+    """
+    task = asyncio.ensure_future(aw)
+    try:
+        done, _ = await asyncio.wait({task}, timeout=timeout)
+    except asyncio.CancelledError:
+        task.cancel()
+        try:
+            opened = await task
+        except BaseException:  # noqa: BLE001 - cancelled, or failed: nothing to close
+            raise asyncio.CancelledError() from None
+        _close_opened(opened)
+        raise
+    if not done:
+        task.cancel()
+        try:
+            _close_opened(await task)
+        except BaseException:  # noqa: BLE001 - the cancellation we asked for
+            pass
+        raise asyncio.TimeoutError()
+    return task.result()
+
+
+def _close_opened(opened: Any) -> None:
+    """Close what an abandoned connect opened: a (reader, writer) pair, or a socket."""
+    if isinstance(opened, tuple) and len(opened) == 2 and hasattr(opened[1], "close"):
+        opened[1].close()
+    elif isinstance(opened, socket.socket):
+        opened.close()
+
+
 async def open_connection(url: str, *, ssl: Union[_ssl.SSLContext, bool, None] = None,
                           proxy: Union[str, bool, None] = True, timeout: float = 10.0) -> Connection:
     """Connect to ``url``'s host (``https://`` with TLS and ALPN ``h2``, ``http://`` with
@@ -476,12 +552,12 @@ async def open_connection(url: str, *, ssl: Union[_ssl.SSLContext, bool, None] =
     via = _proxy_for(host, parts.scheme, proxy)
     try:
         if via is not None:
-            sock = await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(
+            sock = await _bounded(asyncio.get_running_loop().run_in_executor(
                 None, _tunnel, via, host, port, timeout), timeout)
-            reader, writer = await asyncio.wait_for(asyncio.open_connection(
+            reader, writer = await _bounded(asyncio.open_connection(
                 sock=sock, ssl=context, server_hostname=host if context else None), timeout)
         else:
-            reader, writer = await asyncio.wait_for(asyncio.open_connection(
+            reader, writer = await _bounded(asyncio.open_connection(
                 host, port, ssl=context, server_hostname=host if context else None), timeout)
     except asyncio.TimeoutError:
         raise ConnectionLost(f"connecting to {authority} took over {timeout:g} s") from None

@@ -108,20 +108,33 @@ class SignedStream:
         stream = self._open_stream()
         try:
             status, headers = await asyncio.wait_for(stream.response(), self._open_timeout)
-            body = b"" if status == 200 else await asyncio.wait_for(self._read_all(), self._open_timeout)
         except asyncio.TimeoutError:
             raise self._error(f"no response within {self._open_timeout:g} s") from None
         except h2c.HTTP2Error as exc:
             raise self._error(str(exc)) from None
+        body = b""
+        if status != 200:
+            try:  # a refusal whose body never ends: its status and x-amzn-errortype still say what it was
+                body = await asyncio.wait_for(self._read_all(), self._open_timeout)
+            except asyncio.TimeoutError:
+                pass
         return status, headers, body
 
     async def _read_all(self) -> bytes:
+        """The body of a refusal; what arrived of it when the stream fails part-way (the
+        status and x-amzn-errortype already say what went wrong)."""
+        from . import _http2client as h2c
+
         parts: "list[bytes]" = []
-        while True:
-            data = await self._stream.read()
-            if not data:
-                return b"".join(parts)
-            parts.append(data)
+        try:
+            while True:
+                data = await self._stream.read()
+                if not data:
+                    break
+                parts.append(data)
+        except h2c.HTTP2Error:
+            pass
+        return b"".join(parts)
 
     async def read(self) -> bytes:
         """The next piece of the response body; ``b""`` at its end."""

@@ -58,7 +58,7 @@ import types
 import uuid
 import zlib
 from collections import deque
-from typing import Any, Deque, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Deque, Dict, Iterator, Optional, Tuple
 
 try:
     import botocore.eventstream as _be

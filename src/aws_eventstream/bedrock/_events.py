@@ -90,6 +90,11 @@ class ChunkStream:
         self._messages: List[Message] = []
         self._broken: Optional[EventStreamError] = None  # the framing failed after _messages
 
+    @property
+    def held(self) -> bool:
+        """True when frames already decoded (or an error) wait for the next :meth:`feed`."""
+        return bool(self._messages) or self._broken is not None
+
     def feed(self, data: bytes) -> List[Dict[str, Any]]:
         """The model's events completed by ``data``, in order."""
         if self._broken is None:

@@ -43,7 +43,10 @@ class BidirectionalStream:
     ``async for event in stream`` gives the model's events as decoded dicts; ``await
     stream.end()`` ends the input (the output goes on). Modeled errors raise their classes
     (:class:`ValidationException`, :class:`ModelStreamErrorException`...), from the
-    iteration or, for a refused request, from the first read or send.
+    iteration or, for a refused request, from the first read or send; the events before an
+    error come first. A corrupt frame raises the codec's error
+    (:class:`~aws_eventstream.ChecksumError`, :class:`~aws_eventstream.FrameError`), and a
+    failed connection :class:`BedrockConnectionError`.
 
     Credentials default to :func:`~aws_eventstream.auth.resolve_credentials`, read once
     when the stream opens: the request and every event of the stream are signed with them
@@ -156,6 +159,9 @@ class BidirectionalStream:
         signed = self._open()
         await self._check_response()
         while not self._pending:
+            if self._events.held:  # an error (or events) that came with the last read: before reading on
+                self._pending.extend(self._events.feed(b""))
+                continue
             data = await signed.read()
             if not data:
                 self._pending.extend(self._events.feed(b""))  # events held back before an error

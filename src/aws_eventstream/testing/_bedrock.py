@@ -32,7 +32,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
-from .. import Decoder, EventStreamError, encode
+from .. import Decoder, EventStreamError, decode, encode
 from .._credentials import Credentials
 from ..auth import STREAMING_PAYLOAD, check_region, verify_signed_request
 from ..bedrock import chunk_frame, parse_message
@@ -130,21 +130,22 @@ class NovaSonic:
             data = data if isinstance(data, dict) else {}
             if name == "promptStart":
                 prompt = str(data.get("promptName", ""))
-                config = data.get("audioOutputConfiguration") or {}
-                output_rate = int(config.get("sampleRateHertz", 24000))
+                config = _dict(data.get("audioOutputConfiguration"))
+                output_rate = _rate(config.get("sampleRateHertz"), 24000)
                 voice = str(config.get("voiceId", voice))
-                tools = ((data.get("toolConfiguration") or {}).get("tools") or [])
+                tools = [t for t in _dict(data.get("toolConfiguration")).get("tools") or [] if isinstance(t, dict)] \
+                    if isinstance(_dict(data.get("toolConfiguration")).get("tools"), list) else []
                 if not started:
                     started = True
                     yield {"event": {"completionStart": {"sessionId": str(uuid.uuid4()), "promptName": prompt,
                                                          "completionId": completion}}}
             elif name == "contentStart" and data.get("type") == "AUDIO" and data.get("role") == "USER":
                 audio_content = data.get("contentName")
-                input_rate = int((data.get("audioInputConfiguration") or {}).get("sampleRateHertz", 16000))
+                input_rate = _rate(_dict(data.get("audioInputConfiguration")).get("sampleRateHertz"), 16000)
             elif name == "audioInput" and data.get("contentName") == audio_content:
                 try:
-                    user_audio += len(base64.b64decode(data.get("content", ""))) / (2 * input_rate)
-                except (ValueError, TypeError):
+                    user_audio += len(base64.b64decode(str(data.get("content", "")))) / (2 * input_rate)
+                except ValueError:  # not base64: no audio
                     pass
                 if self.turn_seconds is not None and user_audio >= self.turn_seconds:
                     user_audio = 0.0
@@ -190,7 +191,7 @@ class NovaSonic:
         for out in self._text(prompt, completion, "USER", "FINAL", self.heard[turn % len(self.heard)], "END_TURN"):
             yield out
         if tools and turn == 0:
-            spec = (tools[0] or {}).get("toolSpec") or {}
+            spec = _dict(tools[0].get("toolSpec"))
             content_id, start = self._content(prompt, completion, "TOOL", "TOOL")
             yield start
             yield {"event": {"toolUse": {"promptName": prompt, "completionId": completion, "contentId": content_id,
@@ -219,6 +220,15 @@ class NovaSonic:
         yield self._end(prompt, completion, content_id, "AUDIO", "END_TURN")
         for out in self._text(prompt, completion, "ASSISTANT", "FINAL", reply, "END_TURN"):
             yield out
+
+
+def _rate(value: Any, default: int) -> int:
+    """A sample rate from a client's configuration: an int from 8 to 48 kHz, else ``default``."""
+    return value if type(value) is int and 8000 <= value <= 48000 else default
+
+
+def _dict(value: Any) -> Dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _exception(kind: str, message: str) -> bytes:
@@ -385,26 +395,32 @@ class FakeBedrockServer(H2Server):
                     return
                 yield item
 
+        def check_faults() -> None:
+            for fault in self.faults:
+                if fault.after == len(record.events_in) and fault.session in (None, index):
+                    raise _Stop(fault.exception_type, fault.message or
+                                f"The fake model failed ({fault.exception_type}).")
+
         async def read() -> None:
             decoder = Decoder()
             try:
+                check_faults()  # after=0: before any event
                 while True:
                     data = await stream.recv()
                     if data is None or isinstance(data, str):
                         break
                     for envelope in decoder.feed(data):
+                        if record.ended_cleanly:  # undocumented: the service's answer to bytes after the end
+                            raise _Stop("validationException", "Invalid input event: data after the end of the stream")
                         inner = verifier.verify(envelope)
                         if not inner:
                             record.ended_cleanly = True
-                            return
-                        for message in Decoder().feed(inner):
-                            event = parse_message(message)
-                            record.events_in.append(event)
-                            for fault in self.faults:
-                                if fault.after == len(record.events_in) and fault.session in (None, index):
-                                    raise _Stop(fault.exception_type, fault.message or
-                                                f"The fake model failed ({fault.exception_type}).")
-                            await inbox.put(event)
+                            continue  # read on: nothing more may come
+                        event = parse_message(decode(inner))  # exactly one whole frame in each envelope
+                        record.events_in.append(event)
+                        check_faults()
+                        await inbox.put(event)
+                decoder.close()
             except (EventStreamError, BedrockError) as exc:  # undocumented: the service's answer to a bad event
                 raise _Stop("validationException", f"Invalid input event: {exc}") from None
             finally:

@@ -240,7 +240,7 @@ class H2Link:
         try:
             await self.front.handle(self, stream, headers)
         except Exception as exc:  # a fault of the fake itself: reported, never a silent hang
-            if stream.reset and isinstance(exc, h2.exceptions.StreamClosedError):
+            if stream.reset:  # whatever failed after it
                 # The client cancelled (RST_STREAM) before the response could go: its doing, not ours.
                 if stream.record.error is None:
                     stream.record.error, stream.record.reason = CANCELLED

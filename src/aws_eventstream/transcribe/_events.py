@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple, Union
 
-from .. import Decoder, Encoder, Message
+from .. import Decoder, Encoder, EventStreamError, Message
 from ._errors import TranscribeError, TranscribeErrorFrame, TranscribeProtocolError, service_error
 
 AUDIO_HEADERS = {
@@ -190,18 +190,37 @@ class TranscriptStream:
         """Decode ``data`` and return its events, in order.
 
         Raises:
-            EventStreamError: the bytes are corrupt.
+            EventStreamError: the bytes are corrupt; ``exc.events`` holds the events of the
+                frames before the corrupt one in the same chunk.
             TranscribeError: a frame carried an error; ``exc.events`` holds the events that
                 came before it in the same chunk.
         """
         events: List[Union[TranscriptEvent, UnknownEvent]] = []
-        for message in self._decoder.feed(data):
+        broken: Optional[EventStreamError] = None
+        try:
+            messages = self._decoder.feed(data)
+        except EventStreamError as exc:  # the frames before the corrupt one still count
+            messages, broken = list(exc.messages), exc
+        for message in messages:
             try:
                 events.append(parse_message(message))
             except TranscribeError as exc:
                 exc.events = events  # type: ignore[attr-defined]
                 raise
+        if broken is not None:
+            broken.events = events  # type: ignore[attr-defined]
+            raise broken
         return events
+
+    def take(self, data: Any, pending: List[Union[TranscriptEvent, UnknownEvent]]) -> Optional[BaseException]:
+        """Feed ``data``; its events go to ``pending``, those before an error too. Returns the
+        error (raise it once the events before it are handed out), or None."""
+        try:
+            pending.extend(self.feed(data))
+        except (TranscribeError, EventStreamError) as exc:
+            pending.extend(getattr(exc, "events", ()))
+            return exc
+        return None
 
     def close(self) -> None:
         """End of stream: raises FrameError if it was cut inside a frame."""

@@ -66,6 +66,7 @@ class TranscribeHTTP2Session:
         self._signed: Optional[SignedStream] = None
         self._events = TranscriptStream(max_frame=self._max_frame)
         self._pending: List[Union[TranscriptEvent, UnknownEvent]] = []
+        self._failure: Optional[BaseException] = None  # to raise once _pending is handed out
         self.response_headers: Dict[str, str] = {}
 
     @property
@@ -109,7 +110,7 @@ class TranscribeHTTP2Session:
         self._signed = signed
         self.response_headers = headers
         self._events = TranscriptStream(max_frame=self._max_frame)
-        self._pending = []
+        self._pending, self._failure = [], None
         return self
 
     async def __aenter__(self) -> "TranscribeHTTP2Session":
@@ -150,11 +151,14 @@ class TranscribeHTTP2Session:
     async def __anext__(self) -> Union[TranscriptEvent, UnknownEvent]:
         signed = self._open()
         while not self._pending:
+            if self._failure is not None:  # raised after the events before it
+                failure, self._failure = self._failure, None
+                raise failure
             data = await signed.read()
             if not data:
                 self._events.close()  # FrameError if the stream was cut inside a frame
                 raise StopAsyncIteration
-            self._pending.extend(self._events.feed(data))
+            self._failure = self._events.take(data, self._pending)
         return self._pending.pop(0)
 
     async def abort(self) -> None:

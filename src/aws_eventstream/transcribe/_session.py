@@ -7,7 +7,7 @@ the package imports without it.
 
 from __future__ import annotations
 
-from typing import Any, List, Union
+from typing import Any, List, Optional, Union
 from urllib.parse import urlsplit
 
 from .. import MAX_FRAME, Decoder
@@ -50,6 +50,7 @@ class TranscribeSession:
         self._max_frame = Decoder(max_frame=max_frame).max_frame  # the Decoder refuses a bad limit now
         self._stream = TranscriptStream(max_frame=self._max_frame)
         self._pending: List[Union[TranscriptEvent, UnknownEvent]] = []
+        self._failure: Optional[BaseException] = None  # to raise once _pending is handed out
         self._ended = False
 
     @property
@@ -119,6 +120,9 @@ class TranscribeSession:
 
         ws = self._socket()
         while not self._pending:
+            if self._failure is not None:
+                failure, self._failure = self._failure, None
+                raise failure
             try:
                 data = await ws.recv()
             except ConnectionClosedOK:
@@ -128,7 +132,7 @@ class TranscribeSession:
                 raise TranscribeConnectionError(f"the connection dropped: {exc}") from None
             if isinstance(data, str):
                 raise TranscribeProtocolError("a text message on an event stream")
-            self._pending.extend(self._stream.feed(data))
+            self._failure = self._stream.take(data, self._pending)  # raised after the events before it
         return self._pending.pop(0)
 
     async def _finish(self, timeout: float, keep: bool) -> None:
