@@ -30,7 +30,7 @@ import re
 import ssl
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, AsyncIterator, Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from .. import Decoder, EventStreamError, decode, encode
 from .._credentials import Credentials
@@ -96,9 +96,11 @@ class NovaSonic:
     """A responder that answers as Nova Sonic does, turn by turn.
 
     A user turn ends with the ``contentEnd`` of a USER AUDIO content, or every
-    ``turn_seconds`` of its audio (None: only at ``contentEnd``), or with a USER TEXT input.
-    Each turn answers with the next of ``heard`` (the user's transcript) and ``replies``
-    (the assistant's words), cycling; the reply's audio lasts ``seconds_per_char`` per
+    ``turn_seconds`` of its audio (None: only at ``contentEnd``), or with the ``textInput``
+    of a USER TEXT content started with ``"interactive": true`` (Nova 2 Sonic's text turn;
+    other text, such as the conversation's history, is taken in without an answer).
+    Each turn answers with the next of ``heard`` (the user's transcript; for a text turn,
+    its text) and ``replies`` (the assistant's words), cycling; the reply's audio lasts ``seconds_per_char`` per
     character, in ``audio_chunk_seconds`` pieces. With a ``toolConfiguration`` in
     ``promptStart``, the first turn asks for its first tool (``toolUse``, then
     ``contentEnd`` with ``stopReason`` TOOL_USE); the reply follows the ``toolResult``.
@@ -121,6 +123,7 @@ class NovaSonic:
         output_rate, voice = 24000, "matthew"
         tools: List[Any] = []
         input_rate, user_audio, audio_content = 16000, 0.0, None
+        interactive_text: Set[str] = set()  # contentNames of the USER TEXT contents that ask for an answer
         turn, started = 0, False
         async for item in events:
             body = item.get("event") if isinstance(item, dict) else None
@@ -142,6 +145,15 @@ class NovaSonic:
             elif name == "contentStart" and data.get("type") == "AUDIO" and data.get("role") == "USER":
                 audio_content = data.get("contentName")
                 input_rate = _rate(_dict(data.get("audioInputConfiguration")).get("sampleRateHertz"), 16000)
+            elif name == "contentStart" and data.get("type") == "TEXT" and data.get("role") == "USER" \
+                    and data.get("interactive") is True and isinstance(data.get("contentName"), str):
+                interactive_text.add(data["contentName"])
+            elif name == "textInput" and data.get("contentName") in interactive_text:
+                interactive_text.discard(data["contentName"])
+                async for out in self._turn(prompt, completion, turn, output_rate, voice, tools,
+                                            heard=str(data.get("content", ""))):
+                    yield out
+                turn += 1
             elif name == "audioInput" and data.get("contentName") == audio_content:
                 try:
                     user_audio += len(base64.b64decode(str(data.get("content", "")))) / (2 * input_rate)
@@ -152,8 +164,7 @@ class NovaSonic:
                     async for out in self._turn(prompt, completion, turn, output_rate, voice, tools):
                         yield out
                     turn += 1
-            elif (name == "contentEnd" and data.get("contentName") == audio_content and user_audio > 0) \
-                    or name == "textInput" and data.get("role") == "USER":
+            elif name == "contentEnd" and data.get("contentName") == audio_content and user_audio > 0:
                 user_audio = 0.0
                 async for out in self._turn(prompt, completion, turn, output_rate, voice, tools):
                     yield out
@@ -187,8 +198,9 @@ class NovaSonic:
                 self._end(prompt, completion, content_id, "TEXT", stop)]
 
     async def _turn(self, prompt: str, completion: str, turn: int, rate: int, voice: str,
-                    tools: List[Any]) -> AsyncIterator[Dict[str, Any]]:
-        for out in self._text(prompt, completion, "USER", "FINAL", self.heard[turn % len(self.heard)], "END_TURN"):
+                    tools: List[Any], heard: Optional[str] = None) -> AsyncIterator[Dict[str, Any]]:
+        heard = self.heard[turn % len(self.heard)] if heard is None else heard
+        for out in self._text(prompt, completion, "USER", "FINAL", heard, "END_TURN"):
             yield out
         if tools and turn == 0:
             spec = _dict(tools[0].get("toolSpec"))
