@@ -269,6 +269,41 @@ def test_bad_input_is_refused_before_anything_is_sent_and_after_end_too():
         bedrock.BidirectionalStream(MODEL, region="us-east-1", credentials=CREDS, endpoint_url="http://h/path")
 
 
+def test_raw_bytes_go_out_as_they_are_and_come_back_unparsed():
+    """send_bytes() and raw=True: the model's JSON as bytes both ways (pipecat's service
+    writes its own), each chunk's bytes exactly the ones given, as botocore's parser reads them."""
+    sent = [json.dumps(e, indent=2).encode() for e in OPENING + AUDIO + CLOSING]  # not our spelling of the JSON
+    wire = []
+
+    async def main():
+        async with FakeBedrockServer(credentials=CREDS) as server:
+            async with bedrock.BidirectionalStream(MODEL, region="us-east-1", credentials=CREDS,
+                                                   endpoint_url=server.endpoint, raw=True) as stream:
+                real_send = stream._signed.send
+
+                async def keep(frame):
+                    wire.append(bytes(frame))
+                    await real_send(frame)
+                stream._signed.send = keep
+                for i, data in enumerate(sent):
+                    await stream.send_bytes([bytes, bytearray, memoryview][i % 3](data))
+                with pytest.raises(TypeError, match="bytes, bytearray or memoryview, not str"):
+                    await stream.send_bytes(sent[0].decode())
+                await stream.end()
+                with pytest.raises(RuntimeError, match="already ended"):
+                    await stream.send_bytes(sent[0])
+                got = [e async for e in stream]
+            return got, server.sessions[0]
+
+    got, record = run(main())
+    assert record.events_in == OPENING + AUDIO + CLOSING and record.ended_cleanly
+    assert all(isinstance(e, bytes) for e in got) and _names([json.loads(e) for e in got])[0] == "completionStart"
+    # each chunk (signed on its way out) carries the given bytes, base64 in {"bytes": ...}
+    inner = [m for frame in wire for m in Decoder().feed(frame)]
+    assert all(m.headers == bedrock.CHUNK_HEADERS for m in inner)
+    assert [base64.b64decode(json.loads(m.payload)["bytes"]) for m in inner] == sent
+
+
 def test_an_unsigned_event_is_refused_by_the_fake():
     async def main():
         async with FakeBedrockServer(credentials=CREDS) as server:

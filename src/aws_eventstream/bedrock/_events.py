@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 from .. import MAX_FRAME, Decoder, Encoder, EventStreamError, Message
 from ._errors import BedrockErrorFrame, BedrockProtocolError, service_error
@@ -57,6 +57,21 @@ def parse_message(message: Message) -> Any:
         BedrockErrorFrame: an ``error`` message.
         BedrockProtocolError: anything else that is not a ``chunk`` of JSON.
     """
+    raw = message_bytes(message)
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise BedrockProtocolError(f"a chunk whose bytes are not JSON: {exc}") from None
+
+
+def message_bytes(message: Message) -> bytes:
+    """The model's event bytes a ``chunk`` message carries (not parsed), or the error it reports, raised.
+
+    Raises:
+        BedrockServiceError: an ``exception`` message (its subclass: ``ValidationException``...).
+        BedrockErrorFrame: an ``error`` message.
+        BedrockProtocolError: anything else that is not a ``chunk``.
+    """
     headers = message.headers
     kind = headers.get(":message-type")
     if kind == "exception":
@@ -71,11 +86,7 @@ def parse_message(message: Message) -> Any:
         raise BedrockErrorFrame(str(headers.get(":error-code", "")), str(headers.get(":error-message", "")))
     if kind != "event" or headers.get(":event-type") != "chunk":
         raise BedrockProtocolError(f"an event that is not a chunk: {kind!r} {headers.get(':event-type')!r}")
-    raw = chunk_bytes(message)
-    try:
-        return json.loads(raw)
-    except ValueError as exc:
-        raise BedrockProtocolError(f"a chunk whose bytes are not JSON: {exc}") from None
+    return chunk_bytes(message)
 
 
 class ChunkStream:
@@ -83,10 +94,12 @@ class ChunkStream:
 
     An error the stream reports is raised from :meth:`feed` after the events before it,
     which are kept: the next call to :meth:`feed` (even with no bytes) gives them first.
+    With ``raw=True`` the events are the bytes the model sent (its JSON, not parsed).
     """
 
-    def __init__(self, max_frame: int = MAX_FRAME) -> None:
+    def __init__(self, max_frame: int = MAX_FRAME, *, raw: bool = False) -> None:
         self._decoder = Decoder(max_frame=max_frame)
+        self._parse: Callable[[Message], Any] = message_bytes if raw else parse_message
         self._messages: List[Message] = []
         self._broken: Optional[EventStreamError] = None  # the framing failed after _messages
 
@@ -107,7 +120,7 @@ class ChunkStream:
         while self._messages:
             message = self._messages[0]
             try:
-                event = parse_message(message)
+                event = self._parse(message)
             except Exception:
                 del self._messages[0]
                 if out:  # the events before the error first; the error on the next call

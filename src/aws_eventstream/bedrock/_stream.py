@@ -16,7 +16,7 @@ from .._credentials import Credentials
 from .._signedstream import SignedStream, credentials_for, refusal
 from ..auth import check_region
 from ._errors import BedrockConnectionError, BedrockError, service_error
-from ._events import ChunkStream, chunk_frame
+from ._events import ChunkStream, chunk_frame, chunk_frame_of_bytes
 
 SERVICE = "bedrock"  # the signing name of bedrock-runtime
 
@@ -55,11 +55,14 @@ class BidirectionalStream:
     minutes) keep signing: the service checks them when the stream opens. To be safe
     from a service that checks later, open the next stream with fresh credentials
     before the current ones expire.
+
+    With ``raw=True`` the iteration gives each event as the bytes the model sent (its JSON,
+    not parsed), the counterpart of :meth:`send_bytes`.
     """
 
     def __init__(self, model_id: str, *, region: str, credentials: Optional[Credentials] = None,
                  endpoint_url: Optional[str] = None, ssl: Any = None, proxy: Union[str, bool, None] = True,
-                 open_timeout: float = 10.0, max_frame: int = MAX_FRAME) -> None:
+                 open_timeout: float = 10.0, max_frame: int = MAX_FRAME, raw: bool = False) -> None:
         check_region(region)
         self.model_id = model_id
         path = path_for(model_id)
@@ -75,8 +78,9 @@ class BidirectionalStream:
         self._proxy = proxy
         self._open_timeout = open_timeout
         self._max_frame = Decoder(max_frame=max_frame).max_frame
+        self._raw = bool(raw)
         self._signed: Optional[SignedStream] = None
-        self._events = ChunkStream(self._max_frame)
+        self._events = ChunkStream(self._max_frame, raw=self._raw)
         self._pending: List[Any] = []
         self._answered = False
         self.response_headers: Dict[str, str] = {}
@@ -101,7 +105,7 @@ class BidirectionalStream:
                               ssl=self._ssl, proxy=self._proxy, open_timeout=self._open_timeout,
                               error=BedrockConnectionError)
         self._signed = await signed.open()
-        self._events = ChunkStream(self._max_frame)
+        self._events = ChunkStream(self._max_frame, raw=self._raw)
         self._pending, self._answered = [], False
         return self
 
@@ -129,10 +133,28 @@ class BidirectionalStream:
             TypeError, ValueError: ``event`` cannot be written as JSON.
             BedrockError: the stream failed, or the service refused it.
         """
+        self._open()
+        await self._send_frame(chunk_frame(event))  # a value JSON cannot write is refused before anything is sent
+
+    async def send_bytes(self, data: Any) -> None:
+        """Send one model event already serialised (its JSON as bytes) as a signed ``chunk``.
+
+        The bytes go as they are, not parsed: the model is the judge of them.
+
+        Raises:
+            RuntimeError: the input was already ended, or the stream is not open.
+            TypeError: ``data`` is not bytes, bytearray or memoryview.
+            BedrockError: the stream failed, or the service refused it.
+        """
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"data must be bytes, bytearray or memoryview, not {type(data).__name__}")
+        self._open()
+        await self._send_frame(chunk_frame_of_bytes(bytes(data)))
+
+    async def _send_frame(self, frame: bytes) -> None:
         signed = self._open()
         if signed.ended:
             raise RuntimeError("the input stream was already ended")
-        frame = chunk_frame(event)  # a value JSON cannot write is refused before anything is sent
         try:
             await signed.send(frame)
         except BedrockConnectionError:
