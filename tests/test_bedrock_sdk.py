@@ -2,7 +2,8 @@
 (smithy-python, Python 3.12+) on its awscrt transport runs unmodified against it (only its
 endpoint, static credentials and a transport that trusts the test CA, given through
 ``plugins=[...]`` since the client deep-copies its config), and its request and every
-event verify."""
+event verify. Both configuration APIs: 0.12's (``AsyncBedrockRuntimeConfig.resolve``, CI's
+3.12 and 3.13 venvs) and the 0.9 that pipecat pins (``Config``, CI's pipecat venv)."""
 
 from __future__ import annotations
 
@@ -18,8 +19,8 @@ pytest.importorskip("awscrt", reason="awscrt is not installed (the sdk-oracles e
 trustme = pytest.importorskip("trustme", reason="the TLS tests need trustme (the test extra has it)")
 
 from awscrt import io as crt_io  # noqa: E402
-from aws_sdk_bedrock_runtime.client import AsyncBedrockRuntimeClient  # noqa: E402
-from aws_sdk_bedrock_runtime.config import AsyncBedrockRuntimeConfig  # noqa: E402
+from aws_sdk_bedrock_runtime import client as sdk_client  # noqa: E402
+from aws_sdk_bedrock_runtime import config as sdk_config  # noqa: E402
 from aws_sdk_bedrock_runtime.models import (BidirectionalInputPayloadPart,  # noqa: E402
                                             InvokeModelWithBidirectionalStreamInputChunk,
                                             InvokeModelWithBidirectionalStreamOperationInput)
@@ -64,13 +65,21 @@ async def _sdk_session(server, ca_file, creds=CREDS):
         transport._tls_ctx = crt_io.ClientTlsContext(options)
         config.transport = transport
 
-    identity = AWSCredentialsIdentity(access_key_id=creds.access_key, secret_access_key=creds.secret_key)
-    config = await AsyncBedrockRuntimeConfig.resolve(
-        endpoint_uri=f"https://127.0.0.1:{server.address[1]}", region="us-east-1",
-        aws_credentials_identity_resolver=StaticCredentialsResolver(identity))
-    client = AsyncBedrockRuntimeClient(config=config, plugins=[trusted_transport])
+    endpoint = f"https://127.0.0.1:{server.address[1]}"
+    if hasattr(sdk_config, "AsyncBedrockRuntimeConfig"):  # 0.11 on
+        identity = AWSCredentialsIdentity(access_key_id=creds.access_key, secret_access_key=creds.secret_key)
+        config = await sdk_config.AsyncBedrockRuntimeConfig.resolve(
+            endpoint_uri=endpoint, region="us-east-1", aws_credentials_identity_resolver=StaticCredentialsResolver(identity))
+        client = sdk_client.AsyncBedrockRuntimeClient(config=config, plugins=[trusted_transport])
+    else:  # 0.9, which pipecat pins
+        config = sdk_config.Config(endpoint_uri=endpoint, region="us-east-1", aws_access_key_id=creds.access_key,
+                                   aws_secret_access_key=creds.secret_key,
+                                   aws_credentials_identity_resolver=StaticCredentialsResolver())
+        client = sdk_client.BedrockRuntimeClient(config=config)
+    # The operation deep-copies the config again (0.9 drops a copied transport's trust): the
+    # transport goes in once more after that copy.
     stream = await client.invoke_model_with_bidirectional_stream(
-        InvokeModelWithBidirectionalStreamOperationInput(model_id="amazon.nova-sonic-v1:0"))
+        InvokeModelWithBidirectionalStreamOperationInput(model_id="amazon.nova-sonic-v1:0"), [trusted_transport])
     for event in EVENTS:
         await stream.input_stream.send(InvokeModelWithBidirectionalStreamInputChunk(
             value=BidirectionalInputPayloadPart(bytes_=json.dumps(event).encode())))
