@@ -48,14 +48,13 @@ def tls(tmp_path_factory):
 # --------------------------------------------------------------------------- pipecat
 
 
-def test_pipecats_transcribe_service_in_a_pipeline(monkeypatch, tls):
-    pytest.importorskip("pipecat.services.aws.stt", reason="pipecat-ai[aws] is not installed")
-    from pipecat.frames.frames import InputAudioRawFrame, InterimTranscriptionFrame, TranscriptionFrame
+def _pipecat_transcribe(monkeypatch, tls, script):
+    """pipecat's Transcribe STT service in pipecat's test pipeline: 4 s of audio, every frame out."""
+    from pipecat.frames.frames import InputAudioRawFrame
     from pipecat.services.aws.stt import AWSTranscribeSTTService
     from pipecat.tests.utils import SleepFrame, run_test
 
     context, ca_file = tls
-    script = Script.from_text("Hello world.").then("This is pipecat.")
 
     async def main():
         async with FakeTranscribeServer(credentials=CREDS, transcript=script, ssl_context=context,
@@ -75,7 +74,14 @@ def test_pipecats_transcribe_service_in_a_pipeline(monkeypatch, tls):
             down, _ = await run_test(service, frames_to_send=frames)
             return down, server.sessions
 
-    down, sessions = run(main())
+    return run(main())
+
+
+def test_pipecats_transcribe_service_in_a_pipeline(monkeypatch, tls):
+    pytest.importorskip("pipecat.services.aws.stt", reason="pipecat-ai[aws] is not installed")
+    from pipecat.frames.frames import InterimTranscriptionFrame, TranscriptionFrame
+
+    down, sessions = _pipecat_transcribe(monkeypatch, tls, Script.from_text("Hello world.").then("This is pipecat."))
     interim = [f for f in down if isinstance(f, InterimTranscriptionFrame)]
     final = [f for f in down if isinstance(f, TranscriptionFrame)]
     assert [f.text for f in interim] == ["Hello", "Hello world.", "This", "This is", "This is pipecat."]
@@ -88,6 +94,46 @@ def test_pipecats_transcribe_service_in_a_pipeline(monkeypatch, tls):
     assert record.params["partial-results-stability"] == "high"
     # pipecat ends with a JSON text message, which the service answers as it does any text frame
     assert (record.error, record.reason) == ("BadRequestException", "Unexpected WebSocket frame received.")
+
+
+def test_pipecats_transcribe_service_gives_the_same_frames_on_our_utils(monkeypatch, tls):
+    """aws_eventstream.pipecat.install(): the service frames, signs and reads through
+    aws_eventstream.utils (spied), and the pipeline gives the same frames."""
+    pytest.importorskip("pipecat.services.aws.stt", reason="pipecat-ai[aws] is not installed")
+    from pipecat.frames.frames import InterimTranscriptionFrame, TranscriptionFrame
+    from pipecat.services.aws import stt as pipecat_stt
+    from pipecat.services.aws import utils as pipecat_utils
+
+    from aws_eventstream import pipecat as ours
+    from aws_eventstream import utils as our_utils
+    found = ours._pipecat_version()
+    if tuple(int(x) for x in found.split(".")[:2]) not in ours.TESTED:
+        pytest.skip(f"install() refuses pipecat-ai {found} (tests/test_pipecat_nova_sonic.py checks that)")
+
+    calls = {name: 0 for name in ours._STT_NAMES}
+    for name in calls:
+        def spy(*args, __name=name, __real=getattr(our_utils, name), **kwargs):
+            calls[__name] += 1
+            return __real(*args, **kwargs)
+        monkeypatch.setattr(our_utils, name, spy)
+
+    def texts(down):
+        return [(type(f).__name__, f.text, f.result.get("StartTime") if isinstance(f.result, dict) else None)
+                for f in down if isinstance(f, (InterimTranscriptionFrame, TranscriptionFrame))]
+
+    script = Script.from_text("Hello world.").then("This is pipecat.")
+    stock, _ = _pipecat_transcribe(monkeypatch, tls, script)
+    assert set(calls.values()) == {0}
+    originals = {name: getattr(pipecat_stt, name) for name in ours._STT_NAMES}
+    with ours.installed():
+        assert all(getattr(pipecat_stt, name) is getattr(our_utils, name) for name in ours._STT_NAMES)
+        assert pipecat_utils.build_event_message is our_utils.build_event_message
+        mine, (record,) = _pipecat_transcribe(monkeypatch, tls, script)
+    assert {name: getattr(pipecat_stt, name) for name in ours._STT_NAMES} == originals  # uninstalled
+    assert texts(mine) == texts(stock) and len(texts(stock)) == 7
+    # every audio frame framed by us, every event read by us, the URL presigned by us
+    assert calls["build_event_message"] == record.audio_frames == 200
+    assert calls["decode_event"] >= 7 and calls["get_presigned_url"] == 1
 
 
 def test_the_proxy_only_tunnels_to_the_fake(tls):

@@ -1,0 +1,298 @@
+"""pipecat's AWS services on this package, in one line: ``aws_eventstream.pipecat.install()``.
+
+* ``AWSTranscribeSTTService`` (``pipecat.services.aws.stt``) frames its audio, reads
+  Transcribe's events and presigns its URL with the functions of
+  ``pipecat.services.aws.utils``. Installed, those names (in ``utils`` and wherever a
+  loaded ``pipecat.services.aws`` module bound them) are :mod:`aws_eventstream.utils`'s:
+  the same bytes, checked CRCs, secrets kept out of ``repr``.
+* ``AWSNovaSonicLLMService`` (``pipecat.services.aws.nova_sonic.llm``) gets its client from
+  ``create_client()``. Installed, that returns a client on this package's HTTP/2 transport
+  (:class:`aws_eventstream.bedrock.BidirectionalStream`) in place of
+  ``aws-sdk-bedrock-runtime``'s on awscrt; the service's events go out byte for byte as it
+  wrote them and come back as the SDK's output chunks, so the frames out of the pipeline
+  are the same. The service's static keys sign the stream; a service given empty keys uses
+  :func:`aws_eventstream.auth.resolve_credentials` (environment, then botocore's chain).
+  pipecat imports ``aws-sdk-bedrock-runtime`` to load the service, so the SDK stays
+  installed (Python 3.12+); it is no longer what carries the stream.
+
+:func:`uninstall` puts pipecat's own back; :func:`installed` does both around a block.
+pipecat's internals change between releases, so :func:`install` refuses (with
+:class:`PipecatVersionError`) any pipecat-ai release but those in :data:`TESTED`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+import threading
+from importlib import import_module
+from importlib.util import find_spec
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any, Dict, Iterator, List, Optional, Tuple
+
+from . import utils as _ours
+from ._credentials import Credentials
+from .bedrock import BedrockServiceError, BidirectionalStream
+
+__all__ = ["install", "uninstall", "installed", "is_installed", "TESTED", "PipecatVersionError"]
+
+# pipecat-ai releases (major, minor) install() was proven with, in a pipeline against
+# aws_eventstream.testing's fake servers (tests/test_pipecat_nova_sonic.py, test_pipecat.py).
+TESTED: Tuple[Tuple[int, int], ...] = ((1, 14),)
+
+_UTILS = "pipecat.services.aws.utils"
+_STT = "pipecat.services.aws.stt"
+_NOVA = "pipecat.services.aws.nova_sonic.llm"
+# The functions pipecat's Transcribe STT service takes from its utils module, and the rest
+# of that module's public names, all with the same signatures in aws_eventstream.utils.
+_STT_NAMES = ("build_event_message", "decode_event", "get_presigned_url", "resolve_credentials")
+_UTILS_NAMES = _STT_NAMES + ("AWSCredentials", "AWSTranscribePresignedURL", "get_headers")
+# pipecat's AWSNovaSonicLLMService reads its Bedrock request from these (pipecat 1.14).
+_KEY_ATTRS = ("_access_key_id", "_secret_access_key", "_session_token", "_region")
+# How long close() waits for the model's output to end, after the input ended, before it
+# resets the stream (pipecat's own disconnect waits 1 s for its receive task too).
+_CLOSE_GRACE = 1.0
+
+
+class PipecatVersionError(RuntimeError):
+    """The installed pipecat-ai is not a release :func:`install` was tested with."""
+
+
+_lock = threading.Lock()
+# (namespace, name, pipecat's object, ours), for uninstall to put back only what is still ours
+_patched: List[Tuple[Any, str, Any, Any]] = []
+_options: Dict[str, Any] = {}
+
+
+def _pipecat_version() -> str:
+    try:
+        return version("pipecat-ai")
+    except PackageNotFoundError:
+        raise ImportError("aws_eventstream.pipecat needs pipecat-ai (pip install pipecat-ai)") from None
+
+
+def _check_version(found: str) -> None:
+    parts = found.split(".")
+    try:
+        release = (int(parts[0]), int(parts[1]))
+    except (IndexError, ValueError):
+        release = (-1, -1)
+    if release not in TESTED:
+        tested = ", ".join(f"{major}.{minor}.*" for major, minor in TESTED)
+        raise PipecatVersionError(
+            f"aws_eventstream.pipecat was tested with pipecat-ai {tested}, and pipecat-ai {found} is installed: "
+            f"its services' internals may differ, so nothing was installed. Install a tested pipecat-ai "
+            f"(pip install 'pipecat-ai=={tested}') or an aws-eventstream release tested with {found}.")
+
+
+def install(*, endpoint_url: Optional[str] = None, ssl: Any = None) -> None:
+    """Put pipecat's AWS Transcribe STT and Nova Sonic services on this package.
+
+    Args:
+        endpoint_url: the Bedrock runtime endpoint for Nova Sonic (default: the region's,
+            which pipecat's service also uses); for a VPC endpoint or a test server.
+        ssl: an ``ssl.SSLContext`` for Nova Sonic's connections (default: the system's
+            trust store), e.g. one trusting a test CA.
+
+    Calling it again changes the options and keeps one installation.
+
+    Raises:
+        ImportError: pipecat-ai is not installed.
+        PipecatVersionError: the installed pipecat-ai is not one of :data:`TESTED`.
+    """
+    _check_version(_pipecat_version())
+    if endpoint_url is not None:  # the same checks the stream makes, before anything is patched
+        BidirectionalStream("m", region="us-east-1", endpoint_url=endpoint_url)
+    with _lock:
+        _options.clear()
+        _options.update(endpoint_url=endpoint_url, ssl=ssl)
+        if _patched:
+            return
+        try:
+            _install_utils()
+            _install_nova_sonic()
+        except BaseException:
+            _restore()
+            raise
+
+
+def uninstall() -> None:
+    """Put pipecat's own functions and client back (a no-op when nothing is installed)."""
+    with _lock:
+        _restore()
+        _options.clear()
+
+
+def is_installed() -> bool:
+    """Whether :func:`install` is in effect."""
+    return bool(_patched)
+
+
+@contextlib.contextmanager
+def installed(*, endpoint_url: Optional[str] = None, ssl: Any = None) -> Iterator[None]:
+    """:func:`install` for the block, then :func:`uninstall`."""
+    install(endpoint_url=endpoint_url, ssl=ssl)
+    try:
+        yield
+    finally:
+        uninstall()
+
+
+def _set(namespace: Any, name: str, ours: Any) -> None:
+    _patched.append((namespace, name, getattr(namespace, name), ours))
+    setattr(namespace, name, ours)
+
+
+def _restore() -> None:
+    while _patched:
+        namespace, name, original, ours = _patched.pop()
+        if getattr(namespace, name, None) is ours:  # a patch laid over ours after install() stays
+            setattr(namespace, name, original)
+
+
+def _install_utils() -> None:
+    utils = import_module(_UTILS)
+    originals = {name: getattr(utils, name) for name in _UTILS_NAMES}
+    with contextlib.suppress(ImportError):  # the STT service needs websockets; without it, utils alone
+        import_module(_STT)
+    modules = [module for key, module in list(sys.modules.items())
+               if module is not None and key.startswith("pipecat.services.aws") and key != _UTILS]
+    for name, original in originals.items():
+        ours = getattr(_ours, name)
+        _set(utils, name, ours)
+        for module in modules:  # modules that bound the name at import: `from ...utils import name`
+            if module.__dict__.get(name) is original:
+                _set(module, name, ours)
+
+
+def _install_nova_sonic() -> None:
+    # Without aws-sdk-bedrock-runtime (pipecat-ai[aws-nova-sonic], Python 3.12+) pipecat's
+    # module cannot load (and logs why, as an error): STT only, then.
+    if find_spec("aws_sdk_bedrock_runtime") is None:
+        return
+    module = import_module(_NOVA)
+    _set(module.AWSNovaSonicLLMService, "create_client", _create_client)
+
+
+def _create_client(service: Any) -> "NovaSonicClient":
+    """``AWSNovaSonicLLMService.create_client`` once installed."""
+    access_key, secret_key, token, region = (getattr(service, name) for name in _KEY_ATTRS)
+    credentials = Credentials(access_key, secret_key, token or None) if access_key and secret_key else None
+    return NovaSonicClient(region, credentials, endpoint_url=_options.get("endpoint_url"), ssl=_options.get("ssl"))
+
+
+class NovaSonicClient:
+    """The client ``AWSNovaSonicLLMService.create_client()`` returns once installed: the one
+    operation the service calls, opening a :class:`~aws_eventstream.bedrock.BidirectionalStream`."""
+
+    def __init__(self, region: str, credentials: Optional[Credentials], *, endpoint_url: Optional[str] = None,
+                 ssl: Any = None) -> None:
+        self.region = region
+        self._credentials = credentials
+        self._endpoint_url = endpoint_url
+        self._ssl = ssl
+
+    def __repr__(self) -> str:
+        return f"<NovaSonicClient region={self.region!r} endpoint_url={self._endpoint_url!r}>"
+
+    async def invoke_model_with_bidirectional_stream(self, input: Any, plugins: Any = None) -> "DuplexStream":
+        """Open the stream for ``input.model_id`` (the SDK's operation input) and send the request."""
+        stream = BidirectionalStream(input.model_id, region=self.region, credentials=self._credentials,
+                                     endpoint_url=self._endpoint_url, ssl=self._ssl, raw=True)
+        await stream.connect()
+        return DuplexStream(stream)
+
+
+def _sdk_models() -> Any:
+    """The SDK's models: the output classes pipecat checks events against (``isinstance``),
+    and the modeled exceptions."""
+    return import_module("aws_sdk_bedrock_runtime.models")
+
+
+def _as_sdk_error(exc: BaseException, models: Any) -> BaseException:
+    """A modeled exception as the SDK raises it (its class, its message as ``str``), so the
+    service and the pipeline see what they saw before; anything else as it is."""
+    if not isinstance(exc, BedrockServiceError):
+        return exc
+    cls = getattr(models, type(exc).__name__, None)
+    if not (isinstance(cls, type) and issubclass(cls, Exception)):
+        return exc
+    make: Any = cls  # smithy's exceptions are dataclasses with a message field
+    try:
+        error: BaseException = make(message=exc.message)
+        return error
+    except Exception:  # noqa: BLE001 - a model whose exception takes other arguments: ours, then
+        return exc
+
+
+class DuplexStream:
+    """The SDK's duplex event stream as pipecat uses it, over a :class:`BidirectionalStream`:
+    ``input_stream.send(chunk)``/``close()``, ``await_output()`` giving ``(output,
+    output_stream)`` whose ``receive()`` gives each chunk (None at the end), and ``close()``."""
+
+    def __init__(self, stream: BidirectionalStream) -> None:
+        self.stream = stream
+        self.input_stream = _InputStream(stream)
+        self._models = models = _sdk_models()
+        self._chunk, self._part = models.InvokeModelWithBidirectionalStreamOutputChunk, \
+            models.BidirectionalOutputPayloadPart
+        self._output = (models.InvokeModelWithBidirectionalStreamOperationOutput(), _OutputStream(self))
+        self._has_reader = False  # the service's receive task reads the output: close() must not
+        self._ended = asyncio.Event()  # the output ended (or failed): nothing more to read
+
+    async def await_output(self) -> Tuple[Any, "_OutputStream"]:
+        return self._output
+
+    async def close(self) -> None:
+        """End the input if it is not ended, let the output finish (briefly), and close."""
+        try:
+            if not self.input_stream.closed:
+                await asyncio.wait_for(self.input_stream.close(), _CLOSE_GRACE)
+            if self._has_reader:  # the service's receive task reads the rest: wait for its end
+                await asyncio.wait_for(self._ended.wait(), _CLOSE_GRACE)
+            else:
+                await self.stream.close(drain_timeout=_CLOSE_GRACE)
+        except (asyncio.TimeoutError, Exception):  # noqa: BLE001 - closing: what failed no longer matters
+            pass
+        finally:
+            await self.stream.abort()
+
+
+class _InputStream:
+    def __init__(self, stream: BidirectionalStream) -> None:
+        self._stream = stream
+        self.closed = False
+
+    async def send(self, event: Any) -> None:
+        """Send the SDK's input chunk: its payload part's bytes, as they are."""
+        await self._stream.send_bytes(event.value.bytes_)
+
+    async def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            await self._stream.end()
+
+
+class _OutputStream:
+    def __init__(self, duplex: DuplexStream) -> None:
+        self._duplex = duplex
+
+    async def receive(self) -> Any:
+        """The next output chunk, or None once the model's output ended; its errors raise."""
+        duplex = self._duplex
+        duplex._has_reader = True
+        try:
+            data = await duplex.stream.__anext__()
+        except StopAsyncIteration:
+            duplex._ended.set()
+            return None
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:
+            duplex._ended.set()
+            error = _as_sdk_error(exc, duplex._models)
+            if error is exc:
+                raise
+            raise error from exc
+        return duplex._chunk(value=duplex._part(bytes_=data))
