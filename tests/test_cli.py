@@ -697,3 +697,21 @@ def test_cpu_per_real_time_stream_measures_each_client_alone():
     assert many["events"] == many["expected"] == 80  # every output event of every stream arrived
     assert many["p50_ms"] <= many["p99_ms"] <= many["max_ms"] and many["rss_per_stream_kib"] >= 0
     assert "8 concurrent Nova Sonic-like streams" in cpu.concurrency_line(many)
+
+
+def test_cpu_per_real_time_stream_of_the_official_smithy_sdks_where_they_install():
+    """aws-sdk-transcribe-streaming and aws-sdk-bedrock-runtime (Python 3.12+, the sdk-oracles
+    extra) stream against the same fakes, on their awscrt transport, every result read."""
+    pytest.importorskip("trustme", reason="the fake servers' TLS needs trustme")
+    pytest.importorskip("aws_sdk_transcribe_streaming", reason="the sdk-oracles extra is not installed (3.12+)")
+    sdk = pytest.importorskip("aws_sdk_bedrock_runtime.config", reason="the sdk-oracles extra is not installed (3.12+)")
+    if not hasattr(sdk, "AsyncBedrockRuntimeConfig"):
+        pytest.skip("the bench drives aws-sdk-bedrock-runtime 0.11 and later")
+    from aws_eventstream._tools import cpu
+
+    names = ["aws-sdk-transcribe-streaming (awscrt HTTP/2)", "aws-sdk-bedrock-runtime Nova Sonic-like (awscrt HTTP/2)"]
+    rows = cpu.measure(1.0, names=names)
+    assert [r["name"] for r in rows] == names
+    for r in rows:
+        assert r["skipped"] is None, r
+        assert r["cpu_seconds"] > 0 and r["results"] > 0 and r["wall_seconds"] >= 0.8
