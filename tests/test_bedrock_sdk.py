@@ -117,3 +117,78 @@ def test_the_sdks_request_with_a_wrong_secret_is_refused(tls):
 
     error, sessions = asyncio.run(main())
     assert sessions[0].error == "InvalidSignatureException" and "InvalidSignatureException" in str(error)
+
+
+class _Recording(FakeBedrockServer):
+    """The fake, keeping each request's headers and body bytes as they came."""
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.requests, self.bodies = [], []
+
+    async def handle(self, link, stream, headers):
+        self.requests.append(dict(headers or {}))
+        body = bytearray()
+        self.bodies.append(body)
+        real_recv = stream.recv
+
+        async def recv():
+            data = await real_recv()
+            if isinstance(data, bytes):
+                body.extend(data)
+            return data
+        stream.recv = recv
+        await super().handle(link, stream, headers)
+
+
+def test_at_a_fixed_clock_our_signers_give_the_sdks_request_signature_and_event_frames(tls, monkeypatch):
+    """The SDK's clock fixed (its signer's ``datetime.now``): our ``sign_request`` over the
+    headers it signed gives its Authorization byte for byte, and our ``EventSigner``, seeded
+    with its signature, gives each of its envelopes byte for byte (``:date``,
+    ``:chunk-signature``, the chunk inside), the closing empty one included; each chunk
+    inside is the frame our ``chunk_frame_of_bytes`` writes for the same event bytes."""
+    import datetime as dt
+    import types
+
+    from aws_sdk_signers import signers
+
+    from aws_eventstream import Decoder
+    from aws_eventstream.auth import sign_request
+    from aws_eventstream.bedrock._events import chunk_bytes, chunk_frame_of_bytes
+    from aws_eventstream.signing import EventSigner
+
+    at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+
+    class Fixed(dt.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return at if tz is not None else at.replace(tzinfo=None)
+    clock = types.ModuleType("datetime")
+    clock.__dict__.update(vars(dt))
+    clock.datetime = Fixed
+    monkeypatch.setattr(signers, "datetime", clock)
+
+    async def main():
+        async with _Recording(credentials=CREDS, ssl_context=tls[0]) as server:
+            await asyncio.wait_for(_sdk_session(server, tls[1]), 30)
+            return server.requests, server.bodies, server.sessions, server.address[1]
+
+    (headers,), (body,), (record,), port = asyncio.run(main())
+    assert record.error is None and record.ended_cleanly
+    auth = headers["authorization"]
+    names = auth.split("SignedHeaders=")[1].split(",")[0].split(";")
+    assert {"host", "x-amz-date", "x-amz-content-sha256"} <= set(names)
+    ours = sign_request("POST", f"https://127.0.0.1:{port}{headers[':path']}", service="bedrock", region="us-east-1",
+                        credentials=CREDS, headers={n: headers[n] for n in names if n not in ("host", "x-amz-date")},
+                        payload_hash=headers["x-amz-content-sha256"], now=at)
+    assert ours.headers["Authorization"] == auth
+    assert headers["x-amz-date"] == ours.headers["X-Amz-Date"] == at.strftime("%Y%m%dT%H%M%SZ")
+
+    signer = EventSigner(credentials=CREDS, region="us-east-1", service="bedrock", seed_signature=ours.signature)
+    envelopes = Decoder().feed(bytes(body))
+    assert len(envelopes) == len(EVENTS) + 1 and envelopes[-1].payload == b""
+    rebuilt = b"".join(signer.sign(m.payload, now=at) for m in envelopes[:-1]) + signer.end(now=at)
+    assert rebuilt == bytes(body)
+    inner = [Decoder().feed(m.payload)[0] for m in envelopes[:-1]]
+    assert [chunk_frame_of_bytes(chunk_bytes(m)) for m in inner] == [m.payload for m in envelopes[:-1]]
+    assert [json.loads(chunk_bytes(m)) for m in inner] == EVENTS

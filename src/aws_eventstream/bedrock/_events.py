@@ -17,7 +17,8 @@ from typing import Any, Callable, Dict, List, Optional
 from .. import MAX_FRAME, Decoder, Encoder, EventStreamError, Message
 from ._errors import BedrockErrorFrame, BedrockProtocolError, service_error
 
-CHUNK_HEADERS = {":event-type": "chunk", ":content-type": "application/json", ":message-type": "event"}
+# In the order the smithy SDKs write them (aws-sdk-bedrock-runtime: the same frame, byte for byte)
+CHUNK_HEADERS = {":message-type": "event", ":event-type": "chunk", ":content-type": "application/json"}
 _CHUNK = Encoder(CHUNK_HEADERS)
 
 
