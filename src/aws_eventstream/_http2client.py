@@ -82,6 +82,9 @@ class Stream:
         self._inbox: Deque[Any] = deque()  # (data, flow-controlled length), _END, or an exception
         self._arrived = asyncio.Event()
         self._window = asyncio.Event()
+        # One write at a time: a write waits for window in pieces, and two tasks writing at
+        # once would interleave their bytes. FIFO, so writes go out in the order made.
+        self._writing = asyncio.Lock()
         self._error: Optional[BaseException] = None
         self._local_ended = False
         self._remote_ended = False
@@ -154,22 +157,29 @@ class Stream:
         """
         if self._local_ended:
             raise RuntimeError("the request body was already ended")
-        view = memoryview(data)
-        conn = self._conn
-        while view:
-            if self._error is not None:
-                raise self._error
-            room = conn._room(self)
-            if room <= 0:
-                self._window.clear()
-                await self._window.wait()
-                continue
-            conn._send_data(self, view[:room])
-            view = view[room:]
-            await conn._drain()
+        async with self._writing:
+            if self._local_ended:
+                raise RuntimeError("the request body was already ended")
+            view = memoryview(data)
+            conn = self._conn
+            while view:
+                if self._error is not None:
+                    raise self._error
+                room = conn._room(self)
+                if room <= 0:
+                    self._window.clear()
+                    await self._window.wait()
+                    continue
+                conn._send_data(self, view[:room])
+                view = view[room:]
+                await conn._drain()
 
     async def end(self) -> None:
-        """End the request body (END_STREAM); the response goes on."""
+        """End the request body (END_STREAM), after the writes already made; the response goes on."""
+        async with self._writing:
+            await self._end()
+
+    async def _end(self) -> None:
         if self._error is not None:
             raise self._error
         if not self._local_ended:
