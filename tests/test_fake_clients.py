@@ -127,7 +127,7 @@ def test_pipecats_transcribe_service_gives_the_same_frames_on_our_utils(monkeypa
     originals = {name: getattr(pipecat_stt, name) for name in ours._STT_NAMES}
     with ours.installed():
         assert all(getattr(pipecat_stt, name) is getattr(our_utils, name) for name in ours._STT_NAMES)
-        assert pipecat_utils.build_event_message is our_utils.build_event_message
+        assert pipecat_utils.resolve_credentials is pipecat_stt.resolve_credentials  # pipecat's, renewable
         mine, (record,) = _pipecat_transcribe(monkeypatch, tls, script)
     assert {name: getattr(pipecat_stt, name) for name in ours._STT_NAMES} == originals  # uninstalled
     assert texts(mine) == texts(stock) and len(texts(stock)) == 7

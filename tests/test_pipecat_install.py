@@ -23,8 +23,8 @@ def _tested_pipecat():
     found = ours._pipecat_version()
     if tuple(int(x) for x in found.split(".")[:2]) not in ours.TESTED:
         pytest.skip(f"install() refuses pipecat-ai {found} (test_install_refuses_... checks that)")
-    from pipecat.services.aws import utils
-    return utils
+    from pipecat.services.aws import stt
+    return stt
 
 
 @pytest.mark.parametrize("found", ["1.15.0", "1.13.2", "0.0.99", "2.0", "nonsense", ""])
@@ -52,33 +52,48 @@ def test_a_bad_endpoint_is_refused_before_anything_is_patched(monkeypatch):
     assert not ours.is_installed()
 
 
-def test_install_puts_our_utils_in_pipecats_and_uninstall_puts_pipecats_back():
-    utils = _tested_pipecat()
-    before = {name: getattr(utils, name) for name in ours._UTILS_NAMES}
+def test_install_puts_our_utils_in_pipecats_stt_and_uninstall_puts_pipecats_back():
+    stt = _tested_pipecat()
+    from pipecat.services.aws import utils
+    before = {name: getattr(stt, name) for name in ours._STT_NAMES}
+    credentials = stt.resolve_credentials, utils.resolve_credentials
     ours.install()
     try:
         ours.install()  # again: one installation
         assert ours.is_installed()
-        for name in ours._UTILS_NAMES:
-            assert getattr(utils, name) is getattr(our_utils, name), name
+        for name in ours._STT_NAMES:
+            assert getattr(stt, name) is getattr(our_utils, name), name
+        # pipecat's credentials (renewable through botocore's session) stay pipecat's
+        assert (stt.resolve_credentials, utils.resolve_credentials) == credentials
+        assert {name for _, name, _, _ in ours._patched} >= set(ours._STT_NAMES)
         assert len({(id(ns), name) for ns, name, _, _ in ours._patched}) == len(ours._patched)
     finally:
         ours.uninstall()
-    assert {name: getattr(utils, name) for name in ours._UTILS_NAMES} == before
+    assert {name: getattr(stt, name) for name in ours._STT_NAMES} == before
     assert not ours.is_installed()
     ours.uninstall()  # a no-op
 
 
+def test_installed_blocks_nest_and_restore_what_was_before():
+    stt = _tested_pipecat()
+    with ours.installed(endpoint_url="https://outer.example:443"):
+        with ours.installed(endpoint_url="https://inner.example:443"):
+            assert ours._options["endpoint_url"] == "https://inner.example:443"
+        assert ours.is_installed() and ours._options["endpoint_url"] == "https://outer.example:443"
+        assert stt.decode_event is our_utils.decode_event
+    assert not ours.is_installed() and stt.decode_event is not our_utils.decode_event
+
+
 def test_a_patch_laid_over_ours_stays_and_installed_undoes_on_error():
-    utils = _tested_pipecat()
-    original = utils.decode_event
+    stt = _tested_pipecat()
+    original = stt.decode_event
 
     def theirs(message):
         return original(message)
     with pytest.raises(KeyError):
         with ours.installed():
-            utils.decode_event = theirs  # someone else's patch, after ours
+            stt.decode_event = theirs  # someone else's patch, after ours
             raise KeyError("boom")
     assert not ours.is_installed()
-    assert utils.decode_event is theirs  # not ours to take back
-    utils.decode_event = original
+    assert stt.decode_event is theirs  # not ours to take back
+    stt.decode_event = original

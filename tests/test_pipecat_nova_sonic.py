@@ -228,3 +228,62 @@ def test_the_audio_sent_is_the_services_bytes(tls, monkeypatch):
     audio = [base64.b64decode(e["event"]["audioInput"]["content"]) for e in record.events_in
              if "audioInput" in e["event"]]
     assert audio == [_pcm(0.1)] * 12
+
+
+def test_the_duplex_stream_closes_its_connection_on_every_path(tls):
+    """As the service uses it: an unreachable endpoint raises from the output, not from
+    opening; a refused request raises from the output and again from close(), as the SDK's;
+    close() with a receive pending is prompt; closing the input alone (pipecat's session
+    handoff) closes the connection a bounded time later; sends after the end are dropped."""
+    from aws_eventstream.bedrock import BedrockConnectionError
+
+    op = nova.InvokeModelWithBidirectionalStreamOperationInput(model_id="amazon.nova-2-sonic-v1:0")
+    chunk = nova.InvokeModelWithBidirectionalStreamInputChunk(
+        value=nova.BidirectionalInputPayloadPart(bytes_=b'{"event":{"sessionStart":{}}}'))
+
+    async def main():
+        async with FakeBedrockServer(credentials=CREDS, ssl_context=tls[0]) as server:
+            endpoint = f"https://localhost:{server.address[1]}"
+            # unreachable: the stream comes back; its output raises
+            dead = await ours.NovaSonicClient("us-east-1", CREDS, endpoint_url="https://localhost:1",
+                                              ssl=tls[1]).invoke_model_with_bidirectional_stream(op)
+            _, output = await dead.await_output()
+            with pytest.raises(BedrockConnectionError):
+                await output.receive()
+            await dead.input_stream.send(chunk)  # dropped
+            await dead.close()
+            # refused: the output raises the service's error, and close() raises it again
+            wrong = Credentials(CREDS.access_key, "wrong")
+            refused = await ours.NovaSonicClient("us-east-1", wrong, endpoint_url=endpoint, ssl=tls[1]) \
+                .invoke_model_with_bidirectional_stream(op)
+            _, output = await refused.await_output()
+            with pytest.raises(Exception) as first:
+                await output.receive()
+            with pytest.raises(type(first.value)):
+                await refused.close()
+            # close() while the service's receive task waits: prompt, and the waiting read ends
+            client = ours.NovaSonicClient("us-east-1", CREDS, endpoint_url=endpoint, ssl=tls[1])
+            live = await client.invoke_model_with_bidirectional_stream(op)
+            await live.input_stream.send(chunk)
+            _, output = await live.await_output()
+            pending = asyncio.ensure_future(output.receive())
+            await asyncio.sleep(0.1)
+            started = asyncio.get_running_loop().time()
+            await live.close()
+            took = asyncio.get_running_loop().time() - started
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(pending, 2)
+            assert live.stream._signed is None or not live.stream._signed.is_open
+            # the input alone closed, nobody reading: the connection goes within the grace
+            handoff = await client.invoke_model_with_bidirectional_stream(op)
+            await handoff.input_stream.send(chunk)
+            await asyncio.wait_for(handoff.input_stream.close(), 2)
+            await asyncio.sleep(ours._CLOSE_GRACE + 0.3)
+            assert not handoff.stream._signed.is_open
+            await handoff.input_stream.send(chunk)  # after the end: dropped
+            return first.value, took, server.sessions
+
+    refusal, took, sessions = asyncio.run(main())
+    assert type(refusal).__name__ == "InvalidSignatureException" and sessions[0].error == "InvalidSignatureException"
+    assert took < 0.5
+    assert sessions[-1].ended_cleanly and sessions[-1].events_in == [{"event": {"sessionStart": {}}}]

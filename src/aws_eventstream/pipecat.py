@@ -1,10 +1,11 @@
 """pipecat's AWS services on this package, in one line: ``aws_eventstream.pipecat.install()``.
 
 * ``AWSTranscribeSTTService`` (``pipecat.services.aws.stt``) frames its audio, reads
-  Transcribe's events and presigns its URL with the functions of
-  ``pipecat.services.aws.utils``. Installed, those names (in ``utils`` and wherever a
-  loaded ``pipecat.services.aws`` module bound them) are :mod:`aws_eventstream.utils`'s:
-  the same bytes, checked CRCs, secrets kept out of ``repr``.
+  Transcribe's events and presigns its URL with ``build_event_message``, ``decode_event``
+  and ``get_presigned_url``, imported from ``pipecat.services.aws.utils``. Installed, the
+  service's module uses :mod:`aws_eventstream.utils`'s: the same bytes, checked CRCs,
+  secrets kept out of ``repr``. Its credentials stay pipecat's (``resolve_credentials``
+  leaves renewable credentials to botocore's session), as do every other service's.
 * ``AWSNovaSonicLLMService`` (``pipecat.services.aws.nova_sonic.llm``) gets its client from
   ``create_client()``. Installed, that returns a client on this package's HTTP/2 transport
   (:class:`aws_eventstream.bedrock.BidirectionalStream`) in place of
@@ -33,7 +34,8 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from . import utils as _ours
 from ._credentials import Credentials
-from .bedrock import BedrockServiceError, BidirectionalStream
+from ._signedstream import credentials_for
+from .bedrock import BedrockConnectionError, BedrockError, BedrockServiceError, BidirectionalStream
 
 __all__ = ["install", "uninstall", "installed", "is_installed", "TESTED", "PipecatVersionError"]
 
@@ -41,13 +43,11 @@ __all__ = ["install", "uninstall", "installed", "is_installed", "TESTED", "Pipec
 # aws_eventstream.testing's fake servers (tests/test_pipecat_nova_sonic.py, test_pipecat.py).
 TESTED: Tuple[Tuple[int, int], ...] = ((1, 14),)
 
-_UTILS = "pipecat.services.aws.utils"
 _STT = "pipecat.services.aws.stt"
 _NOVA = "pipecat.services.aws.nova_sonic.llm"
-# The functions pipecat's Transcribe STT service takes from its utils module, and the rest
-# of that module's public names, all with the same signatures in aws_eventstream.utils.
-_STT_NAMES = ("build_event_message", "decode_event", "get_presigned_url", "resolve_credentials")
-_UTILS_NAMES = _STT_NAMES + ("AWSCredentials", "AWSTranscribePresignedURL", "get_headers")
+# The functions pipecat's Transcribe STT service takes from its utils module for the
+# stream itself, with the same signatures in aws_eventstream.utils.
+_STT_NAMES = ("build_event_message", "decode_event", "get_presigned_url")
 # pipecat's AWSNovaSonicLLMService reads its Bedrock request from these (pipecat 1.14).
 _KEY_ATTRS = ("_access_key_id", "_secret_access_key", "_session_token", "_region")
 # How long close() waits for the model's output to end, after the input ended, before it
@@ -110,7 +110,7 @@ def install(*, endpoint_url: Optional[str] = None, ssl: Any = None) -> None:
         if _patched:
             return
         try:
-            _install_utils()
+            _install_stt()
             _install_nova_sonic()
         except BaseException:
             _restore()
@@ -131,12 +131,19 @@ def is_installed() -> bool:
 
 @contextlib.contextmanager
 def installed(*, endpoint_url: Optional[str] = None, ssl: Any = None) -> Iterator[None]:
-    """:func:`install` for the block, then :func:`uninstall`."""
+    """:func:`install` for the block; after it, what was before: uninstalled, or installed
+    with the options it had. The installation is process-wide (pipecat's classes and
+    modules), so it is the same for every thread and task."""
+    with _lock:
+        before = dict(_options) if _patched else None
     install(endpoint_url=endpoint_url, ssl=ssl)
     try:
         yield
     finally:
-        uninstall()
+        if before is None:
+            uninstall()
+        else:
+            install(**before)
 
 
 def _set(namespace: Any, name: str, ours: Any) -> None:
@@ -151,19 +158,13 @@ def _restore() -> None:
             setattr(namespace, name, original)
 
 
-def _install_utils() -> None:
-    utils = import_module(_UTILS)
-    originals = {name: getattr(utils, name) for name in _UTILS_NAMES}
-    with contextlib.suppress(ImportError):  # the STT service needs websockets; without it, utils alone
-        import_module(_STT)
-    modules = [module for key, module in list(sys.modules.items())
-               if module is not None and key.startswith("pipecat.services.aws") and key != _UTILS]
-    for name, original in originals.items():
-        ours = getattr(_ours, name)
-        _set(utils, name, ours)
-        for module in modules:  # modules that bound the name at import: `from ...utils import name`
-            if module.__dict__.get(name) is original:
-                _set(module, name, ours)
+def _install_stt() -> None:
+    try:
+        module = import_module(_STT)
+    except ImportError:  # the STT service needs websockets; without it there is nothing to put on us
+        return
+    for name in _STT_NAMES:
+        _set(module, name, getattr(_ours, name))
 
 
 def _install_nova_sonic() -> None:
@@ -178,7 +179,10 @@ def _install_nova_sonic() -> None:
 def _create_client(service: Any) -> "NovaSonicClient":
     """``AWSNovaSonicLLMService.create_client`` once installed."""
     access_key, secret_key, token, region = (getattr(service, name) for name in _KEY_ATTRS)
-    credentials = Credentials(access_key, secret_key, token or None) if access_key and secret_key else None
+    if bool(access_key) != bool(secret_key):
+        raise ValueError("AWSNovaSonicLLMService needs both access_key_id and secret_access_key, or neither "
+                         "(then the credential chain: environment, config files, instance role)")
+    credentials = Credentials(access_key, secret_key, token or None) if access_key else None
     return NovaSonicClient(region, credentials, endpoint_url=_options.get("endpoint_url"), ssl=_options.get("ssl"))
 
 
@@ -197,10 +201,19 @@ class NovaSonicClient:
         return f"<NovaSonicClient region={self.region!r} endpoint_url={self._endpoint_url!r}>"
 
     async def invoke_model_with_bidirectional_stream(self, input: Any, plugins: Any = None) -> "DuplexStream":
-        """Open the stream for ``input.model_id`` (the SDK's operation input) and send the request."""
-        stream = BidirectionalStream(input.model_id, region=self.region, credentials=self._credentials,
+        """Open the stream for ``input.model_id`` (the SDK's operation input) and send the request.
+
+        As the SDK's, a connection that fails is not raised here: the stream comes back, and
+        its output raises the error (the service reports it from its receive task)."""
+        credentials = self._credentials
+        if credentials is None:  # the chain may run a process or ask the instance: not on the loop
+            credentials = await asyncio.to_thread(credentials_for, None, self.region, BedrockError)
+        stream = BidirectionalStream(input.model_id, region=self.region, credentials=credentials,
                                      endpoint_url=self._endpoint_url, ssl=self._ssl, raw=True)
-        await stream.connect()
+        try:
+            await stream.connect()
+        except BedrockConnectionError as exc:
+            return DuplexStream(stream, failed=exc)
         return DuplexStream(stream)
 
 
@@ -215,7 +228,7 @@ def _as_sdk_error(exc: BaseException, models: Any) -> BaseException:
     service and the pipeline see what they saw before; anything else as it is."""
     if not isinstance(exc, BedrockServiceError):
         return exc
-    cls = getattr(models, type(exc).__name__, None)
+    cls = getattr(models, str(getattr(exc, "exception_type", "")), None)
     if not (isinstance(cls, type) and issubclass(cls, Exception)):
         return exc
     make: Any = cls  # smithy's exceptions are dataclasses with a message field
@@ -229,49 +242,86 @@ def _as_sdk_error(exc: BaseException, models: Any) -> BaseException:
 class DuplexStream:
     """The SDK's duplex event stream as pipecat uses it, over a :class:`BidirectionalStream`:
     ``input_stream.send(chunk)``/``close()``, ``await_output()`` giving ``(output,
-    output_stream)`` whose ``receive()`` gives each chunk (None at the end), and ``close()``."""
+    output_stream)`` whose ``receive()`` gives each chunk (None at the end), and ``close()``.
 
-    def __init__(self, stream: BidirectionalStream) -> None:
+    The connection is its own to close: at ``close()``; when the output ends or fails; and
+    a bounded time after the input is closed alone (pipecat's session handoff closes only
+    the old stream's input, and its receive task stops reading). Once the output has ended
+    or failed, sends are dropped: the service has been told, by ``receive()``.
+    """
+
+    def __init__(self, stream: BidirectionalStream, *, failed: Optional[BaseException] = None) -> None:
         self.stream = stream
-        self.input_stream = _InputStream(stream)
+        self.input_stream = _InputStream(self)
         self._models = models = _sdk_models()
         self._chunk, self._part = models.InvokeModelWithBidirectionalStreamOutputChunk, \
             models.BidirectionalOutputPayloadPart
         self._output = (models.InvokeModelWithBidirectionalStreamOperationOutput(), _OutputStream(self))
-        self._has_reader = False  # the service's receive task reads the output: close() must not
-        self._ended = asyncio.Event()  # the output ended (or failed): nothing more to read
+        self._failed = failed  # the connection failed: the output raises it
+        self._done = failed is not None  # the output ended or failed: nothing more to send or read
+        self._refusal: Optional[BaseException] = None  # the service refused the request: close() raises it
+        self._closer: Optional["asyncio.Task[None]"] = None
 
     async def await_output(self) -> Tuple[Any, "_OutputStream"]:
         return self._output
 
     async def close(self) -> None:
-        """End the input if it is not ended, let the output finish (briefly), and close."""
+        """End the input (if it is not ended, briefly) and close the connection.
+
+        Raises:
+            the service's refusal of the request, as the SDK's ``close()`` does.
+        """
+        if self._closer is not None:
+            self._closer.cancel()
         try:
-            if not self.input_stream.closed:
+            if not self._done and not self.input_stream.closed:
                 await asyncio.wait_for(self.input_stream.close(), _CLOSE_GRACE)
-            if self._has_reader:  # the service's receive task reads the rest: wait for its end
-                await asyncio.wait_for(self._ended.wait(), _CLOSE_GRACE)
-            else:
-                await self.stream.close(drain_timeout=_CLOSE_GRACE)
         except (asyncio.TimeoutError, Exception):  # noqa: BLE001 - closing: what failed no longer matters
             pass
         finally:
+            self._done = True
             await self.stream.abort()
+        if self._refusal is not None:
+            refusal, self._refusal = self._refusal, None
+            raise refusal
+
+    def _input_closed(self) -> None:
+        """The input alone was closed: the connection goes a bounded time later, read or not."""
+        if self._closer is None and not self._done:
+            self._closer = asyncio.ensure_future(self._close_later())
+
+    async def _close_later(self) -> None:
+        try:
+            await asyncio.sleep(_CLOSE_GRACE)
+        finally:
+            self._done = True
+            await self.stream.abort()
+
+    async def _finish(self) -> None:
+        self._done = True
+        await self.stream.abort()
 
 
 class _InputStream:
-    def __init__(self, stream: BidirectionalStream) -> None:
-        self._stream = stream
+    def __init__(self, duplex: DuplexStream) -> None:
+        self._duplex = duplex
         self.closed = False
 
     async def send(self, event: Any) -> None:
         """Send the SDK's input chunk: its payload part's bytes, as they are."""
-        await self._stream.send_bytes(event.value.bytes_)
+        if self._duplex._done:
+            return
+        await self._duplex.stream.send_bytes(event.value.bytes_)
 
     async def close(self) -> None:
-        if not self.closed:
-            self.closed = True
-            await self._stream.end()
+        if self.closed:
+            return
+        self.closed = True
+        if not self._duplex._done:
+            try:
+                await self._duplex.stream.end()
+            finally:
+                self._duplex._input_closed()
 
 
 class _OutputStream:
@@ -281,17 +331,23 @@ class _OutputStream:
     async def receive(self) -> Any:
         """The next output chunk, or None once the model's output ended; its errors raise."""
         duplex = self._duplex
-        duplex._has_reader = True
+        if duplex._failed is not None:
+            failed, duplex._failed = duplex._failed, None
+            raise failed
+        if duplex._done:
+            return None
         try:
             data = await duplex.stream.__anext__()
         except StopAsyncIteration:
-            duplex._ended.set()
+            await duplex._finish()
             return None
         except asyncio.CancelledError:
             raise
         except BaseException as exc:
-            duplex._ended.set()
+            await duplex._finish()
             error = _as_sdk_error(exc, duplex._models)
+            if isinstance(exc, BedrockServiceError) and exc.status is not None:
+                duplex._refusal = error  # refused before the stream: close() raises it too
             if error is exc:
                 raise
             raise error from exc
