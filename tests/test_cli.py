@@ -696,6 +696,7 @@ def test_cpu_per_real_time_stream_measures_each_client_alone():
     many = cpu.concurrency(8, 1.0)
     assert many["events"] == many["expected"] == 80  # every output event of every stream arrived
     assert many["p50_ms"] <= many["p99_ms"] <= many["max_ms"] and many["rss_per_stream_kib"] >= 0
+    assert 0 < many["steady_events"] <= many["events"] and many["steady_p99_ms"] <= many["max_ms"]
     assert "8 concurrent Nova Sonic-like streams" in cpu.concurrency_line(many)
 
 
