@@ -13,8 +13,11 @@
   wrote them and come back as the SDK's output chunks, so the frames out of the pipeline
   are the same. The service's static keys sign the stream; a service given empty keys uses
   :func:`aws_eventstream.auth.resolve_credentials` (environment, then botocore's chain).
-  pipecat imports ``aws-sdk-bedrock-runtime`` to load the service, so the SDK stays
-  installed (Python 3.12+); it is no longer what carries the stream.
+  pipecat's module imports ``aws-sdk-bedrock-runtime`` (Python 3.12+) to load. Where the
+  SDK is not installed (Python 3.10 and 3.11, or no awscrt wanted), :func:`install` loads
+  that module with stand-ins for the few SDK classes it names (the operation's input and
+  output chunks, the client and config it no longer builds), only while it loads: other
+  code still finds no SDK. Import the service after :func:`install`, then.
 
 :func:`uninstall` puts pipecat's own back; :func:`installed` does both around a block.
 pipecat's internals change between releases, so :func:`install` refuses (with
@@ -168,11 +171,10 @@ def _install_stt() -> None:
 
 
 def _install_nova_sonic() -> None:
-    # Without aws-sdk-bedrock-runtime (pipecat-ai[aws-nova-sonic], Python 3.12+) pipecat's
-    # module cannot load (and logs why, as an error): STT only, then.
-    if find_spec("aws_sdk_bedrock_runtime") is None:
-        return
-    module = import_module(_NOVA)
+    if _NOVA in sys.modules or find_spec("aws_sdk_bedrock_runtime") is not None:
+        module = import_module(_NOVA)
+    else:  # pipecat's module would fail to load (and log the error): load it with the stand-ins
+        module = _load_without_sdk()
     _set(module.AWSNovaSonicLLMService, "create_client", _create_client)
 
 
@@ -219,8 +221,28 @@ class NovaSonicClient:
 
 def _sdk_models() -> Any:
     """The SDK's models: the output classes pipecat checks events against (``isinstance``),
-    and the modeled exceptions."""
+    and the modeled exceptions; the stand-ins where the SDK is not installed."""
+    if find_spec("aws_sdk_bedrock_runtime") is None:
+        from . import _sdk_standins
+        return _sdk_standins.models
     return import_module("aws_sdk_bedrock_runtime.models")
+
+
+def _load_without_sdk() -> Any:
+    """pipecat's Nova Sonic module, loaded with the SDK's names it imports stood in for,
+    in ``sys.modules`` only while it loads."""
+    from . import _sdk_standins
+
+    modules = _sdk_standins.modules()
+    # a package that is installed (smithy's, on a Python the SDK itself does not support) is used as it is
+    missing = [name for name in modules if name not in sys.modules and find_spec(name.split(".")[0]) is None]
+    sys.modules.update({name: modules[name] for name in missing})
+    try:
+        return import_module(_NOVA)
+    finally:
+        for name in missing:
+            if sys.modules.get(name) is modules[name]:
+                del sys.modules[name]
 
 
 def _as_sdk_error(exc: BaseException, models: Any) -> BaseException:
