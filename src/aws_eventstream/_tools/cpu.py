@@ -205,13 +205,8 @@ async def _sdk_bedrock(ends: Dict[str, str], seconds: float) -> int:
     from aws_sdk_bedrock_runtime.models import (BidirectionalInputPayloadPart,
                                                 InvokeModelWithBidirectionalStreamInputChunk,
                                                 InvokeModelWithBidirectionalStreamOperationInput)
-    from smithy_aws_core.identity.components import AWSCredentialsIdentity
-    from smithy_aws_core.identity.static import StaticCredentialsResolver
 
-    identity = AWSCredentialsIdentity(access_key_id=_CREDS[0], secret_access_key=_CREDS[1])
-    config = await AsyncBedrockRuntimeConfig.resolve(
-        endpoint_uri=ends["bedrock"], region="us-east-1", aws_credentials_identity_resolver=StaticCredentialsResolver(identity))
-    client = AsyncBedrockRuntimeClient(config=config)
+    client = AsyncBedrockRuntimeClient(config=await _smithy_config(AsyncBedrockRuntimeConfig, ends["bedrock"]))
     stream = await client.invoke_model_with_bidirectional_stream(
         InvokeModelWithBidirectionalStreamOperationInput(model_id="amazon.nova-sonic-v1:0"), [_trusting(ends["ca"])])
 
@@ -251,13 +246,8 @@ async def _sdk_transcribe(ends: Dict[str, str], seconds: float) -> int:
     from aws_sdk_transcribe_streaming.config import AsyncTranscribeStreamingConfig
     from aws_sdk_transcribe_streaming.models import (AudioEvent, AudioStreamAudioEvent, StartStreamTranscriptionInput,
                                                      TranscriptResultStreamTranscriptEvent)
-    from smithy_aws_core.identity.components import AWSCredentialsIdentity
-    from smithy_aws_core.identity.static import StaticCredentialsResolver
 
-    identity = AWSCredentialsIdentity(access_key_id=_CREDS[0], secret_access_key=_CREDS[1])
-    config = await AsyncTranscribeStreamingConfig.resolve(
-        endpoint_uri=ends["h2"], region="us-east-1", aws_credentials_identity_resolver=StaticCredentialsResolver(identity))
-    client = AsyncTranscribeStreamingClient(config=config)
+    client = AsyncTranscribeStreamingClient(config=await _smithy_config(AsyncTranscribeStreamingConfig, ends["h2"]))
     stream = await client.start_stream_transcription(
         StartStreamTranscriptionInput(language_code="en-US", media_sample_rate_hertz=16000, media_encoding="pcm"),
         [_trusting(ends["ca"])])
@@ -278,6 +268,16 @@ async def _sdk_transcribe(ends: Dict[str, str], seconds: float) -> int:
     await stream.input_stream.close()
     await reader
     return results
+
+
+async def _smithy_config(config_class: Any, endpoint: str) -> Any:
+    """A smithy SDK's config: the fake's endpoint, the bench's static credentials."""
+    from smithy_aws_core.identity.components import AWSCredentialsIdentity
+    from smithy_aws_core.identity.static import StaticCredentialsResolver
+
+    identity = AWSCredentialsIdentity(access_key_id=_CREDS[0], secret_access_key=_CREDS[1])
+    return await config_class.resolve(endpoint_uri=endpoint, region="us-east-1",
+                                      aws_credentials_identity_resolver=StaticCredentialsResolver(identity))
 
 
 def _trusting(ca_file: str) -> Callable[[Any], None]:
