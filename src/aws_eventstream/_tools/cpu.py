@@ -22,7 +22,7 @@ import resource
 import ssl
 import tempfile
 import time
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, AsyncIterator, Callable, Dict, List, Optional, Tuple
 
 from ..auth import Credentials
 
@@ -221,11 +221,7 @@ async def _sdk_bedrock(ends: Dict[str, str], seconds: float) -> int:
 
     async def read() -> None:
         nonlocal results
-        _, output = await stream.await_output()
-        while True:
-            item = await output.receive()
-            if item is None:
-                return
+        async for item in _smithy_outputs(stream):
             event = json.loads(item.value.bytes_)
             audio = event.get("event", {}).get("audioOutput")
             if audio is not None:
@@ -258,11 +254,7 @@ async def _sdk_transcribe(ends: Dict[str, str], seconds: float) -> int:
 
     async def read() -> None:
         nonlocal results
-        _, output = await stream.await_output()
-        while True:
-            item = await output.receive()
-            if item is None:
-                return
+        async for item in _smithy_outputs(stream):
             if isinstance(item, TranscriptResultStreamTranscriptEvent):
                 results += 1
 
@@ -271,6 +263,16 @@ async def _sdk_transcribe(ends: Dict[str, str], seconds: float) -> int:
     await stream.input_stream.close()
     await reader
     return results
+
+
+async def _smithy_outputs(stream: Any) -> AsyncIterator[Any]:
+    """The events of a smithy SDK's duplex stream, to its end."""
+    _, output = await stream.await_output()
+    while True:
+        item = await output.receive()
+        if item is None:
+            return
+        yield item
 
 
 async def _smithy_config(config_class: Any, endpoint: str) -> Any:
