@@ -173,7 +173,9 @@ def test_pipecats_nova_sonic_service_gives_the_same_frames_on_our_transport(tls,
     assert names[:2] == ["sessionStart", "promptStart"] and names[-2:] == ["promptEnd", "sessionEnd"]
     assert names.count("audioInput") == 12
     assert _events(mine) == _events(stock)  # the model was sent the same events
-    assert mine.events_out == stock.events_out > 0
+    # completionStart and the two turns' 31 events each reached both; the completionEnd the
+    # fake sends for promptEnd may be cut off by the service's close (it no longer reads then)
+    assert stock.events_out in (63, 64) and mine.events_out in (63, 64)
 
     down, up = _frames(stock_down[0]), _frames(stock_down[1])
     # Two turns: the interactive text, then 1 s of audio; the user's words go upstream.
