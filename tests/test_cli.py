@@ -682,13 +682,15 @@ def test_cpu_per_real_time_stream_measures_each_client_alone():
     pytest.importorskip("trustme", reason="the fake servers' TLS needs trustme")
     from aws_eventstream._tools import cpu
 
-    names = ["aws-eventstream Transcribe, WebSocket", "aws-eventstream Transcribe, HTTP/2",
+    names = [cpu.PACING, "aws-eventstream Transcribe, WebSocket", "aws-eventstream Transcribe, HTTP/2",
              "aws-eventstream Bedrock Nova Sonic-like, HTTP/2"]
     rows = cpu.measure(1.0, names=names)
     assert [r["name"] for r in rows] == names
+    assert rows[0]["results"] == 0  # the pacing alone: nothing sent, nothing read
     for r in rows:
         assert r["skipped"] is None, r
-        assert r["cpu_seconds"] > 0 and r["results"] > 0 and r["wall_seconds"] >= 0.8  # paced: the last chunk at 0.9 s
+        assert r["cpu_seconds"] > 0 and r["wall_seconds"] >= 0.8  # paced: the last chunk at 0.9 s
+        assert r["results"] > 0 or r is rows[0]
         assert r["cpu_per_minute"] == pytest.approx(r["cpu_seconds"] * 60, abs=0.05)  # each rounded to 3 places
     text = cpu.table(rows, 1.0)
     assert "vs our WebSocket" in text and "1.00x" in text

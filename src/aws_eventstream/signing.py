@@ -11,11 +11,14 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import hmac
+import time
 from typing import Any, Optional, Union
 
-from . import Encoder, Message, Timestamp, decode, encode
+from . import Message, Timestamp, decode, encode
 from .auth import Credentials, _check_scope, _max_skew, _utc_now, amz_date, credential_scope, signing_key
 from .errors import SignatureError
+
+_sha256 = hashlib.sha256
 
 __all__ = ["PAYLOAD_ALGORITHM", "chunk_signature", "EventSigner", "EventVerifier"]
 
@@ -31,12 +34,23 @@ def chunk_signature(prior: bytes, headers: bytes, payload: bytes, *, credentials
     ``payload`` (the inner frame).
     """
     stamp, datestamp = amz_date(when)
-    string_to_sign = "\n".join((
-        PAYLOAD_ALGORITHM, stamp, credential_scope(datestamp, region, service), bytes(prior).hex(),
-        hashlib.sha256(headers).hexdigest(), hashlib.sha256(payload).hexdigest(),
-    ))
-    return hmac.new(signing_key(credentials.secret_key, datestamp, region, service),
-                    string_to_sign.encode("utf-8"), hashlib.sha256).digest()
+    return _chained(hmac.new(signing_key(credentials.secret_key, datestamp, region, service),
+                             digestmod=_sha256),
+                    _prefix(stamp, datestamp, region, service), bytes(prior), headers, payload)
+
+
+def _prefix(stamp: str, datestamp: str, region: str, service: str) -> str:
+    """The start of every string to sign within one second: algorithm, timestamp, scope."""
+    return f"{PAYLOAD_ALGORITHM}\n{stamp}\n{credential_scope(datestamp, region, service)}\n"
+
+
+def _chained(mac: "hmac.HMAC", prefix: str, prior: bytes, headers: bytes, payload: bytes) -> bytes:
+    """The HMAC (``mac``: keyed, nothing fed yet; left unchanged) of one chunk's string to sign."""
+    string_to_sign = "".join((prefix, prior.hex(), "\n", _sha256(headers).hexdigest(), "\n",
+                              _sha256(payload).hexdigest()))
+    mac = mac.copy()  # a copy of a keyed HMAC: cheaper than keying one per chunk
+    mac.update(string_to_sign.encode("utf-8"))
+    return mac.digest()
 
 
 def _seed(seed_signature: Union[str, bytes]) -> bytes:
@@ -48,8 +62,12 @@ def _seed(seed_signature: Union[str, bytes]) -> bytes:
     return bytes(seed_signature)
 
 
+# The encoded ``:date`` header up to its value: name length, name, type 8 (timestamp).
+_DATE_NAME = b"\x05:date\x08"
+
+
 def _date_header(ms: int) -> bytes:
-    return Encoder({":date": Timestamp(ms)}).header_block
+    return _DATE_NAME + ms.to_bytes(8, "big", signed=True)
 
 
 def _ms(when: _dt.datetime) -> int:
@@ -72,6 +90,9 @@ class EventSigner:
         self._service = service
         self._prior = _seed(seed_signature)
         self._ended = False
+        self._second: Optional[int] = None  # what _mac and _prefix were made for
+        self._mac = hmac.new(b"", digestmod=_sha256)
+        self._prefix = ""
 
     @property
     def prior_signature(self) -> bytes:
@@ -90,12 +111,16 @@ class EventSigner:
         """
         if self._ended:
             raise ValueError("the event stream has ended; nothing can be signed after its end")
-        when = _utc_now(now)
-        ms = _ms(when)
+        ms = time.time_ns() // 1_000_000 if now is None else _ms(_utc_now(now))
+        second = ms // 1000
+        if second != self._second:  # the timestamp, scope and key change at most once a second
+            stamp, datestamp = amz_date(_dt.datetime.fromtimestamp(second, _dt.timezone.utc))
+            self._mac = hmac.new(signing_key(self._credentials.secret_key, datestamp, self._region, self._service),
+                                 digestmod=_sha256)
+            self._prefix = _prefix(stamp, datestamp, self._region, self._service)
+            self._second = second
         payload = bytes(frame)
-        sig = chunk_signature(self._prior, _date_header(ms), payload, credentials=self._credentials,
-                              region=self._region, service=self._service,
-                              when=_dt.datetime.fromtimestamp(ms // 1000, _dt.timezone.utc))
+        sig = _chained(self._mac, self._prefix, self._prior, _date_header(ms), payload)
         self._prior = sig
         if not payload:
             self._ended = True

@@ -97,6 +97,14 @@ def _client_context(ca_file: str) -> ssl.SSLContext:
     return context
 
 
+async def _pacing_only(ends: Dict[str, str], seconds: float) -> int:
+    """No client: what the paced loop itself costs (every row includes it), to read the rows against."""
+    async def nothing(pcm: bytes) -> None:
+        return None
+    await _paced(seconds, nothing)
+    return 0
+
+
 async def _ours_websocket(ends: Dict[str, str], seconds: float) -> int:
     from .. import transcribe as t
 
@@ -301,8 +309,10 @@ def _trusting(ca_file: str) -> Callable[[Any], None]:
     return plugin
 
 
+PACING = "no client: the 100 ms pacing loop alone"
 #: name -> (the module it needs, the client)
 CLIENTS: Dict[str, Tuple[Optional[str], Callable[[Dict[str, str], float], Any]]] = {
+    PACING: (None, _pacing_only),
     "aws-eventstream Transcribe, WebSocket": ("websockets", _ours_websocket),
     "aws-eventstream Transcribe, HTTP/2": ("h2", _ours_http2),
     "aws-eventstream Bedrock Nova Sonic-like, HTTP/2": ("h2", _ours_bedrock),
