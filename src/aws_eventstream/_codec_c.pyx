@@ -31,14 +31,18 @@ from cpython.long cimport PyLong_AsLongLongAndOverflow, PyLong_CheckExact
 from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
 from cpython.object cimport PyObject, PyTypeObject
 from cpython.ref cimport Py_INCREF, Py_XDECREF
+from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
+from cpython.type cimport PyType_Check, PyType_IsSubtype
 from cpython.unicode cimport PyUnicode_Check, PyUnicode_DecodeUTF8
 from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
 from libc.string cimport memcmp, memcpy
 
 cimport cython
 
-from ._common import (attach_messages, canonical, check_limits, crc_start, failed_again, first_duplicate,
-                      items_of, uuid_bytes)
+from ._common import NULL as KIND_NULL
+from ._common import (ANY, BASE64, BOOL, FLOAT, INT, KIND_NAMES, LIST, MAKE_CALL, MAKE_TUPLE_SUBCLASS,
+                      OBJECT, RECORD, REQUIRED, STR, ShapeError, attach_messages, canonical, check_limits, check_spec,
+                      crc_start, failed_again, first_duplicate, items_of, json_type, unbase64, uuid_bytes)
 from ._types import MAX_FRAME, MAX_HEADER_VALUE, MAX_HEADERS, Int8, Int16, Int32, Int64, Message, Timestamp
 from .errors import (ChecksumError, _block_too_long, _cannot_encode, _duplicate_at, _duplicate_name,
                      _empty_name, _frame_too_long, _headers_do_not_fit, _headers_over_limit, _length_past_block,
@@ -53,6 +57,9 @@ cdef extern from "structmember.h":  # PyMemberDef, T_OBJECT_EX, READONLY before 
 
 cdef extern from "Python.h":
     const char *PyUnicode_AsUTF8AndSize(object s, Py_ssize_t *size) except NULL
+    bint PyUnicode_IS_COMPACT_ASCII(object s)
+    void *PyUnicode_DATA(object s)
+    Py_ssize_t PyUnicode_GET_LENGTH(object s)
     bint PyMemoryView_Check(object obj)
     PyObject *PyMemoryView_GET_BASE(object obj)
     ctypedef struct PyMemberDef:
@@ -76,7 +83,7 @@ cdef extern from "_crc32.h" nogil:
 
 __all__ = [
     "encode", "decode", "Encoder", "Decoder", "crc32", "crc_kernels",
-    "CRC_KERNEL", "MAX_FRAME", "MAX_HEADERS", "MAX_HEADER_VALUE",
+    "CRC_KERNEL", "MAX_FRAME", "MAX_HEADERS", "MAX_HEADER_VALUE", "build", "plan", "b64decode",
 ]
 
 cdef enum:
@@ -1105,3 +1112,235 @@ Sans-IO streaming decoder: feed it bytes in any chunking, get whole messages bac
     @cython.always_allow_keywords(False)  # METH_NOARGS: CPython calls it with no argument array
     def __reduce__(self):
         raise _not_picklable()
+
+
+# --------------------------------------------------------------------------- typed events
+
+cdef int _ANY = ANY, _STR = STR, _FLOAT = FLOAT, _INT = INT, _BOOL = BOOL, _LIST = LIST, _RECORD = RECORD
+cdef int _BASE64 = BASE64, _OBJECT = OBJECT, _NULL = KIND_NULL, _SUBCLASS = MAKE_TUPLE_SUBCLASS, _CALL = MAKE_CALL
+cdef object _REQUIRED = REQUIRED
+
+
+def plan(spec):
+    """``spec`` made ready for :func:`build` (the pure twin's ``build`` says what a spec is).
+
+    Raises:
+        TypeError, ValueError: ``spec`` is not a spec.
+    """
+    return _Plan(spec)
+
+
+@cython.final
+cdef class _Plan:
+    """A spec in a form ``build`` reads without unpacking: one record's fields, in order."""
+
+    cdef object maker
+    cdef int how
+    cdef Py_ssize_t n
+    cdef tuple keys, defaults, subs  # each n long; subs: a _Plan or None per field
+    cdef bytes kinds  # one byte per field
+
+    def __cinit__(self, spec):
+        maker, how, fields = check_spec(spec)
+        if how == _SUBCLASS and not (PyType_Check(maker) and PyType_IsSubtype(<type>maker, tuple)):
+            raise TypeError("a record made in place must be a tuple subclass")
+        self.maker, self.how, self.n = maker, how, len(fields)
+        self.keys = tuple([f[0] for f in fields])
+        self.kinds = bytes([f[1] for f in fields])
+        self.defaults = tuple([f[2] for f in fields])
+        self.subs = tuple([None if f[3] is None else f[3] if type(f[3]) is _Plan else _Plan(f[3]) for f in fields])
+
+    def __reduce__(self):
+        raise TypeError("a plan cannot be pickled")
+
+
+def build(plan, value):
+    """The record ``plan`` describes, made from ``value`` (decoded JSON), or ShapeError."""
+    if type(plan) is not _Plan:
+        raise TypeError("build takes a plan (made by plan())")
+    return _record(<_Plan>plan, value)
+
+
+@cython.boundscheck(False)  # i < p.n, and keys, defaults, subs and kinds are each p.n long
+@cython.wraparound(False)
+cdef object _record(_Plan p, object value):
+    cdef Py_ssize_t i = 0
+    cdef const unsigned char *kinds = p.kinds
+    cdef object out, key, item
+    if type(value) is not dict:
+        raise ShapeError(f"expected an object, got {json_type(value)}")
+    if p.how == _SUBCLASS:  # the record itself is filled in place: a tuple subclass has a tuple's layout
+        out = PyType_GenericAlloc(<PyTypeObject *>p.maker, p.n)
+    else:
+        out = PyTuple_New(p.n)
+    try:
+        while i < p.n:
+            key = p.keys[i]
+            item = (<dict>value).get(key, _REQUIRED)
+            if item is _REQUIRED:
+                item = p.defaults[i]
+                if item is _REQUIRED:
+                    raise ShapeError("missing")
+            else:
+                item = _field(kinds[i], item, p.subs[i])
+            Py_INCREF(item)
+            PyTuple_SET_ITEM(out, i, item)
+            i += 1
+    except ShapeError as exc:
+        exc.parts.append(p.keys[i])
+        raise
+    if p.how == _CALL:
+        return p.maker(*out)
+    return out
+
+
+cdef object _field(int kind, object item, object sub):
+    cdef int base = kind & ~_NULL
+    cdef Py_ssize_t i, n
+    cdef object t, out, element
+    cdef tuple elements
+    if base == _ANY:
+        return item
+    if item is None:
+        if kind & _NULL:
+            return None
+        raise ShapeError(f"expected {KIND_NAMES[base]}, got null")
+    t = type(item)
+    if base == _STR:
+        if t is str:
+            return item
+    elif base == _FLOAT:
+        if t is float:
+            return item
+        if t is int:
+            try:
+                return float(item)
+            except OverflowError:
+                raise ShapeError("expected a number, got a number out of range") from None
+    elif base == _INT:
+        if t is int:
+            return item
+    elif base == _BOOL:
+        if t is bool:
+            return item
+    elif base == _LIST:
+        if t is list:
+            elements = tuple(<list>item)  # what is read is what was checked, whatever runs meanwhile
+            n = len(elements)
+            out = PyTuple_New(n)
+            for i in range(n):
+                try:
+                    element = _record(<_Plan>sub, elements[i])
+                except ShapeError as exc:
+                    exc.parts.append(f"[{i}]")
+                    raise
+                Py_INCREF(element)
+                PyTuple_SET_ITEM(out, i, element)
+            return out
+    elif base == _RECORD:
+        return _record(<_Plan>sub, item)
+    elif base == _BASE64:
+        if t is str:
+            try:
+                return b64decode(item)
+            except ValueError:  # binascii.Error too
+                return unbase64(item)  # the same error, as a ShapeError
+    elif base == _OBJECT:
+        if t is dict:
+            return item
+    raise ShapeError(f"expected {KIND_NAMES[base]}, got {json_type(item)}")
+
+
+# --------------------------------------------------------------------------- base64
+
+cdef signed char _B64[256]
+
+
+cdef void _b64_init() noexcept:
+    cdef int i
+    cdef const char *alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    for i in range(256):
+        _B64[i] = -1
+    for i in range(64):
+        _B64[<unsigned char>alphabet[i]] = <signed char>i
+
+
+_b64_init()
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+cdef bint _b64_quads(const unsigned char *p, Py_ssize_t quads, unsigned char *q) noexcept nogil:
+    """Decode ``quads`` groups of four alphabet characters; False at any other character."""
+    cdef Py_ssize_t i
+    cdef int a, b, c, d
+    for i in range(quads):
+        a = _B64[p[0]]
+        b = _B64[p[1]]
+        c = _B64[p[2]]
+        d = _B64[p[3]]
+        if (a | b | c | d) < 0:
+            return False
+        q[0] = <unsigned char>((a << 2) | (b >> 4))
+        q[1] = <unsigned char>((b << 4) | (c >> 2))
+        q[2] = <unsigned char>((c << 6) | d)
+        p += 4
+        q += 3
+    return True
+
+
+def b64decode(data):
+    """``base64.b64decode(data, validate=True)``: the same bytes, or the same error.
+
+    Canonical base64 (the standard alphabet, padded to a multiple of four, nothing else)
+    is decoded here; anything else is left to the standard library, which decides.
+    """
+    cdef const unsigned char *p
+    cdef unsigned char *q
+    cdef Py_ssize_t n, quads, size, pad = 0
+    cdef int a, b, c, d
+    cdef bint ok
+    if type(data) is bytes:
+        p = <const unsigned char *>PyBytes_AS_STRING(data)
+        n = PyBytes_GET_SIZE(data)
+    elif type(data) is str and PyUnicode_IS_COMPACT_ASCII(data):
+        p = <const unsigned char *>PyUnicode_DATA(data)
+        n = PyUnicode_GET_LENGTH(data)
+    else:
+        return _b64_slow(data)
+    if n % 4:
+        return _b64_slow(data)
+    if n == 0:
+        return b""
+    if p[n - 1] == b"=":
+        pad = 2 if p[n - 2] == b"=" else 1
+    quads = n // 4 - 1  # the last one is decoded on its own: it may be padded
+    size = quads * 3 + 3 - pad
+    out = PyBytes_FromStringAndSize(NULL, size)  # not shared with anyone until returned
+    q = <unsigned char *>PyBytes_AS_STRING(out)
+    if n >= NOGIL_BYTES:
+        with nogil:
+            ok = _b64_quads(p, quads, q)
+    else:
+        ok = _b64_quads(p, quads, q)
+    if not ok:
+        return _b64_slow(data)
+    p += quads * 4
+    q += quads * 3
+    a = _B64[p[0]]
+    b = _B64[p[1]]
+    c = _B64[p[2]] if pad < 2 else 0
+    d = _B64[p[3]] if pad < 1 else 0
+    if (a | b | c | d) < 0:
+        return _b64_slow(data)
+    q[0] = <unsigned char>((a << 2) | (b >> 4))
+    if pad < 2:
+        q[1] = <unsigned char>((b << 4) | (c >> 2))
+    if pad < 1:
+        q[2] = <unsigned char>((c << 6) | d)
+    return out
+
+
+cdef object _b64_slow(object data):
+    import base64
+    return base64.b64decode(data, validate=True)

@@ -18,8 +18,9 @@ import uuid
 import zlib
 from typing import Any, Dict, List, Optional, Tuple
 
-from ._common import (_U32_MAX, attach_messages, canonical, check_limits, crc_start, failed_again,
-                      first_duplicate, items_of, uuid_bytes)
+from ._common import (ANY, BASE64, BOOL, FLOAT, INT, KIND_NAMES, LIST, MAKE_CALL, MAKE_TUPLE_SUBCLASS, NULL,
+                      OBJECT, RECORD, REQUIRED, STR, _U32_MAX, ShapeError, attach_messages, canonical, check_limits,
+                      check_spec, crc_start, failed_again, first_duplicate, items_of, json_type, unbase64, uuid_bytes)
 from ._types import (MAX_FRAME, MAX_HEADER_VALUE, MAX_HEADERS, BytesLike, Headers, Int8, Int16, Int32, Int64,
                      Message, Timestamp)
 from .errors import (ChecksumError, _block_too_long, _cannot_encode, _duplicate_at, _duplicate_name,
@@ -32,7 +33,7 @@ from .errors import (ChecksumError, _block_too_long, _cannot_encode, _duplicate_
 
 __all__ = [
     "encode", "decode", "Encoder", "Decoder", "crc32", "crc_kernels",
-    "CRC_KERNEL", "MAX_FRAME", "MAX_HEADERS", "MAX_HEADER_VALUE",
+    "CRC_KERNEL", "MAX_FRAME", "MAX_HEADERS", "MAX_HEADER_VALUE", "build", "plan", "b64decode",
 ]
 
 CRC_KERNEL = "zlib"  # the pure twin always uses zlib's CRC-32
@@ -604,3 +605,116 @@ class Decoder:
 
     def __reduce__(self) -> Any:
         raise _not_picklable()
+
+
+# --------------------------------------------------------------------------- typed events
+
+
+class _Plan(tuple):  # type: ignore[type-arg]
+    """A checked spec: (maker, how, fields), each field's sub-spec a _Plan too."""
+
+    __slots__ = ()
+
+    def __reduce__(self) -> Any:
+        raise TypeError("a plan cannot be pickled")
+
+
+def plan(spec: Any) -> Any:
+    """``spec`` made ready for :func:`build` (``_common.check_spec`` says what a spec is).
+
+    Raises:
+        TypeError, ValueError: ``spec`` is not a spec.
+    """
+    maker, how, fields = check_spec(spec)
+    return _Plan((maker, how, tuple((key, kind, default, None if sub is None else sub if type(sub) is _Plan
+                                     else plan(sub)) for key, kind, default, sub in fields)))
+
+
+def build(plan: Any, value: Any) -> Any:
+    """The record ``plan`` describes, made from ``value`` (decoded JSON), or ShapeError.
+
+    A missing key takes its default (REQUIRED: an error); a present one must have its
+    kind: exact JSON types, a number for a float (an int becomes a float), null only
+    where the kind allows it.
+    """
+    if type(plan) is not _Plan:
+        raise TypeError("build takes a plan (made by plan())")
+    return _record(plan, value)
+
+
+def _record(spec: Any, value: Any) -> Any:
+    if type(value) is not dict:
+        raise ShapeError(f"expected an object, got {json_type(value)}")
+    maker, how, fields = spec
+    values = []
+    for key, kind, default, sub in fields:
+        item = value.get(key, REQUIRED)
+        if item is REQUIRED:
+            if default is REQUIRED:
+                raise ShapeError("missing", key)
+            values.append(default)
+            continue
+        try:
+            values.append(_field(kind, item, sub))
+        except ShapeError as exc:
+            exc.parts.append(key)
+            raise
+    if how == MAKE_TUPLE_SUBCLASS:
+        return tuple.__new__(maker, values)
+    if how == MAKE_CALL:
+        return maker(*values)
+    return tuple(values)
+
+
+def _field(kind: int, item: Any, sub: Any) -> Any:
+    base = kind & ~NULL
+    if base == ANY:
+        return item
+    if item is None:
+        if kind & NULL:
+            return None
+        raise ShapeError(f"expected {KIND_NAMES[base]}, got null")
+    t = type(item)
+    if base == STR:
+        if t is str:
+            return item
+    elif base == FLOAT:
+        if t is float:
+            return item
+        if t is int:
+            try:
+                return float(item)
+            except OverflowError:
+                raise ShapeError("expected a number, got a number out of range") from None
+    elif base == INT:
+        if t is int:
+            return item
+    elif base == BOOL:
+        if t is bool:
+            return item
+    elif base == LIST:
+        if t is list:
+            out = []
+            for i, element in enumerate(tuple(item)):  # as it is now, whatever runs meanwhile
+                try:
+                    out.append(_record(sub, element))
+                except ShapeError as exc:
+                    exc.parts.append(f"[{i}]")
+                    raise
+            return tuple(out)
+    elif base == RECORD:
+        return _record(sub, item)
+    elif base == BASE64:
+        if t is str:
+            return unbase64(item)
+    elif base == OBJECT:
+        if t is dict:
+            return item
+    raise ShapeError(f"expected {KIND_NAMES[base]}, got {json_type(item)}")
+
+
+def b64decode(data: Any) -> bytes:
+    """``base64.b64decode(data, validate=True)`` (the Cython twin decodes canonical base64 itself)."""
+    import base64
+
+    return base64.b64decode(data, validate=True)

@@ -156,3 +156,95 @@ def failed_again(error: BaseException) -> BaseException:
         return error.with_traceback(None)
     again.__cause__ = error
     return again.with_traceback(None)
+
+
+# -- typed events: the shape a JSON value must have, checked by both twins' ``build``
+
+# A field's kind; NULL added: JSON null is allowed (and is the value).
+STR, FLOAT, INT, BOOL, LIST, RECORD, BASE64, OBJECT, ANY = range(1, 10)
+NULL = 32
+KIND_NAMES = {STR: "a string", FLOAT: "a number", INT: "an integer", BOOL: "a boolean", LIST: "an array",
+              RECORD: "an object", BASE64: "a base64 string", OBJECT: "an object"}
+# How a record is made from its values (a tuple, in field order).
+MAKE_TUPLE_SUBCLASS, MAKE_CALL, MAKE_VALUES = 0, 1, 2
+
+
+class _Required:
+    def __repr__(self) -> str:
+        return "REQUIRED"
+
+
+REQUIRED: Any = _Required()  # a field's default when it must be present
+
+
+class ShapeError(Exception):
+    """A JSON value that does not have the shape asked for; where, and what is wrong with it."""
+
+    def __init__(self, problem: str, key: Any = None) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.parts: List[str] = [] if key is None else [key]  # innermost first
+
+    def describe(self, what: str) -> str:
+        """``what: path: problem``, the path in the JSON (``Transcript.Results[0].StartTime``)."""
+        path = ""
+        for part in reversed(self.parts):
+            path += part if part.startswith("[") or not path else "." + part
+        return f"{what}: {path}: {self.problem}" if path else f"{what}: {self.problem}"
+
+
+def json_type(value: Any) -> str:
+    """What ``value`` is, in JSON's words (for a message)."""
+    kind = type(value)
+    if value is None:
+        return "null"
+    if kind is bool:
+        return "a boolean"
+    if kind is int or kind is float:
+        return "a number"
+    if kind is str:
+        return "a string"
+    if kind is list:
+        return "an array"
+    if kind is dict:
+        return "an object"
+    return f"a {kind.__name__}"
+
+
+def unbase64(value: str) -> bytes:
+    """Strict base64 (the standard alphabet, padded) to bytes, or ShapeError."""
+    import base64
+    import binascii
+
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise ShapeError("expected a base64 string, got a string that is not base64") from None
+
+
+def check_spec(spec: Any) -> Tuple[Any, int, List[Tuple[str, int, Any, Any]]]:
+    """``(maker, how, fields)`` of a typed-event spec, checked (both twins' ``plan`` start here).
+
+    A spec is ``(maker, how, fields)``; each field ``(key, kind, default, sub-spec)``; a
+    LIST's or RECORD's sub-spec describes its elements or its object.
+    """
+    if type(spec) is not tuple or len(spec) != 3:
+        raise TypeError("a spec is a (maker, how, fields) tuple")
+    maker, how, fields = spec
+    if type(fields) is not tuple:
+        raise TypeError("a spec's fields must be a tuple")
+    if type(how) is not int or how not in (MAKE_TUPLE_SUBCLASS, MAKE_CALL, MAKE_VALUES):
+        raise ValueError(f"unknown way of making a record: {how!r}")
+    if how == MAKE_TUPLE_SUBCLASS and not (type(maker) is type and issubclass(maker, tuple)):
+        raise TypeError("a record made in place must be a tuple subclass")
+    out = []
+    for field in fields:
+        if type(field) is not tuple or len(field) != 4:
+            raise TypeError("a spec's field is a (key, kind, default, sub-spec) tuple")
+        key, kind, default, sub = field
+        if type(key) is not str:
+            raise TypeError("a field's key must be a str")
+        if type(kind) is not int or not 0 < kind & ~NULL <= ANY or kind & ~(NULL | 31):
+            raise ValueError(f"unknown kind of field: {kind!r}")
+        out.append((key, kind, default, sub if kind & ~NULL in (LIST, RECORD) else None))
+    return maker, how, out
