@@ -412,17 +412,17 @@ def test_pii_entities_on_final_results(mode):
     every, names = run(main())
     final = [r for r in results(every) if not r.is_partial][0]
     entities = final.alternatives[0].entities
-    assert [(e["Type"], e["Category"]) for e in entities] == [("NAME", "PII"), ("NAME", "PII"), ("ADDRESS", "PII")]
+    assert [(e.type, e.category) for e in entities] == [("NAME", "PII"), ("NAME", "PII"), ("ADDRESS", "PII")]
     if mode == "redaction":
         assert final.transcript == "I am [NAME] [NAME] from [ADDRESS]."
-        assert [e["Content"] for e in entities] == ["[NAME]", "[NAME]", "[ADDRESS]"]
+        assert [e.content for e in entities] == ["[NAME]", "[NAME]", "[ADDRESS]"]
     else:
         assert final.transcript == "I am Jane Doe from Ohio."
-        assert [e["Content"] for e in entities] == ["Jane", "Doe", "Ohio"]
+        assert [e.content for e in entities] == ["Jane", "Doe", "Ohio"]
     # "only upon complete transcription of the audio segments": partials are left alone
     assert all(not r.alternatives[0].entities and "[" not in r.transcript for r in results(every) if r.is_partial)
     only_names = [r for r in results(names) if not r.is_partial][0]
-    assert [e["Type"] for e in only_names.alternatives[0].entities] == ["NAME", "NAME"]
+    assert [e.type for e in only_names.alternatives[0].entities] == ["NAME", "NAME"]
     assert "Ohio" in only_names.transcript
 
 

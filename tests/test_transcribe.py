@@ -291,7 +291,7 @@ def test_nothing_is_dropped(codec):
     with pytest.raises(t.TranscribeProtocolError, match="JSON"):
         t.parse_message(codec.decode(codec.encode({":event-type": "TranscriptEvent", ":message-type": "event"},
                                                   b"not json")))
-    with pytest.raises(t.TranscribeProtocolError, match="shape"):
+    with pytest.raises(t.TranscribeProtocolError, match="^TranscriptEvent: Transcript: expected an object, got a number$"):
         t.parse_message(codec.decode(_event(codec, "TranscriptEvent", {"Transcript": 5})))
     with pytest.raises(t.TranscribeProtocolError):
         t.parse_message(Message({":message-type": Int32(3)}, b""))

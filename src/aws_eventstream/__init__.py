@@ -51,6 +51,8 @@ MAX_FRAME: int = _codec.MAX_FRAME
 MAX_HEADERS: int = _codec.MAX_HEADERS
 MAX_HEADER_VALUE: int = _codec.MAX_HEADER_VALUE
 
+from ._shapes import JSON_BACKEND  # noqa: E402 - typed events build with the twin loaded above
+
 __all__ = [
     "BACKEND",
     "encode",
@@ -61,6 +63,7 @@ __all__ = [
     "crc32",
     "crc_kernels",
     "CRC_KERNEL",
+    "JSON_BACKEND",
     "Int8",
     "Int16",
     "Int32",

@@ -8,12 +8,11 @@ real checks that ``python -O`` cannot remove.
 from __future__ import annotations
 
 import datetime as _dt
-import json
 from dataclasses import dataclass
 from typing import Any, Dict, Optional, Tuple
 from urllib.parse import urlsplit
 
-from . import Encoder, decode
+from . import Encoder, _shapes, decode
 from .auth import ALGORITHM, Credentials, amz_date, credential_scope, presign_url, resolve_credential_parts
 from .errors import ChecksumError
 from .transcribe import STREAM_PATH, audio_event
@@ -243,4 +242,4 @@ def decode_event(message: Any) -> Tuple[Dict[str, Any], Any]:
         msg = decode(message)
     except ChecksumError as exc:
         raise EventChecksumError(exc.kind, exc.expected, exc.actual, exc.offset) from None
-    return msg.headers, json.loads(msg.payload)
+    return msg.headers, _shapes.loads(msg.payload)  # json.loads's value or error; msgspec's speed if installed

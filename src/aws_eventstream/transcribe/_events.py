@@ -9,10 +9,11 @@ dropped silently.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple, Union
 
-from .. import Decoder, Encoder, EventStreamError, Message
+from .. import Decoder, Encoder, EventStreamError, Message, _shapes
+from .._common import BOOL, FLOAT, LIST, NULL, RECORD, REQUIRED, STR, ShapeError
 from ._errors import TranscribeError, TranscribeErrorFrame, TranscribeProtocolError, service_error
 
 AUDIO_HEADERS = {
@@ -32,51 +33,94 @@ END_OF_STREAM = _AUDIO.encode(b"")
 """The empty AudioEvent that tells Transcribe the audio is over."""
 
 
-@dataclass(frozen=True)
-class Item:
-    """One word or punctuation mark of an alternative."""
+_M = "aws_eventstream.transcribe"
+_F = _shapes.Field
 
-    content: str
-    start_time: float
-    end_time: float
-    type: str
-    confidence: Optional[float] = None
-    speaker: Optional[str] = None
-    stable: Optional[bool] = None
-    vocabulary_filter_match: bool = False
+Item = _shapes.model("Item", _M, "One word or punctuation mark of an alternative.", [
+    _F("content", "Content", STR, ""),
+    _F("start_time", "StartTime", FLOAT, 0.0),
+    _F("end_time", "EndTime", FLOAT, 0.0),
+    _F("type", "Type", STR, ""),
+    _F("confidence", "Confidence", FLOAT | NULL, None),
+    _F("speaker", "Speaker", STR | NULL, None),
+    _F("stable", "Stable", BOOL | NULL, None),
+    _F("vocabulary_filter_match", "VocabularyFilterMatch", BOOL, False),
+])
+Entity = _shapes.model(
+    "Entity", _M, "Personal (PII) or medical information found in an alternative, and where it is.", [
+        _F("start_time", "StartTime", FLOAT, 0.0),
+        _F("end_time", "EndTime", FLOAT, 0.0),
+        _F("category", "Category", STR | NULL, None),
+        _F("type", "Type", STR | NULL, None),
+        _F("content", "Content", STR | NULL, None),
+        _F("confidence", "Confidence", FLOAT | NULL, None),
+    ])
+LanguageWithScore = _shapes.model("LanguageWithScore", _M, "One language identified, with its score.", [
+    _F("language_code", "LanguageCode", STR | NULL, None),
+    _F("score", "Score", FLOAT | NULL, None),
+])
+Alternative = _shapes.model("Alternative", _M, "One transcription of a result: its text, words and entities.", [
+    _F("transcript", "Transcript", STR, ""),
+    _F("items", "Items", LIST, (), Item),
+    _F("entities", "Entities", LIST, (), Entity),
+])
+Result = _shapes.model(
+    "Result", _M, "One transcription result; partial results are revised until ``is_partial`` is False.", [
+        _F("result_id", "ResultId", STR, ""),
+        _F("start_time", "StartTime", FLOAT, 0.0),
+        _F("end_time", "EndTime", FLOAT, 0.0),
+        _F("is_partial", "IsPartial", BOOL, False),
+        _F("alternatives", "Alternatives", LIST, (), Alternative),
+        _F("channel_id", "ChannelId", STR | NULL, None),
+        _F("language_code", "LanguageCode", STR | NULL, None),
+        _F("language_identification", "LanguageIdentification", LIST, (), LanguageWithScore),
+    ])
+Result.transcript = property(  # a Struct's class takes attributes after its creation, as a record's does
+    lambda self: self.alternatives[0].transcript if self.alternatives else "",
+    doc="The best alternative's text (\"\" if there is none).")
+_Transcript = _shapes.model("_Transcript", _M, "", [_F("results", "Results", LIST, (), Result)])
+_Body = _shapes.model("_Body", _M, "", [_F("transcript", "Transcript", RECORD, REQUIRED, _Transcript)])
+_BODY = _shapes.JsonType(_Body)
 
 
-@dataclass(frozen=True)
-class Alternative:
-    transcript: str
-    items: Tuple[Item, ...] = ()
-    entities: Tuple[Dict[str, Any], ...] = ()
+class TranscriptEvent(tuple):  # type: ignore[type-arg]
+    """A TranscriptEvent frame: its results (the same for the standard and the medical API).
 
+    ``raw`` is the JSON it came from, decoded anew at each access.
+    """
 
-@dataclass(frozen=True)
-class Result:
-    """One transcription result; partial results are revised until ``is_partial`` is False."""
+    __slots__ = ()
 
-    result_id: str
-    start_time: float
-    end_time: float
-    is_partial: bool
-    alternatives: Tuple[Alternative, ...]
-    channel_id: Optional[str] = None
-    language_code: Optional[str] = None
+    def __new__(cls, results: Tuple[Any, ...] = (), raw: Any = None) -> "TranscriptEvent":
+        return tuple.__new__(cls, (tuple(results), {} if raw is None else raw))
 
     @property
-    def transcript(self) -> str:
-        """The best alternative's text ("" if there is none)."""
-        return self.alternatives[0].transcript if self.alternatives else ""
+    def results(self) -> Tuple[Any, ...]:
+        return tuple.__getitem__(self, 0)
 
+    @property
+    def raw(self) -> Any:
+        """The event's JSON body, as ``json.loads`` gives it."""
+        raw = tuple.__getitem__(self, 1)
+        return json.loads(raw) if type(raw) is bytes else raw
 
-@dataclass(frozen=True)
-class TranscriptEvent:
-    """A TranscriptEvent frame: its results, and the JSON it came from."""
+    def __repr__(self) -> str:
+        return f"TranscriptEvent(results={self.results!r})"
 
-    results: Tuple[Result, ...]
-    raw: Dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
+    def __eq__(self, other: Any) -> bool:
+        if type(other) is not TranscriptEvent:
+            return NotImplemented
+        return self.results == other.results
+
+    def __ne__(self, other: Any) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    def __hash__(self) -> int:
+        return hash(self.results)
+
+    def __reduce__(self) -> Any:
+        return (TranscriptEvent, (self.results, self.raw))
 
 
 @dataclass(frozen=True)
@@ -88,7 +132,6 @@ class UnknownEvent:
     payload: bytes
 
 
-
 def _text(headers: Dict[str, Any], name: str) -> Optional[str]:
     value = headers.get(name)
     if value is None:
@@ -96,13 +139,6 @@ def _text(headers: Dict[str, Any], name: str) -> Optional[str]:
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
     return str(value)
-
-
-def _json(payload: bytes, what: str) -> Any:
-    try:
-        return json.loads(payload)
-    except ValueError as exc:
-        raise TranscribeProtocolError(f"{what} payload is not JSON: {exc}") from None
 
 
 def _service_message(payload: bytes) -> str:
@@ -118,34 +154,28 @@ def _service_message(payload: bytes) -> str:
     return payload.decode("utf-8", "replace")
 
 
-def _item(raw: Dict[str, Any]) -> Item:
-    return Item(
-        content=raw.get("Content", ""), start_time=float(raw.get("StartTime", 0.0)),
-        end_time=float(raw.get("EndTime", 0.0)), type=raw.get("Type", ""),
-        confidence=raw.get("Confidence"), speaker=raw.get("Speaker"), stable=raw.get("Stable"),
-        vocabulary_filter_match=bool(raw.get("VocabularyFilterMatch", False)),
-    )
+def transcript_event(payload: bytes) -> TranscriptEvent:
+    """The typed TranscriptEvent of a frame's JSON ``payload``.
 
-
-def _transcript_event(body: Any) -> TranscriptEvent:
+    Raises:
+        TranscribeProtocolError: the payload is not JSON, or not a TranscriptEvent's shape
+            (the message says which field, and what is wrong with it).
+    """
+    if type(payload) is not bytes:
+        payload = bytes(payload)
+    if _shapes._fast:
+        try:  # msgspec, straight into the classes; if it refuses, json and build decide
+            return _new(TranscriptEvent, (_BODY.decode_fast(payload).transcript.results, payload))
+        except Exception:  # noqa: BLE001
+            pass
     try:
-        results = tuple(
-            Result(
-                result_id=r.get("ResultId", ""), start_time=float(r.get("StartTime", 0.0)),
-                end_time=float(r.get("EndTime", 0.0)), is_partial=bool(r.get("IsPartial", False)),
-                alternatives=tuple(
-                    Alternative(transcript=a.get("Transcript", ""),
-                                items=tuple(_item(i) for i in a.get("Items", ())),
-                                entities=tuple(a.get("Entities", ())))
-                    for a in r.get("Alternatives", ())
-                ),
-                channel_id=r.get("ChannelId"), language_code=r.get("LanguageCode"),
-            )
-            for r in body["Transcript"]["Results"]
-        )
-    except (KeyError, TypeError, AttributeError, ValueError) as exc:
-        raise TranscribeProtocolError(f"TranscriptEvent has an unexpected shape: {exc!r}") from None
-    return TranscriptEvent(results, body)
+        body = _shapes._build(_BODY.plan, _shapes.loads_std(payload))
+    except ShapeError as exc:
+        raise TranscribeProtocolError(exc.describe("TranscriptEvent")) from None
+    return _new(TranscriptEvent, (body.transcript.results, payload))
+
+
+_new = tuple.__new__
 
 
 def parse_message(message: Message) -> Union[TranscriptEvent, UnknownEvent]:
@@ -157,11 +187,22 @@ def parse_message(message: Message) -> Union[TranscriptEvent, UnknownEvent]:
         TranscribeProtocolError: a frame without a known ``:message-type``, or a bad body.
     """
     headers = message.headers
-    kind = _text(headers, ":message-type")
+    payload = message.payload
+    if _shapes._fast and headers.get(":event-type") == "TranscriptEvent" and headers.get(":message-type") == "event" \
+            and type(payload) is bytes:
+        try:  # the common case, in short (what transcript_event does first)
+            return _new(TranscriptEvent, (_BODY.decode_fast(payload).transcript.results, payload))
+        except Exception:  # noqa: BLE001 - the long way decides
+            pass
+    kind = headers.get(":message-type")
+    if type(kind) is not str:
+        kind = _text(headers, ":message-type")
     if kind == "event":
-        event_type = _text(headers, ":event-type")
+        event_type = headers.get(":event-type")
+        if type(event_type) is not str:
+            event_type = _text(headers, ":event-type")
         if event_type == "TranscriptEvent":
-            return _transcript_event(_json(message.payload, "TranscriptEvent"))
+            return transcript_event(message.payload)
         return UnknownEvent(event_type or "", dict(headers), message.payload)
     if kind == "exception":
         raise service_error(_text(headers, ":exception-type") or "UnknownException",
