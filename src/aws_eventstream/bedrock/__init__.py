@@ -3,7 +3,8 @@
 - :class:`BidirectionalStream`: the asyncio client, on this package's HTTP/2 client
   (``_stream``; needs ``h2``: ``pip install "aws-eventstream[http2]"``).
 - :func:`chunk_frame`, :func:`parse_message`, :class:`ChunkStream`: the ``chunk`` events
-  both ways, and the service's exceptions, sans-IO (``_events``).
+  both ways, and the service's exceptions, sans-IO (``_events``); :func:`parse_event` and
+  the typed output events (:data:`OUTPUT_EVENTS`).
 - The errors, each defined once (``_errors``).
 """
 
@@ -30,14 +31,41 @@ from ._errors import (
     UnrecognizedClientException,
     ValidationException,
 )
-from ._events import CHUNK_HEADERS, ChunkStream, chunk_frame, parse_message
+from ._events import (
+    CHUNK_HEADERS,
+    OUTPUT_EVENTS,
+    AudioOutput,
+    ChunkStream,
+    CompletionEnd,
+    CompletionStart,
+    ContentEnd,
+    ContentStart,
+    OtherEvent,
+    TextOutput,
+    ToolUse,
+    UsageEvent,
+    chunk_frame,
+    parse_event,
+    parse_message,
+)
 from ._stream import SERVICE, BidirectionalStream, endpoint_url_for, path_for
 
 __all__ = [
     "BidirectionalStream",
     "chunk_frame",
     "parse_message",
+    "parse_event",
     "ChunkStream",
+    "OUTPUT_EVENTS",
+    "CompletionStart",
+    "ContentStart",
+    "TextOutput",
+    "AudioOutput",
+    "ToolUse",
+    "ContentEnd",
+    "CompletionEnd",
+    "UsageEvent",
+    "OtherEvent",
     "CHUNK_HEADERS",
     "SERVICE",
     "endpoint_url_for",

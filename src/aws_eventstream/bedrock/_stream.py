@@ -57,13 +57,18 @@ class BidirectionalStream:
     before the current ones expire.
 
     With ``raw=True`` the iteration gives each event as the bytes the model sent (its JSON,
-    not parsed), the counterpart of :meth:`send_bytes`.
+    not parsed), the counterpart of :meth:`send_bytes`. With ``typed=True`` it gives typed
+    events (:class:`TextOutput`, :class:`AudioOutput` with its audio as bytes,
+    :class:`ToolUse`...; :func:`parse_event`), cheaper than the dicts.
     """
 
     def __init__(self, model_id: str, *, region: str, credentials: Optional[Credentials] = None,
                  endpoint_url: Optional[str] = None, ssl: Any = None, proxy: Union[str, bool, None] = True,
-                 open_timeout: float = 10.0, max_frame: int = MAX_FRAME, raw: bool = False) -> None:
+                 open_timeout: float = 10.0, max_frame: int = MAX_FRAME, raw: bool = False,
+                 typed: bool = False) -> None:
         check_region(region)
+        if raw and typed:
+            raise ValueError("raw and typed cannot both be asked for")
         self.model_id = model_id
         path = path_for(model_id)
         base = endpoint_url_for(region) if endpoint_url is None else endpoint_url
@@ -78,9 +83,9 @@ class BidirectionalStream:
         self._proxy = proxy
         self._open_timeout = open_timeout
         self._max_frame = Decoder(max_frame=max_frame).max_frame
-        self._raw = bool(raw)
+        self._raw, self._typed = bool(raw), bool(typed)
         self._signed: Optional[SignedStream] = None
-        self._events = ChunkStream(self._max_frame, raw=self._raw)
+        self._events = ChunkStream(self._max_frame, raw=self._raw, typed=self._typed)
         self._pending: List[Any] = []
         self._answered = False
         self.response_headers: Dict[str, str] = {}
@@ -105,7 +110,7 @@ class BidirectionalStream:
                               ssl=self._ssl, proxy=self._proxy, open_timeout=self._open_timeout,
                               error=BedrockConnectionError)
         self._signed = await signed.open()
-        self._events = ChunkStream(self._max_frame, raw=self._raw)
+        self._events = ChunkStream(self._max_frame, raw=self._raw, typed=self._typed)
         self._pending, self._answered = [], False
         return self
 
