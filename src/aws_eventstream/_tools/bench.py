@@ -343,7 +343,7 @@ RESULTS_PER_SECOND = 3  # Transcribe sends a result every few hundred millisecon
 
 def _stream_second_impls(frame_ms: int) -> Tuple[int, List[Impl]]:
     """One second of one Transcribe stream, both ways: the audio frames encoded, the
-    results decoded and their JSON parsed. (bytes handled, implementations)."""
+    results decoded and read (ours: typed events; the peers: dicts). (bytes handled, implementations)."""
     import json
 
     chunk = audio_chunk(32 * frame_ms)  # 16 kHz, 16-bit mono
@@ -354,10 +354,10 @@ def _stream_second_impls(frame_ms: int) -> Tuple[int, List[Impl]]:
     size = frames * len(want_audio) + RESULTS_PER_SECOND * len(result)
 
     def second(encode: Optional[Callable[[bytes], bytes]], receive: Callable[[bytes], Any],
-               who: str) -> Callable[[], Any]:
+               who: str, as_json: Callable[[Any], Any] = lambda body: body) -> Callable[[], Any]:
         if encode is not None:
             _check(encode(chunk), want_audio, who)
-        _check(receive(result), want_body, who)
+        _check(as_json(receive(result)), want_body, who)
 
         def run() -> None:
             if encode is not None:
@@ -369,9 +369,11 @@ def _stream_second_impls(frame_ms: int) -> Tuple[int, List[Impl]]:
 
     def ours(twin: str) -> Callable[[], Callable[[], Any]]:
         def make() -> Callable[[], Any]:
+            from ..transcribe import parse_message
+
             codec = _twin(twin)
-            encoder = codec.Encoder(AUDIO_HEADERS)
-            return second(encoder.encode, lambda f: json.loads(codec.decode(f).payload), twin)
+            encoder = codec.Encoder(AUDIO_HEADERS)  # results read as typed events (msgspec's if installed)
+            return second(encoder.encode, lambda f: parse_message(codec.decode(f)), twin, lambda e: e.raw)
         return make
 
     def pipecat() -> Callable[[], Any]:
@@ -441,8 +443,9 @@ def build_cases() -> List[Case]:
         size, impls = _stream_second_impls(frame_ms)
         cases.append(Case("transcribe", f"1 s of a Transcribe stream, {frame_ms} ms frames "
                                         f"({1000 // frame_ms} out, {RESULTS_PER_SECOND} results in)", size, impls))
-    from . import bench_sdk
+    from . import bench_sdk, bench_typed
 
+    cases.extend(bench_typed.build_cases())
     cases.extend(bench_sdk.build_cases())
     big = os.urandom(BIG)
     big_frame = _codec_py.encode(AUDIO_HEADERS, big)

@@ -138,6 +138,7 @@ _FAMILIES: Tuple[Tuple[str, Callable[[Row], bool], str], ...] = (  # title, rows
     ("decode a frame", lambda r: r.case.group == "decode" or r.case.name.startswith("decode 16"), "size"),
     ("Decoder: a stream in 1 KiB chunks", lambda r: r.case.group == "stream", "case"),
     ("1 s of a Transcribe stream (streams per core)", lambda r: r.case.group == "transcribe", "case"),
+    ("typed events from a frame", lambda r: r.case.group == "typed", "case"),
     ("boto3, aiobotocore and smithy event streams", lambda r: r.case.group == "sdk", "case"),
 )
 
