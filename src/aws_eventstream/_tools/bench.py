@@ -8,6 +8,7 @@ turns the rows into the table, the plot and the description of the machine.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import statistics
@@ -15,7 +16,7 @@ import time
 import zlib
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any, Callable, Dict, List, Optional, Protocol, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Protocol, Sequence, Tuple
 
 from .. import BytesLike, Headers, Message, _codec_py
 from ..transcribe import AUDIO_HEADERS
@@ -40,6 +41,9 @@ class Impl:
     ours: bool = False
     reference: bool = False  # a yardstick (a plain copy), not a competitor
     partial: bool = False  # does part of the case's work only: shown, never the "best peer"
+    # Called with True before each sample (and the check and calibration), False after,
+    # outside the timed calls: a setting the implementation runs under.
+    around: Optional[Callable[[bool], None]] = None
 
 
 @dataclass
@@ -522,14 +526,15 @@ def measure(cases: List[Case], rounds: int, min_time: float,
             row = Row(case, impl)
             rows.append(row)
             try:
-                fn = impl.make()
+                with _setting(impl):
+                    fn = impl.make()
+                    row.loops = calibrate(fn, min_time)
             except Skip as why:
                 row.skipped = str(why)
                 continue
             except AssertionError as wrong:  # _check: a wrong answer is not timed
                 row.skipped = str(wrong)
                 continue
-            row.loops = calibrate(fn, min_time)
             calls[id(row)] = (fn, row.loops)
     for r in range(rounds):
         if progress:
@@ -541,8 +546,20 @@ def measure(cases: List[Case], rounds: int, min_time: float,
             shift = (first_round + r) % len(timed)
             for row in timed[shift:] + timed[:shift]:
                 fn, loops = calls[id(row)]
-                row.samples.append(sample(fn, loops))
+                with _setting(row.impl):
+                    row.samples.append(sample(fn, loops))
     return rows
+
+
+@contextlib.contextmanager
+def _setting(impl: Impl) -> Iterator[None]:
+    if impl.around is not None:
+        impl.around(True)
+    try:
+        yield
+    finally:
+        if impl.around is not None:
+            impl.around(False)
 
 
 def _worker(conn: Any, names: Optional[List[str]], rounds: int, min_time: float, first_round: int) -> None:

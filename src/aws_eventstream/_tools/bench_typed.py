@@ -38,20 +38,15 @@ def audio_output_event() -> dict:  # type: ignore[type-arg]
                                       "content": base64.b64encode(pcm).decode("ascii")}}}
 
 
-def _path(fast: bool, fn: Callable[[], Any]) -> Callable[[], Any]:
-    """``fn`` on one JSON path: msgspec first (``fast``), or json and build only."""
-    if fast and _shapes._msgspec is None:
-        raise Skip('msgspec is not installed (pip install "aws-eventstream[fast]")')
-
+def _path(fast: bool) -> Callable[[bool], None]:
+    """The setting a row runs under (bench.Impl.around): msgspec first (``fast``), or json and build only."""
     default = _shapes._fast
 
-    def run() -> Any:
-        _shapes._fast = fast
-        try:
-            return fn()
-        finally:
-            _shapes._fast = default
-    return run
+    def around(on: bool) -> None:
+        if on and fast and _shapes._msgspec is None:
+            raise Skip('msgspec is not installed (pip install "aws-eventstream[fast]")')
+        _shapes._fast = fast if on else default
+    return around
 
 
 _PATHS = ((True, "msgspec (the fast extra)"), (False, "standard library"))
@@ -65,14 +60,16 @@ def _transcript_impls(frame: bytes) -> List[Impl]:
 
     def typed(fast: bool) -> Callable[[], Callable[[], Any]]:
         def make() -> Callable[[], Any]:
-            run = _path(fast, lambda: transcribe.parse_message(decode(frame)))
+            def run() -> Any:
+                return transcribe.parse_message(decode(frame))
             _check(run().raw, body, "typed TranscriptEvent")
             return run
         return make
 
     def dicts(fast: bool) -> Callable[[], Callable[[], Any]]:
         def make() -> Callable[[], Any]:
-            run = _path(fast, lambda: utils.decode_event(frame))
+            def run() -> Any:
+                return utils.decode_event(frame)
             _check(run()[1], body, "utils.decode_event")
             return run
         return make
@@ -84,18 +81,22 @@ def _transcript_impls(frame: bytes) -> List[Impl]:
 
     def loads(name: str) -> Callable[[], Callable[[], Any]]:
         def make() -> Callable[[], Any]:
-            fn: Callable[[bytes], Any] = {
-                "json": json.loads, "orjson": lambda p: _need("orjson", "orjson").loads(p),
-                "msgspec": lambda p: _need("msgspec", "msgspec").json.decode(p)}[name]
+            fn: Callable[[bytes], Any] = json.loads
+            if name == "orjson":
+                fn = _need("orjson", "orjson").loads
+            elif name == "msgspec":
+                fn = _need("msgspec", "msgspec").json.decode
             _check(fn(payload), body, name)
             return lambda: fn(payload)
         return make
 
     impls = [Impl("pipecat-ai decode_event (dicts)", pipecat)]
     for fast, label in _PATHS:
-        impls.append(Impl(f"aws-eventstream typed TranscriptEvent, {label}", typed(fast), ours=True))
+        impls.append(Impl(f"aws-eventstream typed TranscriptEvent, {label}", typed(fast), ours=True,
+                          around=_path(fast)))
     for fast, label in _PATHS:
-        impls.append(Impl(f"aws-eventstream utils.decode_event (dicts), {label}", dicts(fast), ours=True))
+        impls.append(Impl(f"aws-eventstream utils.decode_event (dicts), {label}", dicts(fast), ours=True,
+                          around=_path(fast)))
     impls += [Impl("json.loads of the payload alone", loads("json"), partial=True),
               Impl("orjson.loads of the payload alone", loads("orjson"), partial=True),
               Impl("msgspec.json.decode of the payload alone (dicts)", loads("msgspec"), partial=True)]
@@ -122,7 +123,10 @@ def _audio_impls(frame: bytes, pcm: bytes, event_json: bytes) -> List[Impl]:
     def typed(fast: bool) -> Callable[[], Callable[[], Any]]:
         def make() -> Callable[[], Any]:
             stream = bedrock.ChunkStream(typed=True)
-            run = _path(fast, lambda: stream.feed(frame)[0].audio)
+
+            def run() -> Any:
+                event: Any = stream.feed(frame)[0]
+                return event.audio
             _check(run(), pcm, "typed AudioOutput")
             return run
         return make
@@ -130,7 +134,8 @@ def _audio_impls(frame: bytes, pcm: bytes, event_json: bytes) -> List[Impl]:
     impls = [Impl("json + base64 from the frame (the dicts' way)", dict_path),
              Impl("json.loads + b64decode of the model's event alone", event_alone, partial=True)]
     for fast, label in _PATHS:
-        impls.append(Impl(f"aws-eventstream typed AudioOutput, {label}", typed(fast), ours=True))
+        impls.append(Impl(f"aws-eventstream typed AudioOutput, {label}", typed(fast), ours=True,
+                          around=_path(fast)))
     return impls
 
 
