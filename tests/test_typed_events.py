@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 import aws_eventstream
 from aws_eventstream import _shapes, bedrock, decode, encode, utils
 from aws_eventstream import transcribe as t
+from aws_eventstream._common import REQUIRED as REQUIRED_
 from aws_eventstream._common import ShapeError
 from aws_eventstream.testing import NovaSonic
 from helpers import TWINS, twin
@@ -545,3 +546,101 @@ def test_build_takes_only_plans_and_reads_a_list_as_it_was_when_code_it_ran_chan
     assert box == []
     with pytest.raises(ShapeError):
         codec.build(codec.plan(element), {"k": 5})
+
+
+@pytest.mark.parametrize("spec", [
+    (tuple, 2, (("a", 5, (), None),)),  # a list with no spec for its elements
+    (tuple, 2, (("a", 6, None, None),)),  # a record with no spec
+    (os.stat_result, 0, (("a", 1, "", None),)),  # a struct sequence: tuple.__new__ cannot make one
+], ids=["list-without-spec", "record-without-spec", "struct-sequence"])
+def test_specs_the_extension_could_not_follow_safely_are_refused_by_both_twins(spec):
+    errors = []
+    for name in TWINS:
+        with pytest.raises(TypeError) as info:
+            twin(name).plan(spec)
+        errors.append(str(info.value))
+    assert errors[0] == errors[1]
+
+
+def test_a_plan_nests_at_most_32_deep_in_both_twins(codec):
+    plan = codec.plan((tuple, 2, ()))
+    for _ in range(31):
+        plan = codec.plan((tuple, 2, (("a", 6, None, plan),)))
+    value = {}
+    for _ in range(31):
+        value = {"a": value}
+    assert codec.build(plan, value) is not None  # 32 deep: built
+    with pytest.raises(ValueError, match="nested more than 32 deep"):
+        codec.plan((tuple, 2, (("a", 6, None, plan),)))
+    deep = (tuple, 2, ())
+    for _ in range(5000):
+        deep = (tuple, 2, (("a", 6, None, deep),))
+    with pytest.raises(ValueError, match="nested more than 32 deep"):
+        codec.plan(deep)
+
+
+def test_a_record_is_never_seen_half_built(codec):
+    """Code a key's comparison runs meanwhile (a finalizer, the garbage collector) sees no
+    record with empty slots, and a failed record is never made at all."""
+    import gc
+
+    deleted = []
+
+    class Record(tuple):
+        def __del__(self):
+            deleted.append(tuple(self))  # reads every slot
+
+    class Key(str):
+        __hash__ = str.__hash__
+
+        def __eq__(self, other):
+            for obj in gc.get_objects():
+                if type(obj) is tuple and len(obj) == 3 and obj[:1] == ("MARK",):
+                    obj[2]  # noqa: B018 - a half-built tuple would have nothing here
+            return str.__eq__(self, other)
+
+    plan = codec.plan((Record, 0, (("a", 1, REQUIRED_, None), ("b", 3, REQUIRED_, None))))
+    deleted.clear()  # plan() tried making an empty one
+    with pytest.raises(ShapeError):
+        codec.build(plan, {"a": "x", "b": "not an int"})
+    assert deleted == []
+    made = codec.build(plan, {"a": "x", "b": 2})
+    del made
+    assert deleted == [("x", 2)]
+    three = codec.plan((None, 2, (("a", 1, REQUIRED_, None), ("b", 1, REQUIRED_, None), ("c", 1, "d", None))))
+    assert codec.build(three, {"a": "MARK", Key("b"): "y"}) == ("MARK", "y", "d")
+
+
+@pytest.mark.parametrize("payload", [
+    b'{"Transcript": {"Results": []}, "X": "\xff"}',  # invalid UTF-8 where nothing is modelled
+    b'{"Transcript": {"Results": [{"Junk": [1' + b"0" * 5000 + b']}]}}',  # an int longer than int() takes
+    b'{"Transcript": {"Results": [{"Junk": "\xed\xa0\x80"}]}}',  # a surrogate, which json.loads lets through
+], ids=["bad-utf8", "long-int", "surrogate"])
+def test_what_json_loads_refuses_where_nothing_is_modelled_is_refused_every_way(payload):
+    outcomes = _every_way(t.transcript_event, payload)
+    assert len(set(outcomes)) == 1, outcomes
+    inner = b'{"event": {"textOutput": {"content": "hi"}}, "x": ' + payload[-12:] + b"}"
+    assert len(set(_every_way(bedrock.parse_event, inner))) == 1
+    frame = _frame(payload)
+    assert len(set(_every_way(lambda f: utils.decode_event(f)[1], frame))) == 1
+
+
+def test_inputs_json_loads_does_not_take_are_refused_every_way():
+    for odd in (memoryview(b'{"event": {"textOutput": {}}}'), 5):
+        assert len(set(_every_way(bedrock.parse_event, odd))) == 1
+    with pytest.raises(TypeError):
+        t.transcript_event("not bytes")
+
+
+def test_chunk_bodies_the_service_never_sends_are_protocol_errors():
+    from aws_eventstream.bedrock import CHUNK_HEADERS, ChunkStream
+
+    for body in (b'{"bytes":"}', b"[" * 5000, b'{"bytes":' + b"[" * 5000):
+        with pytest.raises(bedrock.BedrockProtocolError):
+            ChunkStream(raw=True).feed(encode(CHUNK_HEADERS, body))
+    deep = encode({":message-type": "exception", ":exception-type": "ThrottlingException"}, b"[" * 5000)
+    with pytest.raises(bedrock.ThrottlingException):
+        ChunkStream().feed(deep)
+    deep = encode({":message-type": "exception", ":exception-type": "BadRequestException"}, b"[" * 5000)
+    with pytest.raises(t.BadRequestException):
+        t.parse_message(decode(deep))

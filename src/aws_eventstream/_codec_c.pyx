@@ -31,7 +31,7 @@ from cpython.long cimport PyLong_AsLongLongAndOverflow, PyLong_CheckExact
 from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
 from cpython.object cimport PyObject, PyTypeObject
 from cpython.ref cimport Py_INCREF, Py_XDECREF
-from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
+from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE, PyTuple_New, PyTuple_SET_ITEM
 from cpython.type cimport PyType_Check, PyType_IsSubtype
 from cpython.unicode cimport PyUnicode_Check, PyUnicode_DecodeUTF8
 from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
@@ -41,8 +41,9 @@ cimport cython
 
 from ._common import NULL as KIND_NULL
 from ._common import (ANY, BASE64, BOOL, FLOAT, INT, KIND_NAMES, LIST, MAKE_CALL, MAKE_TUPLE_SUBCLASS,
-                      OBJECT, RECORD, REQUIRED, STR, ShapeError, attach_messages, canonical, check_limits, check_spec,
-                      crc_start, failed_again, first_duplicate, items_of, json_type, unbase64, uuid_bytes)
+                      OBJECT, RECORD, REQUIRED, STR, ShapeError, attach_messages, canonical, check_depth,
+                      check_limits, check_spec, crc_start, failed_again, first_duplicate, items_of, json_type,
+                      unbase64, uuid_bytes)
 from ._types import MAX_FRAME, MAX_HEADER_VALUE, MAX_HEADERS, Int8, Int16, Int32, Int64, Message, Timestamp
 from .errors import (ChecksumError, _block_too_long, _cannot_encode, _duplicate_at, _duplicate_name,
                      _empty_name, _frame_too_long, _headers_do_not_fit, _headers_over_limit, _length_past_block,
@@ -58,6 +59,8 @@ cdef extern from "structmember.h":  # PyMemberDef, T_OBJECT_EX, READONLY before 
 cdef extern from "Python.h":
     const char *PyUnicode_AsUTF8AndSize(object s, Py_ssize_t *size) except NULL
     bint PyUnicode_IS_COMPACT_ASCII(object s)
+    void PyObject_GC_UnTrack(void *op)
+    void PyObject_GC_Track(void *op)
     void *PyUnicode_DATA(object s)
     Py_ssize_t PyUnicode_GET_LENGTH(object s)
     bint PyMemoryView_Check(object obj)
@@ -1122,12 +1125,12 @@ cdef object _REQUIRED = REQUIRED
 
 
 def plan(spec):
-    """``spec`` made ready for :func:`build` (the pure twin's ``build`` says what a spec is).
+    """``spec`` made ready for :func:`build` (``_common.check_spec`` says what a spec is).
 
     Raises:
-        TypeError, ValueError: ``spec`` is not a spec.
+        TypeError, ValueError: ``spec`` is not a spec, or is nested too deep.
     """
-    return _Plan(spec)
+    return _Plan(spec, 1)
 
 
 @cython.final
@@ -1137,18 +1140,29 @@ cdef class _Plan:
     cdef object maker
     cdef int how
     cdef Py_ssize_t n
+    cdef int depth  # 1 plus the deepest sub-plan's: build recurses at most this far
     cdef tuple keys, defaults, subs  # each n long; subs: a _Plan or None per field
     cdef bytes kinds  # one byte per field
 
-    def __cinit__(self, spec):
+    def __cinit__(self, spec, int depth):
+        cdef int deepest = 0
+        check_depth(depth)
         maker, how, fields = check_spec(spec)
         if how == _SUBCLASS and not (PyType_Check(maker) and PyType_IsSubtype(<type>maker, tuple)):
             raise TypeError("a record made in place must be a tuple subclass")
+        subs = []
+        for f in fields:
+            sub = f[3]
+            if sub is not None:
+                sub = sub if type(sub) is _Plan else _Plan(sub, depth + 1)
+                deepest = max(deepest, (<_Plan>sub).depth)
+            subs.append(sub)
+        self.depth = check_depth(1 + deepest)
         self.maker, self.how, self.n = maker, how, len(fields)
         self.keys = tuple([f[0] for f in fields])
         self.kinds = bytes([f[1] for f in fields])
         self.defaults = tuple([f[2] for f in fields])
-        self.subs = tuple([None if f[3] is None else f[3] if type(f[3]) is _Plan else _Plan(f[3]) for f in fields])
+        self.subs = tuple(subs)
 
     def __reduce__(self):
         raise TypeError("a plan cannot be pickled")
@@ -1161,18 +1175,33 @@ def build(plan, value):
     return _record(<_Plan>plan, value)
 
 
+cdef object _tuple_new = tuple.__new__
+
+
+cdef tuple _filling(Py_ssize_t n):
+    """A new tuple of ``n`` empty slots, out of the garbage collector's sight until
+    :func:`_filled`: code that runs meanwhile (a key's ``__eq__``) cannot reach it."""
+    cdef tuple out = PyTuple_New(n)
+    if n:
+        PyObject_GC_UnTrack(<void *>out)
+    return out
+
+
+cdef inline void _filled(tuple out) noexcept:
+    if PyTuple_GET_SIZE(out):
+        PyObject_GC_Track(<void *>out)
+
+
 @cython.boundscheck(False)  # i < p.n, and keys, defaults, subs and kinds are each p.n long
 @cython.wraparound(False)
 cdef object _record(_Plan p, object value):
     cdef Py_ssize_t i = 0
     cdef const unsigned char *kinds = p.kinds
-    cdef object out, key, item
+    cdef tuple out
+    cdef object key, item
     if type(value) is not dict:
         raise ShapeError(f"expected an object, got {json_type(value)}")
-    if p.how == _SUBCLASS:  # the record itself is filled in place: a tuple subclass has a tuple's layout
-        out = PyType_GenericAlloc(<PyTypeObject *>p.maker, p.n)
-    else:
-        out = PyTuple_New(p.n)
+    out = _filling(p.n)
     try:
         while i < p.n:
             key = p.keys[i]
@@ -1189,16 +1218,37 @@ cdef object _record(_Plan p, object value):
     except ShapeError as exc:
         exc.parts.append(p.keys[i])
         raise
+    finally:
+        if i == p.n:
+            _filled(out)
     if p.how == _CALL:
         return p.maker(*out)
+    if p.how == _SUBCLASS:
+        return _moved(p.maker, out)
     return out
+
+
+cdef object _moved(object maker, tuple values):
+    """A ``maker`` (a tuple subclass, checked by plan()) holding ``values``: allocated only
+    now that every value is there, and filled before any Python code can run, so neither
+    its finalizer nor the garbage collector ever sees it half-built."""
+    cdef Py_ssize_t i, n = PyTuple_GET_SIZE(values)
+    cdef object item
+    if n == 0:
+        return _tuple_new(maker, values)
+    record = PyType_GenericAlloc(<PyTypeObject *>maker, n)  # a collection it starts runs before it is tracked
+    for i in range(n):
+        item = <object>PyTuple_GET_ITEM(values, i)
+        Py_INCREF(item)
+        PyTuple_SET_ITEM(record, i, item)
+    return record
 
 
 cdef object _field(int kind, object item, object sub):
     cdef int base = kind & ~_NULL
     cdef Py_ssize_t i, n
-    cdef object t, out, element
-    cdef tuple elements
+    cdef object t, element
+    cdef tuple elements, filling
     if base == _ANY:
         return item
     if item is None:
@@ -1227,16 +1277,21 @@ cdef object _field(int kind, object item, object sub):
         if t is list:
             elements = tuple(<list>item)  # what is read is what was checked, whatever runs meanwhile
             n = len(elements)
-            out = PyTuple_New(n)
-            for i in range(n):
-                try:
+            filling = _filling(n)
+            i = 0
+            try:
+                while i < n:
                     element = _record(<_Plan>sub, elements[i])
-                except ShapeError as exc:
-                    exc.parts.append(f"[{i}]")
-                    raise
-                Py_INCREF(element)
-                PyTuple_SET_ITEM(out, i, element)
-            return out
+                    Py_INCREF(element)
+                    PyTuple_SET_ITEM(filling, i, element)
+                    i += 1
+            except ShapeError as exc:
+                exc.parts.append(f"[{i}]")
+                raise
+            finally:
+                if i == n:
+                    _filled(filling)
+            return filling
     elif base == _RECORD:
         return _record(<_Plan>sub, item)
     elif base == _BASE64:

@@ -19,8 +19,9 @@ import zlib
 from typing import Any, Dict, List, Optional, Tuple
 
 from ._common import (ANY, BASE64, BOOL, FLOAT, INT, KIND_NAMES, LIST, MAKE_CALL, MAKE_TUPLE_SUBCLASS, NULL,
-                      OBJECT, RECORD, REQUIRED, STR, _U32_MAX, ShapeError, attach_messages, canonical, check_limits,
-                      check_spec, crc_start, failed_again, first_duplicate, items_of, json_type, unbase64, uuid_bytes)
+                      OBJECT, RECORD, REQUIRED, STR, _U32_MAX, ShapeError, attach_messages, canonical, check_depth,
+                      check_limits, check_spec, crc_start, failed_again, first_duplicate, items_of, json_type,
+                      unbase64, uuid_bytes)
 from ._types import (MAX_FRAME, MAX_HEADER_VALUE, MAX_HEADERS, BytesLike, Headers, Int8, Int16, Int32, Int64,
                      Message, Timestamp)
 from .errors import (ChecksumError, _block_too_long, _cannot_encode, _duplicate_at, _duplicate_name,
@@ -611,7 +612,7 @@ class Decoder:
 
 
 class _Plan(tuple):  # type: ignore[type-arg]
-    """A checked spec: (maker, how, fields), each field's sub-spec a _Plan too."""
+    """A checked spec: (maker, how, fields, depth), each field's sub-spec a _Plan too."""
 
     __slots__ = ()
 
@@ -623,11 +624,22 @@ def plan(spec: Any) -> Any:
     """``spec`` made ready for :func:`build` (``_common.check_spec`` says what a spec is).
 
     Raises:
-        TypeError, ValueError: ``spec`` is not a spec.
+        TypeError, ValueError: ``spec`` is not a spec, or is nested too deep.
     """
+    return _plan(spec, 1)
+
+
+def _plan(spec: Any, depth: int) -> Any:
+    check_depth(depth)
     maker, how, fields = check_spec(spec)
-    return _Plan((maker, how, tuple((key, kind, default, None if sub is None else sub if type(sub) is _Plan
-                                     else plan(sub)) for key, kind, default, sub in fields)))
+    checked = []
+    deepest = 0
+    for key, kind, default, sub in fields:
+        if sub is not None:
+            sub = sub if type(sub) is _Plan else _plan(sub, depth + 1)
+            deepest = max(deepest, sub[3])
+        checked.append((key, kind, default, sub))
+    return _Plan((maker, how, tuple(checked), check_depth(1 + deepest)))
 
 
 def build(plan: Any, value: Any) -> Any:
@@ -645,16 +657,16 @@ def build(plan: Any, value: Any) -> Any:
 def _record(spec: Any, value: Any) -> Any:
     if type(value) is not dict:
         raise ShapeError(f"expected an object, got {json_type(value)}")
-    maker, how, fields = spec
+    maker, how, fields, _ = spec
     values = []
     for key, kind, default, sub in fields:
-        item = value.get(key, REQUIRED)
-        if item is REQUIRED:
-            if default is REQUIRED:
-                raise ShapeError("missing", key)
-            values.append(default)
-            continue
         try:
+            item = value.get(key, REQUIRED)
+            if item is REQUIRED:
+                if default is REQUIRED:
+                    raise ShapeError("missing")
+                values.append(default)
+                continue
             values.append(_field(kind, item, sub))
         except ShapeError as exc:
             exc.parts.append(key)

@@ -222,11 +222,14 @@ def unbase64(value: str) -> bytes:
         raise ShapeError("expected a base64 string, got a string that is not base64") from None
 
 
+MAX_SPEC_DEPTH = 32  # records nested in records: Transcribe's go 5 deep
+
+
 def check_spec(spec: Any) -> Tuple[Any, int, List[Tuple[str, int, Any, Any]]]:
     """``(maker, how, fields)`` of a typed-event spec, checked (both twins' ``plan`` start here).
 
     A spec is ``(maker, how, fields)``; each field ``(key, kind, default, sub-spec)``; a
-    LIST's or RECORD's sub-spec describes its elements or its object.
+    LIST's or RECORD's sub-spec (a spec, or a plan) describes its elements or its object.
     """
     if type(spec) is not tuple or len(spec) != 3:
         raise TypeError("a spec is a (maker, how, fields) tuple")
@@ -235,8 +238,10 @@ def check_spec(spec: Any) -> Tuple[Any, int, List[Tuple[str, int, Any, Any]]]:
         raise TypeError("a spec's fields must be a tuple")
     if type(how) is not int or how not in (MAKE_TUPLE_SUBCLASS, MAKE_CALL, MAKE_VALUES):
         raise ValueError(f"unknown way of making a record: {how!r}")
-    if how == MAKE_TUPLE_SUBCLASS and not (type(maker) is type and issubclass(maker, tuple)):
-        raise TypeError("a record made in place must be a tuple subclass")
+    if how == MAKE_TUPLE_SUBCLASS:
+        if not (type(maker) is type and issubclass(maker, tuple)):
+            raise TypeError("a record made in place must be a tuple subclass")
+        tuple.__new__(maker, ())  # a type tuple.__new__ cannot make (a struct sequence) is refused here
     out = []
     for field in fields:
         if type(field) is not tuple or len(field) != 4:
@@ -246,5 +251,15 @@ def check_spec(spec: Any) -> Tuple[Any, int, List[Tuple[str, int, Any, Any]]]:
             raise TypeError("a field's key must be a str")
         if type(kind) is not int or not 0 < kind & ~NULL <= ANY or kind & ~(NULL | 31):
             raise ValueError(f"unknown kind of field: {kind!r}")
-        out.append((key, kind, default, sub if kind & ~NULL in (LIST, RECORD) else None))
+        nested = kind & ~NULL in (LIST, RECORD)
+        if nested and sub is None:
+            raise TypeError(f"the field {key!r} is a list or a record: it needs a sub-spec")
+        out.append((key, kind, default, sub if nested else None))
     return maker, how, out
+
+
+def check_depth(depth: int) -> int:
+    """``depth`` (of a plan: 1 plus its deepest sub-plan's), if it is within MAX_SPEC_DEPTH."""
+    if depth > MAX_SPEC_DEPTH:
+        raise ValueError(f"a spec nested more than {MAX_SPEC_DEPTH} deep")
+    return depth

@@ -23,6 +23,8 @@ from __future__ import annotations
 import json
 import operator
 import os
+import re
+import sys
 from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
 from ._common import (ANY, BASE64, BOOL, FLOAT, INT, LIST, MAKE_CALL, MAKE_TUPLE_SUBCLASS, NULL, OBJECT, RECORD,
@@ -164,6 +166,37 @@ def _record_class(name: str, module: str, doc: str, fields: List[Field]) -> Any:
     return type(name, (_Record,), namespace)
 
 
+#: ``sys.get_int_max_str_digits`` (0, no limit, where Python has none): a payload no longer
+#: than it cannot hold an integer int() refuses, whatever msgspec skipped.
+int_limit: Any = getattr(sys, "get_int_max_str_digits", lambda: 0)
+_DIGIT_RUNS: Dict[Any, Any] = {}  # (type, limit) -> a pattern for a run of more digits than int() takes
+
+
+def msgspec_may(payload: Any) -> bool:
+    """Whether msgspec's answer for ``payload`` can stand: msgspec skips what a class does not
+    model without checking all of it, so bytes that json.loads refuses (invalid UTF-8, an
+    integer longer than ``sys.get_int_max_str_digits()``) go the standard library's way,
+    as do inputs json.loads does not take."""
+    kind = type(payload)
+    if kind is bytes or kind is bytearray:
+        if not payload.isascii():
+            try:
+                payload.decode("utf-8", "surrogatepass")  # as json.loads decodes
+            except UnicodeDecodeError:
+                return False
+    elif kind is not str:
+        return False
+    limit = int_limit()
+    if limit and len(payload) > limit:
+        pattern = _DIGIT_RUNS.get((kind, limit))
+        if pattern is None:
+            text = "[0-9]{%d,}" % (limit + 1)
+            pattern = _DIGIT_RUNS[(kind, limit)] = re.compile(text if kind is str else text.encode())
+        if pattern.search(payload):
+            return False
+    return True
+
+
 class JsonType:
     """Decodes one JSON document into a :func:`model` class, or raises ShapeError."""
 
@@ -178,7 +211,8 @@ class JsonType:
         self.decode_fast = _msgspec.json.Decoder(cls).decode if _msgspec is not None else None
 
     def decode(self, payload: Any) -> Any:
-        if _fast:
+        if _fast and (type(payload) is bytes and payload.isascii() and len(payload) <= int_limit()
+                      or msgspec_may(payload)):
             try:
                 return self.decode_fast(payload)
             except Exception:  # noqa: BLE001 - json and build say what is wrong, and if anything is
@@ -224,7 +258,7 @@ def envelope_decoder() -> Any:
 
 def loads(payload: Any) -> Any:
     """What ``json.loads(payload)`` gives, or its error; with msgspec, sooner."""
-    if _fast:
+    if _fast and msgspec_may(payload):
         try:
             return _msgspec.json.decode(payload)
         except Exception:  # noqa: BLE001 - json.loads decides, and says why

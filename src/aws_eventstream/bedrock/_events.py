@@ -48,7 +48,8 @@ def chunk_bytes(message: Message) -> bytes:
         BedrockProtocolError: the body is not ``{"bytes": "<base64>"}``.
     """
     payload = message.payload
-    if type(payload) is bytes and payload.startswith(_BYTES_OPEN) and payload.endswith(_BYTES_CLOSE):
+    if type(payload) is bytes and len(payload) >= 12 and payload.startswith(_BYTES_OPEN) \
+            and payload.endswith(_BYTES_CLOSE):
         try:  # the body as the service writes it: no JSON to parse (base64 has no quote or escape)
             return _shapes._twin.b64decode(payload[10:-2])  # type: ignore[no-any-return]
         except (binascii.Error, ValueError):
@@ -56,7 +57,7 @@ def chunk_bytes(message: Message) -> bytes:
     try:
         body = json.loads(message.payload)
         return _shapes._twin.b64decode(body["bytes"])  # type: ignore[no-any-return]
-    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
+    except (ValueError, KeyError, TypeError, binascii.Error, RecursionError) as exc:
         raise BedrockProtocolError(f"a chunk event whose body is not {{\"bytes\": base64}}: {exc}") from None
 
 
@@ -89,7 +90,7 @@ def message_bytes(message: Message) -> bytes:
         name = str(headers.get(":exception-type", ""))
         try:
             body = json.loads(message.payload) if message.payload else {}
-        except ValueError:
+        except (ValueError, RecursionError):
             body = {}
         text = body.get("message", body.get("Message", "")) if isinstance(body, dict) else ""
         raise service_error(name, str(text))
@@ -211,7 +212,7 @@ def parse_event(raw: Any) -> Any:
         BedrockProtocolError: not JSON, not that shape, or a field of the wrong type (the
             message names the event and the field).
     """
-    if _shapes._fast and _ENVELOPE is not None:
+    if _shapes._fast and _ENVELOPE is not None and _shapes.msgspec_may(raw):
         try:
             ((name, body),) = _ENVELOPE(raw).event.items()
             kind = _KINDS.get(name)

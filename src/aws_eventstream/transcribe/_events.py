@@ -144,7 +144,7 @@ def _text(headers: Dict[str, Any], name: str) -> Optional[str]:
 def _service_message(payload: bytes) -> str:
     try:
         body = json.loads(payload)
-    except ValueError:
+    except (ValueError, RecursionError):
         return payload.decode("utf-8", "replace")
     if isinstance(body, dict):
         for key in ("Message", "message"):
@@ -162,8 +162,8 @@ def transcript_event(payload: bytes) -> TranscriptEvent:
             (the message says which field, and what is wrong with it).
     """
     if type(payload) is not bytes:
-        payload = bytes(payload)
-    if _shapes._fast:
+        payload = memoryview(payload).tobytes()  # TypeError for what is not bytes-like
+    if _shapes._fast and _shapes.msgspec_may(payload):
         try:  # msgspec, straight into the classes; if it refuses, json and build decide
             return _new(TranscriptEvent, (_BODY.decode_fast(payload).transcript.results, payload))
         except Exception:  # noqa: BLE001
@@ -189,7 +189,8 @@ def parse_message(message: Message) -> Union[TranscriptEvent, UnknownEvent]:
     headers = message.headers
     payload = message.payload
     if _shapes._fast and headers.get(":event-type") == "TranscriptEvent" and headers.get(":message-type") == "event" \
-            and type(payload) is bytes:
+            and type(payload) is bytes and (payload.isascii() and len(payload) <= _shapes.int_limit()
+                                            or _shapes.msgspec_may(payload)):
         try:  # the common case, in short (what transcript_event does first)
             return _new(TranscriptEvent, (_BODY.decode_fast(payload).transcript.results, payload))
         except Exception:  # noqa: BLE001 - the long way decides
