@@ -58,15 +58,23 @@ def test_bench_quick_table():
     out = run("bench", "--quick", "--case", "decode TranscriptEvent", check=True)
     lines = out.stdout.splitlines()
     assert lines[0].startswith("aws-eventstream ") and "CRC kernel" in lines[0]
+    assert max(len(line) for line in lines) <= 100  # a terminal's width; the detail is in --markdown and --json
     import aws_eventstream
 
-    assert f"this CPU offers {', '.join(aws_eventstream.crc_kernels())};" in lines[0]
-    header = next(line for line in lines if line.startswith("case"))
-    for column in ("implementation", "time/op", "throughput", "speed-up"):
+    text = " ".join(out.stdout.split())
+    assert f"this CPU offers {', '.join(aws_eventstream.crc_kernels())};" in text
+    header = next(line for line in lines if "time/op" in line)
+    for column in ("range", "throughput", "speed-up"):
         assert column in header
+    case = next(line for line in lines if line.startswith("decode TranscriptEvent"))
+    fastest = case.split("speed-up against ")[1].split(",")[0]
     ours = next(line for line in lines if "aws-eventstream (python)" in line)
-    assert "] botocore" in ours and "x [" in ours  # ratio [range over rounds] against the peer
-    assert "[1/" in out.stderr  # progress
+    assert "x [" in ours  # ratio [range over rounds] against the fastest peer
+    assert fastest in {"botocore", "amazon-transcribe"}
+    progress = [line for line in out.stderr.splitlines() if not line.startswith(("warning:", "  "))]
+    assert progress == [progress[0]] and progress[0].startswith("measuring")  # one progress line, not one a step
+    full = run("bench", "--quick", "--markdown", "--case", "decode TranscriptEvent", check=True).stdout
+    assert "] botocore" in full  # every peer, in Markdown
 
 
 def test_bench_json_and_skipped_peers(tmp_path):
@@ -693,7 +701,7 @@ def test_cpu_per_real_time_stream_measures_each_client_alone():
         assert r["results"] > 0 or r is rows[0]
         assert r["cpu_per_minute"] == pytest.approx(r["cpu_seconds"] * 60, abs=0.05)  # each rounded to 3 places
     text = cpu.table(rows, 1.0)
-    assert "vs our WebSocket" in text and "1.00x" in text
+    assert "vs WS" in text and "1.00x" in text and max(map(len, text.splitlines())) <= 100
     assert cpu.table(rows, 1.0, markdown=True).startswith("| client |")
     many = cpu.concurrency(8, 1.0)
     assert many["events"] == many["expected"] == 80  # every output event of every stream arrived
@@ -718,3 +726,18 @@ def test_cpu_per_real_time_stream_of_the_official_smithy_sdks_where_they_install
     for r in rows:
         assert r["skipped"] is None, r
         assert r["cpu_seconds"] > 0 and r["results"] > 0 and r["wall_seconds"] >= 0.8
+
+
+def test_the_smithy_sdks_whole_receiving_path_is_measured_stock_and_on_our_codec():
+    """aws-sdk-bedrock-runtime's receiver and deserializer on a Nova Sonic output stream and a
+    ConverseStream response: both rows measured, each giving every event (Python 3.12+)."""
+    pytest.importorskip("smithy_aws_event_stream", reason="smithy needs Python 3.12+ (the smithy extra)")
+    sdk = pytest.importorskip("aws_sdk_bedrock_runtime.config", reason="the sdk-oracles extra is not installed")
+    if not hasattr(sdk, "AsyncBedrockRuntimeConfig"):
+        pytest.skip("the bench drives aws-sdk-bedrock-runtime 0.11 and later")
+    from aws_eventstream._tools import bench
+
+    rows = bench.measure(bench.select(["whole path"]), 1, 0.001)
+    assert len({r.case.name for r in rows}) == 3 and len(rows) == 6
+    for row in rows:
+        assert row.skipped is None and row.samples, (row.case.name, row.impl.name, row.skipped)

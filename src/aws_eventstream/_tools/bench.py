@@ -181,12 +181,23 @@ def _twin_label(name: str) -> str:
 def _need(module: str, package: str) -> ModuleType:
     import importlib
 
+    if module.startswith("pipecat"):
+        _quiet_pipecat()
     try:
         return importlib.import_module(module)
     except ImportError:
         raise Skip(f"{package} is not installed") from None
     except Exception as exc:  # a peer that fails to import for reasons of its own
         raise Skip(f"{package} failed to import: {exc}") from None
+
+
+def _quiet_pipecat() -> None:
+    """pipecat logs a banner through loguru when imported, in every worker: not the bench's output."""
+    try:
+        from loguru import logger
+    except ImportError:
+        return
+    logger.disable("pipecat")
 
 
 def _check(got: Any, want: Any, who: str) -> None:
@@ -262,7 +273,8 @@ def _buffer_decoder(module: str, package: str) -> Callable[[bytes], Any]:
     return run
 
 
-def _decode_impls(frame: bytes, payload_is_json: bool) -> List[Impl]:
+def _decode_impls(frame: bytes) -> List[Impl]:
+    """Frame decoders only; what reads the JSON too is in the typed-events cases (bench_typed)."""
     want = _codec_py.decode(frame)
 
     def ours(twin: str) -> Callable[[], Callable[[], Message]]:
@@ -286,19 +298,6 @@ def _decode_impls(frame: bytes, payload_is_json: bool) -> List[Impl]:
         Impl("botocore EventStreamBuffer", peer("botocore.eventstream", "botocore")),
         Impl("amazon-transcribe EventStreamBuffer", peer("amazon_transcribe.eventstream", "amazon-transcribe")),
     ]
-    if payload_is_json:
-        def pipecat() -> Callable[[], Any]:
-            fn = _need("pipecat.services.aws.utils", "pipecat-ai").decode_event
-            _check(fn(frame)[0], want.headers, "pipecat-ai")
-            return lambda: fn(frame)
-
-        def ours_json() -> Callable[[], Tuple[Dict[str, Any], Any]]:
-            from ..utils import decode_event
-
-            return lambda: decode_event(frame)
-
-        impls += [Impl("pipecat-ai decode_event (+JSON)", pipecat),
-                  Impl("aws-eventstream utils.decode_event (+JSON)", ours_json, ours=True)]
     return impls
 
 
@@ -439,7 +438,7 @@ def build_cases() -> List[Case]:
         frame_len = len(_codec_py.encode(AUDIO_HEADERS, payload))
         cases.append(Case("encode", f"encode AudioEvent {_size_label(size)}", frame_len, _encode_impls(payload)))
     frame = transcript_frame(_codec_py.encode)
-    cases.append(Case("decode", f"decode TranscriptEvent ({len(frame)} B)", len(frame), _decode_impls(frame, True)))
+    cases.append(Case("decode", f"decode TranscriptEvent ({len(frame)} B)", len(frame), _decode_impls(frame)))
     stream = frame * STREAM_FRAMES
     cases.append(Case("stream", f"Decoder: {STREAM_FRAMES} frames in 1 KiB chunks", len(stream),
                       _stream_impls(chunked(stream, 1024), STREAM_FRAMES)))
@@ -456,7 +455,7 @@ def build_cases() -> List[Case]:
     cases.append(Case("frame", "encode 16 MiB frame", len(big_frame),
                       _encode_impls(big) + [_copy_reference(big)]))
     cases.append(Case("frame", "decode 16 MiB frame", len(big_frame),
-                      _decode_impls(big_frame, False) + [_copy_reference(big)]))
+                      _decode_impls(big_frame) + [_copy_reference(big)]))
     return cases
 
 

@@ -137,25 +137,26 @@ def cmd_bench(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
     elif old is None:
         env = report.environment()
-        print(f"{PROG} {env['version']} bench{' --quick' if args.quick else ''}: backend {env['backend']}, "
-              f"CRC kernel {env['crc_kernel']} (this CPU offers {', '.join(env['crc_kernels'])}; "
-              f"AWS_EVENTSTREAM_CRC=NAME forces one), Python {env['python']}, {env['machine']}, {env['cpus']} CPUs; "
-              f"{rounds} interleaved rounds, medians and their range\n")
+        print(report.wrap(
+            f"{PROG} {env['version']} bench{' --quick' if args.quick else ''}: backend {env['backend']}, "
+            f"CRC kernel {env['crc_kernel']} (this CPU offers {', '.join(env['crc_kernels'])}; "
+            f"AWS_EVENTSTREAM_CRC=NAME forces one), JSON {env['json']}, Python {env['python']}, {env['machine']}, "
+            f"{env['cpus']} CPUs; {rounds} interleaved rounds, medians and their range") + "\n")
         if doc["streams_per_core"]:
-            print("Transcribe streams one core carries (event-stream work only: the audio frames encoded, "
-                  f"{bench.RESULTS_PER_SECOND} results a second decoded and parsed):\n")
+            print(report.wrap("Transcribe streams one core carries (event-stream work only: the audio frames "
+                              f"encoded, {bench.RESULTS_PER_SECOND} results a second decoded and read):") + "\n")
             print(report.streams_table(doc["streams_per_core"], markdown=args.markdown) + "\n")
         print(report.table(rows, bench.ratios(rows), markdown=args.markdown))
         skipped = sorted({f"{r.impl.name}: {r.skipped}" for r in rows if r.skipped})
         if skipped:
-            print("\nskipped:\n" + "\n".join(f"  {line}" for line in skipped))
+            print("\nskipped:\n" + "\n".join(report.wrap(line, "  ") for line in skipped))
         if per_stream is not None:
             from . import cpu
 
             print("\n" + cpu.table(per_stream["rows"], per_stream["seconds"], markdown=args.markdown))
-            print(cpu.concurrency_line(per_stream["concurrent"]))
+            print(report.wrap(cpu.concurrency_line(per_stream["concurrent"])))
     for line in doc["warnings"]:
-        _say(f"warning: {line}")
+        _say(report.wrap(f"warning: {line}"))
     if args.plot:
         try:
             written = report.plot(rows, args.plot)

@@ -504,7 +504,9 @@ def concurrency_line(result: Dict[str, Any]) -> str:
 
 
 def table(rows: List[Dict[str, Any]], seconds: float, markdown: bool = False) -> str:
-    """The rows as a table, each with its ratio against our WebSocket session."""
+    """The rows as a table, each with its ratio against our WebSocket session (text: 100 columns)."""
+    from .report import wrap
+
     base = next((r["cpu_per_minute"] for r in rows if r["name"].endswith("WebSocket") and r["cpu_per_minute"]), None)
     head = ("client", "CPU s per minute of stream", "share of a core", "vs our WebSocket", "results")
     lines = []
@@ -519,10 +521,22 @@ def table(rows: List[Dict[str, Any]], seconds: float, markdown: bool = False) ->
         out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         out += ["| " + " | ".join(line) + " |" for line in lines]
         return "\n".join(out)
-    widths = [max(len(str(x[i])) for x in [head, *lines]) for i in range(len(head))]
-    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
-    title = f"CPU per real-time stream ({seconds:g} s of 16 kHz audio in 100 ms chunks, each client alone in its process)"
-    return "\n".join([title, fmt.format(*head), *(fmt.format(*line) for line in lines)])
+    text = [wrap(f"CPU per real-time stream ({seconds:g} s of 16 kHz audio in 100 ms chunks, each client "
+                 "alone in its process, the fakes in another; CPU seconds per minute of stream):"), "",
+            f"{'client':<55}  {'CPU s/min':>9}  {'of a core':>9}  {'vs WS':>7}  {'results':>7}"]
+    text.append("-" * len(text[-1]))
+    for name, cpu, share, ratio, results in lines:
+        if cpu == "skipped":
+            text.append(name)
+            text.append(wrap(f"skipped: {share}", "    "))
+            continue
+        if len(name) > 55:
+            text.append(name)
+            name = ""
+        text.append(f"{name:<55}  {cpu:>9}  {share:>9}  {ratio:>7}  {results:>7}")
+    text += ["", "vs WS: against our WebSocket Transcribe session. Each client first streams 1 s "
+             "unmeasured: imports and set-up are not counted."]
+    return "\n".join(line if len(line) <= 100 else wrap(line) for line in text)
 
 
 if __name__ == "__main__":  # pragma: no cover - python -m aws_eventstream._tools.cpu [seconds]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import platform
+import textwrap
 from typing import IO, Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from .. import BACKEND, CRC_KERNEL, __version__, crc_kernels
+from .. import BACKEND, CRC_KERNEL, JSON_BACKEND, __version__, crc_kernels
 from .bench import Ratio, Row, best_peer, ratios
 from .results import NOISY, Change
 
@@ -30,18 +31,32 @@ def _short(name: str) -> str:
     return name.split(" (")[0].replace(" EventStreamBuffer", "").replace(" serializer", "")
 
 
+WIDTH = 100  # the text output fits a terminal this wide; --json and --markdown have every detail
+
+
+def wrap(text: str, indent: str = "") -> str:
+    """``text`` in lines of at most :data:`WIDTH` columns."""
+    return "\n".join(textwrap.wrap(text, WIDTH, initial_indent=indent, subsequent_indent=indent or "  ",
+                                    break_on_hyphens=False)) if text else ""
+
+
 def progress(stream: IO[str]) -> Callable[[int, int, str], None]:
-    """A ``progress`` callback for :func:`run` that reports on ``stream`` (one updated line on a tty)."""
+    """A ``progress`` callback for :func:`run` on ``stream``: one line, updated in place on a
+    terminal; elsewhere (a pipe, a CI log) that line once, when the run starts."""
     tty = stream.isatty()
+    started = False
 
     def report(done: int, total: int, what: str) -> None:
-        line = f"[{done}/{total}] {what}"
+        nonlocal started
         if tty:
-            stream.write("\r\x1b[2K" + line[:120])
+            bar = "#" * (20 * done // max(total, 1))
+            line = f"[{bar:<20}] {100 * done // max(total, 1):3d}%  {what}"
+            stream.write("\r\x1b[2K" + line[:WIDTH - 1])
             if done == total:
-                stream.write("\n")
-        else:
-            stream.write(line + "\n")
+                stream.write("\r\x1b[2K")
+        elif not started:
+            stream.write(f"measuring ({total} steps; the tables follow when it is done)\n")
+        started = True
         stream.flush()
     return report
 
@@ -50,6 +65,7 @@ def environment() -> Dict[str, Any]:
     """What a result depends on: our version, backend and CRC kernel, Python, the machine."""
     return {
         "version": __version__, "backend": BACKEND, "crc_kernel": CRC_KERNEL, "crc_kernels": list(crc_kernels()),
+        "json": JSON_BACKEND,
         "python": platform.python_version(), "machine": platform.machine(),
         "cpus": os.cpu_count(), "platform": platform.platform(terse=True),
     }
@@ -82,27 +98,74 @@ def _grid(header: Sequence[str], lines: Sequence[Sequence[str]], right: Sequence
 
 def table(rows: List[Row], ratios: Dict[int, Dict[str, Ratio]], *, markdown: bool = False) -> str:
     """The measured rows, one block per case: median time per call and its range over the
-    rounds, throughput, and ours against each peer (median ratio [range over rounds])."""
+    rounds, throughput, and ours against the peers (median ratio [range over rounds]).
+
+    As text, within :data:`WIDTH` columns: ours against the case's fastest peer only. As
+    Markdown, every peer.
+    """
+    if markdown:
+        return _full_table(rows, ratios)
+    out: List[str] = []
+    name_width = 40
+    head = f"{'':<{name_width}}  {'time/op':>9}  {'range':>12}  {'throughput':>10}  speed-up [range]"
+    out += [head, "-" * len(head)]
+    by_case: Dict[int, List[Tuple[int, Row]]] = {}
+    order: List[Any] = []
+    for i, row in enumerate(rows):
+        if row.seconds is None:
+            continue
+        if id(row.case) not in by_case:
+            by_case[id(row.case)] = []
+            order.append(row.case)
+        by_case[id(row.case)].append((i, row))
+    for case in order:
+        members = by_case[id(case)]
+        fastest = _fastest_peer([r for _, r in members])
+        title = case.name + (f": speed-up against {_short(fastest)}, its fastest peer" if fastest else "")
+        if out[-1] != "-" * len(head):
+            out.append("")
+        out.append(wrap(title))
+        for i, row in members:
+            assert row.seconds is not None and row.low is not None and row.high is not None
+            spread = f"{(row.low / row.seconds - 1):+.0%}/{(row.high / row.seconds - 1):+.0%}"
+            noisy = "~" if row.spread is not None and row.spread > NOISY else " "
+            q = ratios.get(i, {}).get(fastest) if fastest else None
+            name = "  " + row.impl.name
+            figures = (f"{_fmt_time(row.seconds):>9}  {spread:>11}{noisy}  {_fmt_rate(row.throughput):>10}  "
+                       + (_fmt_ratio(q) if q else ""))
+            if len(name) > name_width:
+                out.append(name)
+                name = ""
+            out.append(f"{name:<{name_width}}  {figures}".rstrip())
+    out += ["", "range: the lowest and highest of the rounds around the median (~: wider than "
+            f"{NOISY:.0%}, noisy); speed-up: the peer's time / ours. --markdown and --json have ours "
+            "against every peer."]
+    return "\n".join(line if len(line) <= WIDTH or "\n" in line else wrap(line) for line in out)
+
+
+def _fastest_peer(rows: List[Row]) -> Optional[str]:
+    peers = [r for r in rows if not r.impl.ours and not r.impl.reference and not r.impl.partial and r.seconds]
+    return min(peers, key=lambda r: r.seconds or 0.0).impl.name if peers else None
+
+
+def _full_table(rows: List[Row], ratios: Dict[int, Dict[str, Ratio]]) -> str:
     header = ("case", "implementation", "time/op (median)", "range", "throughput", "speed-up [range]")
     lines: List[Sequence[str]] = []
-    last_case = None
     for i, row in enumerate(rows):
         if row.seconds is None:  # skipped
             continue
-        case = row.case.name if row.case is not last_case or markdown else ""
-        last_case = row.case
         noisy = " (noisy)" if row.spread is not None and row.spread > NOISY else ""
         vs = ", ".join(f"{_fmt_ratio(q)} {_short(peer)}" for peer, q in ratios.get(i, {}).items())
         assert row.low is not None and row.high is not None
-        lines.append((case, row.impl.name, _fmt_time(row.seconds),
+        lines.append((row.case.name, row.impl.name, _fmt_time(row.seconds),
                       f"{_fmt_time(row.low)}-{_fmt_time(row.high)}{noisy}", _fmt_rate(row.throughput), vs))
-    return "\n".join(_grid(header, lines, (2, 3, 4), markdown))
+    return "\n".join(_grid(header, lines, (2, 3, 4), True))
 
 
 def streams_table(per_core: Dict[str, Dict[str, float]], *, markdown: bool = False) -> str:
     """Streams one core carries, per implementation and frame length."""
     columns = sorted({k for v in per_core.values() for k in v}, key=lambda k: int(k.split()[0]))
-    header = ("implementation", *(f"streams per core, {c}" for c in columns), "")
+    header = ("implementation", *(f"{c}" if not markdown else f"streams per core, {c}" for c in columns), "")
     lines = [(name, *(f"{per_core[name][c]:,.0f}" if c in per_core[name] else "" for c in columns), "")
              for name in sorted(per_core, key=lambda n: -max(per_core[n].values()))]
     return "\n".join(_grid(header, lines, tuple(range(1, len(columns) + 1)), markdown, blocks=False))
@@ -181,53 +244,76 @@ def plot(rows: List[Row], path: str) -> List[str]:
         raise ValueError("nothing was measured: there is nothing to plot")
     table = ratios(rows)
     colors = _colors(measured)
-    grid_rows = (len(families) + 1) // 2 + 1
-    fig = plt.figure(figsize=(15, 4.8 * grid_rows))
-    spec = fig.add_gridspec(grid_rows, 2)
+    # One panel a row, as wide as a README shows a picture (about 900 pixels); each panel's
+    # legend in a strip of its own below it, off the data.
+    panels: List[Tuple[float, float]] = []  # (plot height, legend height) in inches
+    for _, keep, axis in families:
+        names = sorted({r.impl.name for r in measured if keep(r)})
+        lines = len(names) if _legend_columns(names) == 1 else (len(names) + 1) // 2
+        cases = len({r.case.name for r in measured if keep(r)})
+        panels.append((2.4 + (0.45 * cases if axis == "case" else 0.0), 0.3 + 0.19 * lines))
+    speedup_rows = sum(1 for r in rows if r.impl.ours and r.impl.name.startswith("aws-eventstream (cython"))
+    heights = [h for panel in panels for h in panel] + [1.0 + 0.3 * max(speedup_rows, 1)]
+    fig = plt.figure(figsize=(9, sum(heights) + 0.8))
+    spec = fig.add_gridspec(len(heights), 1, height_ratios=heights)
     for n, (title, keep, axis) in enumerate(families):
-        ax = fig.add_subplot(spec[n // 2, n % 2])
+        ax = fig.add_subplot(spec[2 * n, 0])
         chosen = [r for r in measured if keep(r)]
         if axis == "size":
             _curves(ax, chosen, colors)
         else:
-            _bars(ax, chosen, colors, streams=title.startswith("1 s"))
-        ax.set_title(title)
-    _speedups(fig.add_subplot(spec[grid_rows - 1, :]), rows, table)
+            _points(ax, chosen, colors, streams=title.startswith("1 s"))
+        ax.set_title(title, fontsize=11)
+        legend = fig.add_subplot(spec[2 * n + 1, 0])
+        legend.axis("off")
+        handles, labels = ax.get_legend_handles_labels()
+        legend.legend(handles, labels, fontsize=8, loc="upper left", ncol=_legend_columns(labels), frameon=False,
+                      borderaxespad=0.0)
+    _speedups(fig.add_subplot(spec[len(heights) - 1, 0]), rows, table)
     env = environment()
-    fig.suptitle(f"aws-eventstream {env['version']} · CRC kernel {env['crc_kernel']} · "
-                 f"Python {env['python']} · {env['machine']} · medians of the rounds, error bars their range")
-    fig.tight_layout(rect=(0, 0, 1, 0.98))
+    fig.suptitle(f"aws-eventstream {env['version']} · CRC {env['crc_kernel']} · Python {env['python']} · "
+                 f"{env['machine']}\nmedians of the rounds; error bars: their range", fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1, 0.985))
     base = path[:-4] if path.lower().endswith((".png", ".svg")) else path
     written = [f"{base}.png", f"{base}.svg"]
-    fig.savefig(written[0], dpi=110)
+    fig.savefig(written[0], dpi=100)
     fig.savefig(written[1])
     plt.close(fig)
     return written
 
 
+def _legend_columns(names: Sequence[str]) -> int:
+    """Two columns of legend while the names fit side by side at the picture's width."""
+    return 2 if max((len(n) for n in names), default=0) <= 38 else 1
+
+
 def _curves(ax: Any, chosen: List[Row], colors: Dict[str, Any]) -> None:
-    """Throughput against bytes per call, one line per implementation."""
-    series: Dict[str, List[Tuple[int, float]]] = {}
+    """Throughput against bytes per call: a line only through the sizes of one sweep (a
+    case group); a size measured on its own is a point, never joined to another."""
+    series: Dict[str, Dict[str, List[Tuple[int, float]]]] = {}
     for r in chosen:
         assert r.throughput is not None
-        series.setdefault(r.impl.name, []).append((r.case.size, r.throughput / 1e9))
-    for name, points in sorted(series.items(), key=lambda item: (not item[0].startswith("aws"), item[0])):
-        points.sort()
-        ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", color=colors[name],
-                linewidth=2.8 if name.startswith("aws-eventstream") else 1.2, label=name)
+        series.setdefault(r.impl.name, {}).setdefault(r.case.group, []).append((r.case.size, r.throughput / 1e9))
+    for name, groups in sorted(series.items(), key=lambda item: (not item[0].startswith("aws"), item[0])):
+        ours = name.startswith("aws-eventstream")
+        for k, points in enumerate(groups.values()):
+            points.sort()
+            ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", color=colors[name],
+                    linestyle="-" if len(points) > 1 else "none", linewidth=2.6 if ours else 1.2,
+                    label=name if k == 0 else None)
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
-    ax.set_xlabel("bytes per call")
-    ax.set_ylabel("GB/s")
+    ax.set_xlabel("bytes per call", fontsize=9)
+    ax.set_ylabel("GB/s", fontsize=9)
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7)
 
 
-def _bars(ax: Any, chosen: List[Row], colors: Dict[str, Any], *, streams: bool) -> None:
-    """One group of horizontal bars per case, with the range over rounds as error bars."""
+def _points(ax: Any, chosen: List[Row], colors: Dict[str, Any], *, streams: bool) -> None:
+    """One row per case, one point per implementation with the range over rounds: points,
+    not bars, since a bar's length means nothing on a log axis."""
     cases = list(dict.fromkeys(r.case.name for r in chosen))
     names = list(dict.fromkeys(r.impl.name for r in chosen))
-    height = 0.8 / max(len(names), 1)
+    step = 0.7 / max(len(names), 1)
     for k, name in enumerate(names):
         ys, values, errs = [], [], []
         for j, case in enumerate(cases):
@@ -236,21 +322,18 @@ def _bars(ax: Any, chosen: List[Row], colors: Dict[str, Any], *, streams: bool) 
                 continue
             scale = 1.0 if streams else row.case.size / 1e9  # streams per core, or GB/s
             value, low, high = scale / row.seconds, scale / row.high, scale / row.low
-            ys.append(j + (k - (len(names) - 1) / 2) * height)
+            ys.append(j + (k - (len(names) - 1) / 2) * step)
             values.append(value)
             errs.append((value - low, high - value))
-        ax.barh(ys, values, height, xerr=list(zip(*errs)) if errs else None, capsize=2, label=name,
-                color=colors[name])
+        if values:
+            ax.errorbar(values, ys, xerr=list(zip(*errs)), fmt="o", capsize=2, markersize=5, label=name,
+                        color=colors[name])
     ax.set_yticks(range(len(cases)))
-    ax.set_yticklabels([_wrap(c, 34) for c in cases], fontsize=7)
+    ax.set_yticklabels([_wrap(c, 40) for c in cases], fontsize=8)
     ax.invert_yaxis()
-    if streams:
-        ax.set_xlabel("streams one core carries")
-    else:
-        ax.set_xscale("log")
-        ax.set_xlabel("GB/s")
+    ax.set_xscale("log")
+    ax.set_xlabel("streams one core carries" if streams else "GB/s", fontsize=9)
     ax.grid(True, which="both", axis="x", alpha=0.3)
-    ax.legend(fontsize=7, loc="best", framealpha=0.9)
 
 
 def _wrap(text: str, width: int = 28) -> str:
@@ -284,9 +367,9 @@ def _speedups(ax: Any, rows: List[Row], table: Dict[int, Dict[str, Ratio]]) -> N
                     color="tab:green" if value >= 1 else "tab:red")
     ax.axvline(1.0, color="black", linewidth=1)
     ax.set_yticks(list(ys))
-    ax.set_yticklabels(labels, fontsize=8)
+    ax.set_yticklabels([_wrap(label, 60) for label in labels], fontsize=8)
     ax.invert_yaxis()
     ax.set_xscale("log")
-    ax.set_xlabel("times faster than the best peer (median over rounds, range)")
-    ax.set_title("speed-up against the best peer, per case")
+    ax.set_xlabel("times faster than the best peer (median over rounds, range)", fontsize=9)
+    ax.set_title("speed-up against the best peer, per case", fontsize=11)
     ax.grid(True, which="both", axis="x", alpha=0.3)
