@@ -226,6 +226,54 @@ def _smithy_encode() -> Callable[[], Callable[[], int]]:
     return path
 
 
+def _nova_sonic_output(n: int) -> bytes:
+    """``n`` Nova Sonic audioOutput events (40 ms of 24 kHz audio each) as the service frames
+    them: ``chunk`` events whose body is ``{"bytes": base64(the model's JSON)}``."""
+    import base64
+    import json
+
+    from ..bedrock import chunk_frame
+
+    audio = base64.b64encode(bytes(1920)).decode()
+    return b"".join(chunk_frame({"event": {"audioOutput": {"promptName": "p", "contentId": f"c-{i}",
+                                                           "content": audio}}}) for i in range(n))
+
+
+def _smithy_sdk_path(body: bytes, read: int, deserializer: str) -> Callable[[], Callable[[], int]]:
+    """One output stream through aws-sdk-bedrock-runtime's whole receiving path: smithy's
+    ``AWSEventReceiver`` (its event decoding, then the SDK's deserializer building the modeled
+    output objects from each event's JSON), as the client reads a response."""
+    def path() -> Callable[[], int]:
+        _smithy()
+        sdk = _need("aws_sdk_bedrock_runtime.models", "aws-sdk-bedrock-runtime")
+        config = _need("aws_sdk_bedrock_runtime.config", "aws-sdk-bedrock-runtime")
+        from smithy_aws_event_stream.aio import AWSEventReceiver
+        from smithy_core.aio.types import AsyncBytesReader
+
+        if not hasattr(config, "AsyncBedrockRuntimeConfig"):
+            raise Skip("the bench drives aws-sdk-bedrock-runtime 0.11 and later")
+        loop = asyncio.new_event_loop()
+        resolved = loop.run_until_complete(config.AsyncBedrockRuntimeConfig.resolve(
+            endpoint_uri="https://localhost", region="us-east-1"))
+        codec = resolved.protocol.payload_codec  # the codec the client decodes events' JSON with
+        deserialize = getattr(sdk, deserializer)().deserialize
+        chunks = chunked(body, read)
+
+        async def source() -> Any:
+            for chunk in chunks:
+                yield chunk
+
+        async def go() -> int:
+            receiver = AWSEventReceiver(payload_codec=codec, source=AsyncBytesReader(source()),
+                                        deserializer=deserialize)
+            count = 0
+            while await receiver.receive() is not None:
+                count += 1
+            return count
+        return lambda: loop.run_until_complete(go())
+    return path
+
+
 def build_cases() -> List[Case]:
     """The SDK cases: botocore, aiobotocore and smithy, each stock and on our core."""
     cases: List[Case] = []
@@ -253,4 +301,15 @@ def build_cases() -> List[Case]:
                           _sdk_impls(_smithy_decode(read, n), n, _smithy, "smithy")))
     cases.append(Case("sdk", f"smithy EventMessage.encode: 20 audio events of {AUDIO_FRAME} B", 20 * frame,
                       _sdk_impls(_smithy_encode(), 20, _smithy, "smithy")))
+    # The whole receiving path of an SDK on smithy: its deserializer too, not only the framing.
+    nova = _nova_sonic_output(n)
+    cases.append(Case("sdk", f"aws-sdk-bedrock-runtime Nova Sonic output, whole path: {n} audioOutput events, "
+                             "16 KiB chunks", len(nova),
+                      _sdk_impls(_smithy_sdk_path(nova, 16 * 1024, "_InvokeModelWithBidirectionalStreamOutputDeserializer"),
+                                 n, _smithy, "aws-sdk-bedrock-runtime")))
+    for read in (1024, 64 * 1024):
+        cases.append(Case("sdk", f"aws-sdk-bedrock-runtime ConverseStream, whole path: {events} events, "
+                                 f"{read // 1024} KiB reads", len(body),
+                          _sdk_impls(_smithy_sdk_path(body, read, "_ConverseStreamOutputDeserializer"), events,
+                                     _smithy, "aws-sdk-bedrock-runtime")))
     return cases
