@@ -122,3 +122,31 @@ async def h2_test_server(react, settings=None):
     return await tcp_test_server(handler)
 
 
+
+
+def json_paths(value: Any, path: tuple = ()) -> Any:
+    """Every path into a decoded JSON value (keys and indexes), the value's own () first."""
+    yield path
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            yield from json_paths(inner, path + (key,))
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            yield from json_paths(inner, path + (index,))
+
+
+def json_replaced(value: Any, path: tuple, new: Any) -> Any:
+    """``value`` with what is at ``path`` replaced by ``new`` (copies along the path only)."""
+    if not path:
+        return new
+    copy = dict(value) if isinstance(value, dict) else list(value)
+    copy[path[0]] = json_replaced(value[path[0]], path[1:], new)
+    return copy
+
+
+def outcome(fn: Any, *args: Any) -> tuple:
+    """``("value", fn(*args))``, or the exception's type name and message."""
+    try:
+        return ("value", fn(*args))
+    except Exception as exc:  # noqa: BLE001 - compared, not swallowed
+        return (type(exc).__name__, str(exc))

@@ -31,6 +31,7 @@ from aws_eventstream import _botocore_parse as plans  # noqa: E402
 from aws_eventstream import botocore as ours  # noqa: E402
 from aws_eventstream import encode  # noqa: E402
 from aws_eventstream._tools.bench_sdk import RawBody  # noqa: E402
+from helpers import json_paths, json_replaced  # noqa: E402
 from botocore_cases import (OPERATIONS, UNKNOWN_PROTOCOLS, _event_frame, _initial_frame, _op,  # noqa: E402
                             _sample_struct, _stream_shape, assert_same, parser_for, run_async, run_sync, spy_plans,
                             typed)
@@ -180,24 +181,6 @@ _json = st.recursive(
     max_leaves=8)
 
 
-def _paths(value, path=()):
-    yield path
-    if isinstance(value, dict):
-        for k, v in value.items():
-            yield from _paths(v, path + (k,))
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            yield from _paths(v, path + (i,))
-
-
-def _replace(value, path, new):
-    if not path:
-        return new
-    copy = dict(value) if isinstance(value, dict) else list(value)
-    copy[path[0]] = _replace(value[path[0]], path[1:], new)
-    return copy
-
-
 _ODD = st.sampled_from([None, [], {}, "not base64 !", "2024-13-45", "", 0, -1, 1e300, True, "NaN",
                         {"__type": "x"}, {"a": 1, "b": 2}, [None], {"k": None}, "AAAA", 1700000000123])
 
@@ -217,8 +200,8 @@ def test_odd_values_give_botocores_result_or_exception(which, where, new, sizes)
     if message.headers.get(":content-type") != "application/json" or not message.payload:
         return
     body = json.loads(message.payload)
-    paths = list(_paths(body))
-    body = _replace(body, paths[where % len(paths)], new)
+    paths = list(json_paths(body))
+    body = json_replaced(body, paths[where % len(paths)], new)
     data = encode(message.headers, json.dumps(body).encode())
     stock = run_sync(protocol, op, data, sizes, "stock")
     assert_same(stock, run_sync(protocol, op, data, sizes, "installed"))
