@@ -641,16 +641,6 @@ def test_a_frame_decoder_reads_every_event_the_server_sends():
     assert bodies[-1]["Transcript"]["Results"][0]["IsPartial"] is False
 
 
-def test_the_readme_example_runs_as_written():
-    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## Testing against a fake Transcribe", 1)[1]
-    code = section.split("```python\n", 1)[1].split("```", 1)[0]
-    body = "".join(f"    {line}\n" for line in code.splitlines())
-    namespace = {"creds": CREDS}
-    exec(compile(f"async def example():\n{body}", "README.md", "exec"), namespace)
-    run(namespace["example"]())
-
-
 def test_hand_made_frames_read_back_as_typed_results_and_errors():
     from aws_eventstream.testing import exception_frame, transcript_event, transcript_frame
 

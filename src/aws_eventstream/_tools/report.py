@@ -137,9 +137,9 @@ def table(rows: List[Row], ratios: Dict[int, Dict[str, Ratio]], *, markdown: boo
                 out.append(name)
                 name = ""
             out.append(f"{name:<{name_width}}  {figures}".rstrip())
-    out += ["", "range: the lowest and highest of the rounds around the median (~: wider than "
-            f"{NOISY:.0%}, noisy); speed-up: the peer's time / ours. --markdown and --json have ours "
-            "against every peer."]
+    out += ["", "range: the median's 95% confidence interval over the rounds, from the median (~: wider "
+            f"than {NOISY:.0%}, noisy); speed-up: the peer's time / ours, the median of the rounds' "
+            "ratios [its interval]. --markdown and --json have ours against every peer."]
     return "\n".join(line if len(line) <= WIDTH or "\n" in line else wrap(line) for line in out)
 
 
