@@ -41,7 +41,12 @@ def typed(request, codec):
     before = _shapes.use_msgspec(request.param == "msgspec")
     yield request.param
     _shapes.use_msgspec(before)
-    _shapes.use_twin(twin("c") if aws_eventstream.BACKEND == "cython" else twin("py"))
+    _shapes.use_twin(_loaded_twin())
+
+
+def _loaded_twin():
+    """The twin the package loaded, which typed events build with outside these tests."""
+    return twin("c") if aws_eventstream.BACKEND == "cython" else twin("py")
 
 
 def _every_way(fn, *args):
@@ -59,7 +64,7 @@ def _every_way(fn, *args):
                 outcomes.append(outcome(lambda: repr(fn(*args))))
     finally:
         _shapes.use_msgspec(before)
-        _shapes.use_twin(twin("c") if aws_eventstream.BACKEND == "cython" else twin("py"))
+        _shapes.use_twin(_loaded_twin())
     return outcomes
 
 

@@ -211,8 +211,7 @@ class JsonType:
         self.decode_fast = _msgspec.json.Decoder(cls).decode if _msgspec is not None else None
 
     def decode(self, payload: Any) -> Any:
-        if _fast and (type(payload) is bytes and payload.isascii() and len(payload) <= int_limit()
-                      or msgspec_may(payload)):
+        if _fast and msgspec_may(payload):
             try:
                 return self.decode_fast(payload)
             except Exception:  # noqa: BLE001 - json and build say what is wrong, and if anything is

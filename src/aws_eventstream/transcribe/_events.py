@@ -163,13 +163,8 @@ def transcript_event(payload: bytes) -> TranscriptEvent:
     """
     if type(payload) is not bytes:
         payload = memoryview(payload).tobytes()  # TypeError for what is not bytes-like
-    if _shapes._fast and _shapes.msgspec_may(payload):
-        try:  # msgspec, straight into the classes; if it refuses, json and build decide
-            return _new(TranscriptEvent, (_BODY.decode_fast(payload).transcript.results, payload))
-        except Exception:  # noqa: BLE001
-            pass
     try:
-        body = _shapes._build(_BODY.plan, _shapes.loads_std(payload))
+        body = _BODY.decode(payload)
     except ShapeError as exc:
         raise TranscribeProtocolError(exc.describe("TranscriptEvent")) from None
     return _new(TranscriptEvent, (body.transcript.results, payload))
@@ -191,7 +186,7 @@ def parse_message(message: Message) -> Union[TranscriptEvent, UnknownEvent]:
     if _shapes._fast and headers.get(":event-type") == "TranscriptEvent" and headers.get(":message-type") == "event" \
             and type(payload) is bytes and (payload.isascii() and len(payload) <= _shapes.int_limit()
                                             or _shapes.msgspec_may(payload)):
-        try:  # the common case, in short (what transcript_event does first)
+        try:  # the common case, in short: _BODY.decode's first step, inline on this hot path
             return _new(TranscriptEvent, (_BODY.decode_fast(payload).transcript.results, payload))
         except Exception:  # noqa: BLE001 - the long way decides
             pass
